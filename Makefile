@@ -1,0 +1,42 @@
+# One command to test, one to run; both create .venv and install on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest run bench package clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,tiktoken]'
+	touch $(STAMP)
+
+## make test: ruff, mypy (strict on bot/), pytest
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot handlers tests scripts
+	$(BIN)/ruff format --check bot handlers tests scripts
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make run: the bot locally (Socket Mode with SLACK_APP_TOKEN, else HTTP on :3000)
+run: $(STAMP)
+	$(BIN)/architect-bot serve
+
+## make bench: the benchmarks (print figures; nothing asserted)
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_loader.py
+	$(BIN)/python scripts/bench_turn.py
+
+## make package: serverless packages for every stage + cfn-lint
+package: $(STAMP)
+	bash scripts/package.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .serverless node_modules

@@ -1,0 +1,1 @@
+"""Adapters: one outside system per module, each implementing a port from :mod:`bot.core.ports`."""

@@ -1,0 +1,119 @@
+"""Conversation state: one conversation = one Slack thread (or one terminal session).
+
+A conversation is owned by one *current agent* at a time. Turns are kept in order (Slack order:
+by ``ts``); handoffs are recorded as a chain. These are plain validated values; the use cases that
+change them live in :mod:`bot.core.engine`, storage behind :class:`bot.core.ports.ConversationStore`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TurnStatus = Literal["complete", "cut", "failed"]
+
+
+class Role(StrEnum):
+    """Who produced a turn."""
+
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class Usage(BaseModel):
+    """What one model call cost and how long it took."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: int = 0
+    first_token_ms: int | None = None
+
+
+class Turn(BaseModel):
+    """One message in a conversation.
+
+    ``id`` is unique within the conversation and stable across re-deliveries (a Slack message ts,
+    an event id, or a generated id for answers), so appending the same turn twice is a no-op.
+    ``ts`` orders turns: a Slack ts (``"1700000000.000100"``) or the clock in the same format.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=200)
+    role: Role
+    text: str
+    ts: str
+    user_id: str | None = None
+    agent: str | None = Field(default=None, description="Answering agent, or the agent a user turn addressed")
+    status: TurnStatus = "complete"
+    usage: Usage | None = None
+    created_at: float = 0.0
+
+
+class HandoffRecord(BaseModel):
+    """One step in the chain of handoffs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_agent: str
+    to_agent: str
+    label: str
+    by_user: str | None = None
+    at: float = 0.0
+
+
+class ConversationMeta(BaseModel):
+    """The small, frequently updated part of a conversation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=300)
+    agent: str
+    created_at: float
+    updated_at: float
+    team_id: str | None = None
+    channel_id: str | None = None
+    thread_ts: str | None = None
+    last_answer_id: str | None = Field(
+        default=None, description="Id of the latest answer whose handoff buttons are still live"
+    )
+    dropped_turns: int = Field(default=0, description="Turns removed by the storage cap (oldest first)")
+
+
+class Conversation(BaseModel):
+    """A whole conversation as loaded from the store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meta: ConversationMeta
+    turns: tuple[Turn, ...] = ()
+    handoffs: tuple[HandoffRecord, ...] = ()
+
+    @property
+    def agent(self) -> str:
+        """The current agent."""
+        return self.meta.agent
+
+    def pending_user_turns(self) -> tuple[Turn, ...]:
+        """User turns after the last answer: what the current agent has not answered yet."""
+        pending: list[Turn] = []
+        for turn in self.turns:
+            if turn.role is Role.ASSISTANT:
+                pending.clear()
+            else:
+                pending.append(turn)
+        return tuple(pending)
+
+    def turn(self, turn_id: str) -> Turn | None:
+        """The turn with ``turn_id``, if kept."""
+        return next((t for t in self.turns if t.id == turn_id), None)
+
+
+def conversation_id(team_id: str | None, channel_id: str, thread_ts: str) -> str:
+    """The id of the conversation that lives in a Slack thread."""
+    return f"{team_id or '-'}:{channel_id}:{thread_ts}"

@@ -1,0 +1,137 @@
+"""Typed errors. Each carries the message a person in Slack (or at a terminal) should see.
+
+The message says what happened and what to do; it never contains secrets or message texts. ``kind``
+is a short stable identifier used in logs and metrics (``errors by kind``).
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base class: an expected failure with a user-facing explanation."""
+
+    kind: str = "internal"
+    user_message: str = "Something went wrong on my side. Please try again in a minute."
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
+        super().__init__(detail or self.kind)
+        self.detail = detail
+        if user_message is not None:
+            self.user_message = user_message
+
+
+class ConfigurationError(BotError):
+    """A required setting or secret is missing or invalid."""
+
+    kind = "configuration"
+    user_message = "The bot is misconfigured. Ask the team that runs it to check its settings."
+
+
+class AgentNotFoundError(BotError):
+    """A verb, agent name or handoff target does not resolve to a loaded agent."""
+
+    kind = "agent_not_found"
+    user_message = "That agent does not exist (any more). Try `/architect help` to see the agents."
+
+
+class ModelError(BotError):
+    """The language model failed. Subclasses say how."""
+
+    kind = "model_error"
+    user_message = "The AI model returned an error. Please try again in a minute."
+
+
+class ModelUnavailableError(ModelError):
+    """The model's service is down or kept failing after retries."""
+
+    kind = "model_unavailable"
+    user_message = (
+        "The AI model is not answering right now (the provider reported an outage or kept failing). "
+        "Your message is saved: reply in this thread to try again in a few minutes."
+    )
+
+
+class ModelRateLimitedError(ModelError):
+    """The provider kept answering 429 after retries."""
+
+    kind = "model_rate_limited"
+    user_message = (
+        "The AI model is rate limiting us. Your message is saved: reply in this thread in a minute to retry."
+    )
+
+
+class ModelTimeoutError(ModelError):
+    """The model did not start answering before the deadline."""
+
+    kind = "model_timeout"
+    user_message = (
+        "The AI model is too slow right now and did not answer in time. "
+        "Your message is saved: reply in this thread to try again."
+    )
+
+
+class ModelRequestError(ModelError):
+    """The provider rejected the request (bad model name, bad key, content policy)."""
+
+    kind = "model_rejected"
+    user_message = (
+        "The AI provider rejected the request (check the agent's model and the API key). "
+        "Ask the bot's operators to look at the logs with the tracking id below."
+    )
+
+
+class StoreUnavailableError(BotError):
+    """The conversation store (Redis) cannot be reached."""
+
+    kind = "store_unavailable"
+    user_message = (
+        "I can't reach my conversation storage right now, so I can't answer safely. "
+        "Please try again in a few minutes; if it persists, tell the team that runs the bot."
+    )
+
+
+class ConversationBusyError(BotError):
+    """Another answer in the same thread held the lock for too long."""
+
+    kind = "conversation_busy"
+    user_message = (
+        "I'm still answering an earlier message in this thread. Your message is saved; "
+        "reply again once the current answer is finished."
+    )
+
+
+class ThreadTooLongError(BotError):
+    """Even after trimming, the conversation cannot fit the model's context window."""
+
+    kind = "thread_too_long"
+    user_message = (
+        "This thread is too long for the agent's model, even after leaving out older messages. "
+        "Start a new thread with `/architect` and a summary of where you are."
+    )
+
+
+class StaleHandoffError(BotError):
+    """A handoff button from an older answer, or a second click."""
+
+    kind = "stale_handoff"
+    user_message = (
+        "That button belongs to an earlier answer (or was already used), so nothing was handed off. "
+        "Use the buttons under the latest answer in the thread."
+    )
+
+
+class HandoffNotAllowedError(BotError):
+    """A handoff to an agent the answering agent does not list (a forged or outdated button)."""
+
+    kind = "handoff_not_allowed"
+    user_message = "That handoff is not offered by this agent, so nothing was handed off."
+
+
+class ConversationNotFoundError(BotError):
+    """The thread has no stored conversation (expired or never started by the bot)."""
+
+    kind = "conversation_not_found"
+    user_message = (
+        "I no longer remember this thread (conversations expire after a period without activity). "
+        "Start a new one with `/architect`."
+    )

@@ -1,0 +1,103 @@
+"""Settings: the only place that reads the environment.
+
+Every setting is an environment variable of the same name in upper case (``REDIS_URL`` for
+``redis_url``). Secrets are :class:`~pydantic.SecretStr` so that printing or logging a ``Settings``
+never shows them. On Lambda, secrets may instead be named by ``*_SSM_PARAMETER`` variables or a
+Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`); :func:`load_settings` resolves them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_AGENTS_DIR = PROJECT_ROOT / "agents"
+
+
+class Settings(BaseSettings):
+    """All configuration of the bot, validated once per process."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, frozen=True)
+
+    # --- Slack ---------------------------------------------------------------------------------
+    slack_signing_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = Field(default=None, description="xapp- token: enables Socket Mode")
+    slack_api_url: str = "https://slack.com/api/"
+    slack_bot_user_id: str | None = Field(
+        default=None, description="The bot's user id (U...); skips auth.test on a cold start"
+    )
+    slack_use_streaming_api: bool = Field(
+        default=True, description="Use chat.startStream/appendStream/stopStream; false = chat.update"
+    )
+    slack_update_interval_s: float = Field(default=1.0, ge=0.2, description="Min seconds between updates")
+
+    # --- OpenAI --------------------------------------------------------------------------------
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    default_model: str = Field(default="gpt-4.1", description="OpenAI model for agents whose model can't map")
+    model_connect_timeout_s: float = Field(default=5.0, gt=0)
+    model_read_timeout_s: float = Field(default=60.0, gt=0, description="Max silence inside a stream")
+    model_max_retries: int = Field(default=3, ge=0, le=10)
+    model_retry_base_delay_s: float = Field(default=0.5, ge=0)
+    answer_reserve_tokens: int = Field(default=4096, ge=256, description="Tokens kept free for the answer")
+    max_prompt_tokens: int = Field(
+        default=120_000, ge=1_000, description="Cap on prompt size (cost), below the model's window"
+    )
+
+    # --- Storage -------------------------------------------------------------------------------
+    redis_url: SecretStr | None = Field(default=None, description="redis:// or rediss://; may hold a password")
+    redis_key_prefix: str = "ab"
+    conversation_ttl_days: int = Field(default=30, ge=1, le=365)
+    max_turns: int = Field(default=500, ge=10, description="Turns kept per thread; older ones are dropped")
+    lock_ttl_s: float = Field(default=120.0, gt=0, description="Answer lock expiry (crash safety)")
+    lock_wait_s: float = Field(default=60.0, ge=0, description="How long a reply waits for the lock")
+
+    # --- Agents --------------------------------------------------------------------------------
+    agents_dir: Path = DEFAULT_AGENTS_DIR
+    routing_file: Path | None = Field(default=None, description="Default: routing.yaml in AGENTS_DIR")
+
+    # --- Runtime -------------------------------------------------------------------------------
+    stage: str = "local"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    aws_lambda_function_name: str | None = Field(default=None, description="Set by Lambda itself")
+    aws_region: str | None = None
+    port: int = 3000
+
+    # --- Secrets from AWS (deployment) ----------------------------------------------------------
+    slack_signing_secret_ssm_parameter: str | None = None
+    slack_bot_token_ssm_parameter: str | None = None
+    openai_api_key_ssm_parameter: str | None = None
+    redis_url_ssm_parameter: str | None = None
+    secrets_manager_secret_id: str | None = Field(
+        default=None, description="A JSON secret with any of the secret settings' names as keys"
+    )
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def on_lambda(self) -> bool:
+        """True when running inside AWS Lambda."""
+        return bool(self.aws_lambda_function_name)
+
+    @property
+    def routing_path(self) -> Path:
+        """Where the verb routing lives."""
+        return self.routing_file or (self.agents_dir / "routing.yaml")
+
+    @property
+    def conversation_ttl_s(self) -> int:
+        """Conversation TTL in seconds."""
+        return self.conversation_ttl_days * 86_400
+
+    def missing(self, *names: str) -> list[str]:
+        """The environment variable names among ``names`` that have no value."""
+        return [name.upper() for name in names if getattr(self, name) in (None, "")]

@@ -1,0 +1,1 @@
+"""Slack-facing pieces that are not entry points: Block Kit rendering, streaming into messages."""
