@@ -1,0 +1,1 @@
+"""Small fake servers over real HTTP: Slack's Web API and an OpenAI-compatible API."""
