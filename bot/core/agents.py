@@ -3,15 +3,35 @@
 See ``docs/agents.md`` (and ``../shared/docs/agent-format.md``) for the format. This module is pure:
 it turns one file's *text* into an :class:`AgentSpec` or :class:`Problem` s; reading folders is
 :mod:`bot.adapters.agent_files`, resolving names and routing is :mod:`bot.core.registry`.
+
+:func:`parse_agent` never raises: every defect of a file becomes a :class:`Problem`. A problem of
+severity ``error`` means the file (or the entry it names, e.g. one handoff) was not loaded; a
+``warning`` means something was ignored or replaced by its default and the agent still loads.
+
+Values of keys this bot ignores (``mcp-servers``, ``metadata``, ``hooks``, unknown keys) are never
+stored, expanded or quoted in problems: they may hold ``${{ secrets.X }}`` references.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Mapping
+from typing import Any, Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 Severity = Literal["error", "warning"]
+
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+AGENT_SUFFIXES = (".agent.md", ".chatmode.md")
+"""File name endings of agent files (matched case-insensitively)."""
+
+KNOWN_TARGETS = frozenset({"vscode", "github-copilot"})
+
+_CLOSING = re.compile(r"^---[ \t]*$", re.MULTILINE)
+_OPENING = re.compile(r"---[ \t]*$")
 
 
 class Problem(BaseModel):
@@ -36,6 +56,7 @@ class Handoff(BaseModel):
     send: bool = False
     model: str | None = None
     show_continue_on: bool | None = None
+    line: int | None = Field(default=None, description="Line of the entry in its file, for problems")
 
 
 class AgentSpec(BaseModel):
@@ -56,3 +77,415 @@ class AgentSpec(BaseModel):
     disable_model_invocation: bool = False
     handoffs: tuple[Handoff, ...] = ()
     instructions: str = ""
+    has_frontmatter: bool = Field(default=True, description="False for a body-only file (all defaults)")
+
+
+def file_stem(path: str) -> str:
+    """The agent's default name: the file name without ``.agent.md`` / ``.chatmode.md`` (or ``.md``).
+
+    Stems may contain dots: ``4.1-Beast.chatmode.md`` -> ``4.1-Beast``.
+    """
+    base = re.split(r"[\\/]", path)[-1]
+    lower = base.lower()
+    for suffix in (*AGENT_SUFFIXES, ".md"):
+        if lower.endswith(suffix) and len(base) > len(suffix):
+            return base[: -len(suffix)]
+    return base
+
+
+def parse_agent(text: str | bytes, path: str) -> tuple[AgentSpec | None, list[Problem]]:
+    """Parse one agent file's content. Never raises; returns the spec (or None) and its problems."""
+    try:
+        return _parse(text, path)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raise": a bug becomes a report
+        return None, [
+            Problem(file=path, message=f"internal parser error ({type(exc).__name__}); file skipped")
+        ]
+
+
+# --- implementation ------------------------------------------------------------------------------
+
+
+class _Report:
+    """Collects problems for one file; knows on which line each top-level key sits."""
+
+    def __init__(self, path: str, key_lines: Mapping[str, int], handoff_lines: list[int]) -> None:
+        self.path = path
+        self.key_lines = key_lines
+        self.handoff_lines = handoff_lines
+        self.problems: list[Problem] = []
+
+    def add(
+        self, message: str, *, key: str | None = None, line: int | None = None, error: bool = False
+    ) -> None:
+        if line is None and key is not None:
+            line = self.key_lines.get(key)
+        self.problems.append(
+            Problem(file=self.path, line=line, message=message, severity="error" if error else "warning")
+        )
+
+
+def _decode(text: str | bytes, path: str) -> tuple[str | None, Problem | None]:
+    if isinstance(text, bytes):
+        raw = text
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); file skipped"
+            return None, Problem(file=path, line=line, message=message)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None
+
+
+def _split(text: str, path: str) -> tuple[str | None, int, str, Problem | None]:
+    """Split into (frontmatter or None, line number of the first frontmatter line, body, problem)."""
+    pos = 0
+    line_no = 1
+    # Blank lines before the opening `---` are allowed (VS Code skips them).
+    while True:
+        end = text.find("\n", pos)
+        current = text[pos:] if end == -1 else text[pos:end]
+        if current.strip() or end == -1:
+            break
+        pos = end + 1
+        line_no += 1
+    if not _OPENING.fullmatch(current):
+        return None, 0, text, None
+    start = len(text) if end == -1 else end + 1
+    closing = _CLOSING.search(text, start)
+    if closing is None:
+        return (
+            None,
+            0,
+            "",
+            Problem(
+                file=path,
+                line=line_no,
+                message="frontmatter opened with '---' is never closed by a '---' line; file skipped",
+            ),
+        )
+    body_start = closing.end() + 1 if closing.end() < len(text) else closing.end()
+    return text[start : closing.start()], line_no + 1, text[body_start:], None
+
+
+_TOP_KEY = re.compile(r"""^(['"]?)([A-Za-z_][\w-]*)\1[ \t]*:""")
+_ITEM = re.compile(r"^([ \t]*)-(?:[ \t]|$)")
+
+
+def _key_lines(frontmatter: str, first_line: int) -> tuple[dict[str, int], list[int]]:
+    """Line of each top-level key (first occurrence) and of each block-list item under ``handoffs``.
+
+    Only used to point problems at lines; a guess that misses (flow style) falls back to the key.
+    """
+    lines: dict[str, int] = {}
+    items: list[int] = []
+    in_handoffs = False
+    indent: str | None = None
+    for offset, raw in enumerate(frontmatter.split("\n")):
+        match = _TOP_KEY.match(raw)
+        if match:
+            lines.setdefault(match.group(2), first_line + offset)
+            in_handoffs = match.group(2) == "handoffs" and lines["handoffs"] == first_line + offset
+            continue
+        item = _ITEM.match(raw) if in_handoffs else None
+        if item and (indent is None or item.group(1) == indent):
+            indent = item.group(1)
+            items.append(first_line + offset)
+    return lines, items
+
+
+def _yaml_problem(exc: yaml.YAMLError, path: str, first_line: int) -> Problem:
+    """A YAML error as a problem: line from the error mark, reason from the error's own words.
+
+    ``str(exc)`` quotes the offending source line, which could hold a secret; it is not used.
+    """
+    line: int | None = None
+    reason = "invalid YAML"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        if mark is not None:
+            line = first_line + mark.line
+        parts = [part for part in (exc.problem, exc.context) if part]
+        if parts:
+            reason = ", ".join(parts)
+        if mark is not None:
+            reason += f", column {mark.column + 1}"
+    return Problem(file=path, line=line, message=f"frontmatter is not valid YAML ({reason}); file skipped")
+
+
+def _parse(text: str | bytes, path: str) -> tuple[AgentSpec | None, list[Problem]]:
+    stem = file_stem(path)
+    decoded, problem = _decode(text, path)
+    if decoded is None:
+        return None, [problem] if problem else []
+    frontmatter, first_line, body, problem = _split(decoded, path)
+    if problem is not None:
+        return None, [problem]
+    instructions = body.lstrip("\n").rstrip()
+    if frontmatter is None:
+        # VS Code loads a Markdown file without frontmatter as an agent with every default:
+        # name = file stem, no description, body = instructions. So do we, with a warning.
+        spec = AgentSpec(
+            name=stem or "agent", file=path, stem=stem, instructions=instructions, has_frontmatter=False
+        )
+        message = "no frontmatter: loaded with defaults (name from the file name, no description)"
+        return spec, [Problem(file=path, line=1, message=message, severity="warning")]
+    data, problem = _load_yaml(frontmatter, path, first_line)
+    if data is None:
+        return None, [problem] if problem else []
+    return _build(
+        data, frontmatter=frontmatter, first_line=first_line, path=path, stem=stem, instructions=instructions
+    )
+
+
+def _load_yaml(frontmatter: str, path: str, first_line: int) -> tuple[dict[Any, Any] | None, Problem | None]:
+    try:
+        data: Any = yaml.load(frontmatter, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
+    except yaml.YAMLError as exc:
+        return None, _yaml_problem(exc, path, first_line)
+    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
+        message = f"frontmatter could not be read as YAML ({type(exc).__name__}); file skipped"
+        return None, Problem(file=path, line=first_line, message=message)
+    if data is None:
+        return {}, None
+    if not isinstance(data, dict):
+        kind = _type_name(data)
+        message = f"frontmatter must be a mapping of 'key: value' lines, found a {kind}; file skipped"
+        return None, Problem(file=path, line=first_line, message=message)
+    return data, None
+
+
+def _build(
+    data: dict[Any, Any], *, frontmatter: str, first_line: int, path: str, stem: str, instructions: str
+) -> tuple[AgentSpec | None, list[Problem]]:
+    report = _Report(path, *_key_lines(frontmatter, first_line))
+    fields = _Fields(data, report)
+    name = fields.text("name")
+    if name is not None and not name.strip():
+        report.add("'name' is empty: using the file name", key="name")
+    name = (name or "").strip() or stem
+    if not name:
+        report.add("no name and no usable file name; file skipped", error=True)
+        return None, report.problems
+    target = fields.text("target")
+    if target is not None and target.strip().lower() not in KNOWN_TARGETS:
+        report.add(
+            f"unknown target {target.strip()!r} (expected vscode or github-copilot): treated as both",
+            key="target",
+        )
+        target = None
+    spec = AgentSpec(
+        name=name,
+        file=path,
+        stem=stem,
+        description=(fields.text("description") or "").strip(),
+        models=fields.models(),
+        target=target.strip().lower() if target else None,
+        tools=fields.names("tools"),
+        argument_hint=fields.text("argument-hint"),
+        agents=fields.names("agents"),
+        user_invocable=fields.user_invocable(),
+        disable_model_invocation=fields.disable_model_invocation(),
+        handoffs=fields.handoffs(),
+        instructions=instructions,
+    )
+    return spec, report.problems
+
+
+def _type_name(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def _scalar_text(value: object) -> str | None:
+    """Text of a string, number or date value (YAML reads ``4.1`` as a float); None otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value)
+    return None
+
+
+def _as_bool(value: object) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+class _Fields:
+    """Reads the known keys of one frontmatter mapping, reporting wrong types."""
+
+    def __init__(self, data: dict[Any, Any], report: _Report) -> None:
+        self.data = data
+        self.report = report
+
+    def _get(self, key: str) -> object:
+        return self.data.get(key)
+
+    def text(self, key: str) -> str | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        text = _scalar_text(value)
+        if text is None:
+            self.report.add(f"'{key}' should be a string, found a {_type_name(value)}: ignored", key=key)
+        return text
+
+    def models(self) -> tuple[str, ...]:
+        value = self._get("model")
+        if value is None:
+            return ()
+        items = value if isinstance(value, list) else [value]
+        models: list[str] = []
+        for item in items:
+            text = _scalar_text(item)
+            if text is None:
+                self.report.add(
+                    f"'model' entries should be strings, found a {_type_name(item)}: ignored", key="model"
+                )
+            elif text.strip():
+                models.append(text.strip())
+        return tuple(models)
+
+    def names(self, key: str) -> tuple[str, ...]:
+        """A list of names, or a comma-separated string of them (``*`` kept as is)."""
+        value = self._get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            items: list[object] = list(value.split(","))
+        elif isinstance(value, list):
+            items = list(value)
+        else:
+            self.report.add(
+                f"'{key}' should be a list or a comma-separated string, found a {_type_name(value)}: ignored",
+                key=key,
+            )
+            return ()
+        names: list[str] = []
+        skipped = 0
+        for item in items:
+            text = _scalar_text(item)
+            if text is None:
+                skipped += 1
+            elif text.strip():
+                names.append(text.strip())
+        if skipped:
+            self.report.add(
+                f"'{key}': {skipped} entr{'y' if skipped == 1 else 'ies'} not a string: ignored", key=key
+            )
+        return tuple(names)
+
+    def _bool(self, key: str) -> bool | None:
+        value = self._get(key)
+        if value is None:
+            return None
+        result = _as_bool(value)
+        if result is None:
+            self.report.add(f"'{key}' should be true or false, found a {_type_name(value)}: ignored", key=key)
+        return result
+
+    def user_invocable(self) -> bool:
+        correct = self._bool("user-invocable")
+        variant = self._bool("user-invokable")
+        if correct is not None and variant is not None and correct != variant:
+            self.report.add(
+                "'user-invocable' and 'user-invokable' disagree: using 'user-invocable'", key="user-invokable"
+            )
+        if correct is not None:
+            return correct
+        return True if variant is None else variant
+
+    def disable_model_invocation(self) -> bool:
+        explicit = self._bool("disable-model-invocation")
+        infer = self._bool("infer")
+        if infer is not None:
+            self.report.add(
+                "'infer' is deprecated: write 'disable-model-invocation: "
+                f"{'false' if infer else 'true'}' instead",
+                key="infer",
+            )
+        if explicit is not None:
+            return explicit
+        return infer is False
+
+    def handoffs(self) -> tuple[Handoff, ...]:
+        value = self._get("handoffs")
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.report.add(
+                f"'handoffs' should be a list, found a {_type_name(value)}: no handoffs", key="handoffs"
+            )
+            return ()
+        base = self.report.key_lines.get("handoffs")
+        handoffs: list[Handoff] = []
+        lines = self.report.handoff_lines
+        for index, entry in enumerate(value, start=1):
+            line = lines[index - 1] if len(lines) == len(value) else base
+            handoff = self._handoff(index, entry, line)
+            if handoff is not None:
+                handoffs.append(handoff)
+        return tuple(handoffs)
+
+    def _handoff(self, index: int, entry: object, line: int | None) -> Handoff | None:
+        where = f"handoff #{index}"
+        if not isinstance(entry, dict):
+            self.report.add(
+                f"{where} should be a mapping with label/agent/prompt, found a "
+                f"{_type_name(entry)}; not offered",
+                line=line,
+                error=True,
+            )
+            return None
+        label = (_scalar_text(entry.get("label")) or "").strip()
+        agent = (_scalar_text(entry.get("agent")) or "").strip()
+        if label:
+            where = f"handoff {label!r}"
+        missing = [key for key, text in (("label", label), ("agent", agent)) if not text]
+        if missing:
+            self.report.add(f"{where} has no {' and no '.join(missing)}; not offered", line=line, error=True)
+            return None
+        prompt_value = entry.get("prompt")
+        prompt = _scalar_text(prompt_value) if prompt_value is not None else None
+        if prompt is None or not prompt.strip():
+            self.report.add(f"{where} has no prompt: dropped (as VS Code does)", line=line)
+            return None
+        send = _as_bool(entry.get("send", False))
+        if send is None:
+            self.report.add(f"{where}: 'send' should be true or false: using false", line=line)
+            send = False
+        model_value = entry.get("model")
+        model = _scalar_text(model_value) if model_value is not None else None
+        if model_value is not None and model is None:
+            self.report.add(f"{where}: 'model' should be a string: ignored", line=line)
+        show_value = entry.get("showContinueOn")
+        show = _as_bool(show_value) if show_value is not None else None
+        if show_value is not None and show is None:
+            self.report.add(f"{where}: 'showContinueOn' should be true or false: ignored", line=line)
+        return Handoff(
+            label=label,
+            agent=agent,
+            prompt=prompt.strip(),
+            send=send,
+            model=model.strip() or None if model else None,
+            show_continue_on=show,
+            line=line,
+        )
