@@ -1,0 +1,77 @@
+"""Reading the agents folder from disk into a :class:`~bot.core.registry.Registry`.
+
+Agent files are ``*.agent.md`` and ``*.chatmode.md`` (any case), found recursively under the
+folder in sorted order (deterministic). Folders whose name starts with ``.`` (``.git``; except
+``.github``, where Copilot keeps agents) and ``node_modules`` are not searched. Every file
+that can be read is parsed by :func:`bot.core.agents.parse_agent`; a file that cannot be read is a
+problem, never an exception. Paths in problems and specs are the folder as given joined with the
+file's relative path (``agents/director.agent.md``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from bot.core.agents import AGENT_SUFFIXES, AgentSpec, Problem, parse_agent
+from bot.core.registry import Registry, RoutingConfig, parse_routing
+
+_SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
+
+
+def agent_paths(agents_dir: Path) -> list[Path]:
+    """Every agent file under ``agents_dir``, sorted by relative path."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(agents_dir):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and (d == ".github" or not d.startswith(".")))
+        root_path = Path(root)
+        found.extend(root_path / name for name in files if name.lower().endswith(AGENT_SUFFIXES))
+    return sorted(found, key=lambda path: path.relative_to(agents_dir).as_posix())
+
+
+def load_agent_files(agents_dir: Path) -> tuple[list[AgentSpec], list[Problem]]:
+    """Parse every agent file under ``agents_dir``; unreadable files become problems."""
+    if not agents_dir.is_dir():
+        return [], [Problem(file=str(agents_dir), message="agents folder not found (or not a folder)")]
+    specs: list[AgentSpec] = []
+    problems: list[Problem] = []
+    for path in agent_paths(agents_dir):
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            problems.append(
+                Problem(file=str(path), message=f"cannot read file ({exc.strerror or exc}); skipped")
+            )
+            continue
+        spec, found = parse_agent(content, str(path))
+        problems.extend(found)
+        if spec is not None:
+            specs.append(spec)
+    return specs, problems
+
+
+def load_routing(routing_path: Path | None) -> tuple[RoutingConfig, list[Problem]]:
+    """The routing file; a missing file gives the defaults (no verbs, no default agent) and a warning."""
+    if routing_path is None:
+        return RoutingConfig(), []
+    try:
+        content = routing_path.read_bytes()
+    except FileNotFoundError:
+        message = "no routing file: no extra verbs, and no agent answers a plain @mention"
+        return RoutingConfig(file=str(routing_path)), [
+            Problem(file=str(routing_path), message=message, severity="warning")
+        ]
+    except OSError as exc:
+        message = f"cannot read routing file ({exc.strerror or exc}): using defaults"
+        return RoutingConfig(file=str(routing_path)), [Problem(file=str(routing_path), message=message)]
+    return parse_routing(content, str(routing_path))
+
+
+def load_registry(agents_dir: Path, routing_path: Path | None, default_model: str) -> Registry:
+    """Load every agent under ``agents_dir`` and the routing file into an immutable registry.
+
+    ``routing_path=None`` means "no routing configured": defaults, no warning.
+    """
+    specs, problems = load_agent_files(agents_dir)
+    routing, routing_problems = load_routing(routing_path)
+    return Registry.build(specs, [*problems, *routing_problems], routing, default_model)
