@@ -1,0 +1,254 @@
+"""In-process :class:`~bot.core.ports.ConversationStore`: local runs without ``REDIS_URL`` and fast tests.
+
+Same contract and semantics as :class:`bot.adapters.redis_store.RedisConversationStore` (the contract
+suite in ``tests/test_store_contract.py`` runs against both): turns ordered by Slack ``ts`` with an
+assistant turn placed after everything stored, idempotency by turn id (also for turns the cap dropped),
+the ``max_turns`` cap that keeps the first turn, handoff compare-and-set, an expiring owner lock and
+delivery claims. Expiry follows the injected clock's ``monotonic()`` (a ``FixedClock`` makes it
+deterministic); only *waiting* for a lock uses real time, since a fake clock never moves by itself.
+
+Thread-safe (one ``threading.Condition``); state is per process, so it cannot serve several Lambda
+instances. The helpers :func:`ts_micros` and :class:`OwnerTokens` are shared with the Redis store.
+"""
+
+from __future__ import annotations
+
+import bisect
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+
+from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.ports import Clock
+from bot.errors import ConversationBusyError, ConversationNotFoundError
+
+# Waiting for a lock: first sleep, growth factor and cap (seconds). Short, because an answer lock is
+# usually held for seconds and a waiter should start as soon as the holder is done.
+LOCK_POLL_FIRST_S = 0.01
+LOCK_POLL_FACTOR = 1.5
+LOCK_POLL_MAX_S = 0.1
+
+_MICROS = 1_000_000
+_MAX_OWNER_TOKENS = 4096
+
+
+def ts_micros(ts: str) -> int:
+    """A Slack ts (``"1700000000.000100"``) as integer microseconds: exact, and exact in a double.
+
+    Digits after the sixth fractional one are ignored (Slack uses six). Raises ``ValueError`` for
+    anything that is not ``digits[.digits]``.
+    """
+    seconds, _, fraction = ts.partition(".")
+    if not seconds.isdigit() or (fraction and not fraction.isdigit()) or not seconds.isascii():
+        raise ValueError(f"turn ts must be a Slack ts like '1700000000.000100', got {ts[:40]!r}")
+    return int(seconds) * _MICROS + int((fraction + "000000")[:6])
+
+
+def new_token() -> str:
+    """A random owner token (locks, claims, retry nonces)."""
+    return secrets.token_hex(12)
+
+
+class OwnerTokens:
+    """The tokens of the delivery claims this store instance won, per claiming thread.
+
+    :meth:`~bot.core.ports.ConversationStore.release` must delete a claim only if it is still *ours*:
+    after a slow attempt's claim expired and a retry re-claimed the delivery, the slow attempt's
+    release must not delete the retry's claim (that would let a third attempt in). The port's API
+    carries no token, so the store remembers it, keyed by delivery id and thread. A release from a
+    thread that did not claim uses the instance's only token for that delivery, if there is exactly
+    one; otherwise it does nothing and the claim simply expires (safe: never a double delivery).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tokens: dict[str, dict[int, str]] = {}
+
+    def remember(self, delivery_id: str, token: str) -> None:
+        """Record that the current thread holds the claim ``delivery_id`` with ``token``."""
+        with self._lock:
+            self._tokens.setdefault(delivery_id, {})[threading.get_ident()] = token
+            while len(self._tokens) > _MAX_OWNER_TOKENS:  # claims never completed nor released
+                del self._tokens[next(iter(self._tokens))]
+
+    def take(self, delivery_id: str) -> str | None:
+        """Forget and return the token the current thread (or, if unambiguous, this instance) holds."""
+        with self._lock:
+            by_thread = self._tokens.get(delivery_id)
+            if not by_thread:
+                return None
+            token = by_thread.pop(threading.get_ident(), None)
+            if token is None and len(by_thread) == 1:
+                token = by_thread.popitem()[1]
+            if not by_thread:
+                del self._tokens[delivery_id]
+            return token
+
+
+@dataclass
+class _Conv:
+    meta: ConversationMeta
+    expires_at: float
+    order: list[tuple[int, str]] = field(default_factory=list)  # (score, turn id), sorted
+    turns: dict[str, Turn] = field(default_factory=dict)
+    seen: set[str] = field(default_factory=set)  # every turn id ever appended (idempotency)
+    handoffs: list[HandoffRecord] = field(default_factory=list)
+
+
+class MemoryConversationStore:
+    """The :class:`~bot.core.ports.ConversationStore` contract in one process."""
+
+    def __init__(self, *, ttl_s: int, max_turns: int, clock: Clock) -> None:
+        if ttl_s <= 0 or max_turns < 2:
+            raise ValueError("ttl_s must be > 0 and max_turns >= 2")
+        self.ttl_s = ttl_s
+        self.max_turns = max_turns
+        self.clock = clock
+        self._cond = threading.Condition()
+        self._convs: dict[str, _Conv] = {}
+        self._claims: dict[str, tuple[str, float]] = {}  # delivery id -> (token or "done", expires)
+        self._locks: dict[str, tuple[str, float]] = {}  # conversation id -> (owner token, expires)
+        self._owned = OwnerTokens()
+
+    # ------------------------------------------------------------------------------ conversation
+
+    def _live(self, conversation_id: str) -> _Conv | None:
+        conv = self._convs.get(conversation_id)
+        if conv is not None and conv.expires_at <= self.clock.monotonic():
+            del self._convs[conversation_id]
+            return None
+        return conv
+
+    def _touch(self, conv: _Conv) -> None:
+        conv.expires_at = self.clock.monotonic() + self.ttl_s
+
+    def create(self, meta: ConversationMeta) -> bool:
+        """Store a new conversation; False (and nothing changes) if the id exists."""
+        with self._cond:
+            if self._live(meta.id) is not None:
+                return False
+            self._convs[meta.id] = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
+            return True
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        """The whole conversation, or None if unknown or expired."""
+        with self._cond:
+            conv = self._live(conversation_id)
+            if conv is None:
+                return None
+            return Conversation(
+                meta=conv.meta,
+                turns=tuple(conv.turns[turn_id] for _, turn_id in conv.order),
+                handoffs=tuple(conv.handoffs),
+            )
+
+    def append_turn(self, conversation_id: str, turn: Turn) -> bool:
+        """Append a turn; False if a turn with that id was already stored (nothing changes).
+
+        Raises ``ConversationNotFoundError`` if the conversation is unknown or expired.
+        """
+        score = ts_micros(turn.ts)
+        with self._cond:
+            conv = self._live(conversation_id)
+            if conv is None:
+                raise ConversationNotFoundError(conversation_id)
+            if turn.id in conv.seen:
+                return False
+            update: dict[str, object] = {"updated_at": self.clock.now()}
+            if turn.role is Role.ASSISTANT:
+                if conv.order:
+                    score = max(score, conv.order[-1][0] + 1)
+                update["last_answer_id"] = turn.id
+            bisect.insort(conv.order, (score, turn.id))
+            conv.turns[turn.id] = turn
+            conv.seen.add(turn.id)
+            excess = len(conv.order) - self.max_turns
+            if excess > 0:  # keep the first turn (rank 0), drop the oldest others
+                for _, dropped in conv.order[1 : 1 + excess]:
+                    del conv.turns[dropped]
+                del conv.order[1 : 1 + excess]
+                update["dropped_turns"] = conv.meta.dropped_turns + excess
+            conv.meta = conv.meta.model_copy(update=update)
+            self._touch(conv)
+            return True
+
+    def hand_off(self, conversation_id: str, *, expected_answer_id: str, record: HandoffRecord) -> bool:
+        """Switch the agent and record the handoff, only if ``expected_answer_id`` is the live answer."""
+        with self._cond:
+            conv = self._live(conversation_id)
+            if conv is None or conv.meta.last_answer_id != expected_answer_id:
+                return False
+            conv.meta = conv.meta.model_copy(
+                update={"agent": record.to_agent, "last_answer_id": None, "updated_at": self.clock.now()}
+            )
+            conv.handoffs.append(record)
+            self._touch(conv)
+            return True
+
+    # ------------------------------------------------------------------------------------- lock
+
+    def lock(self, conversation_id: str, *, ttl_s: float, wait_s: float) -> AbstractContextManager[None]:
+        """Exclusive answer lock; waits up to ``wait_s`` (real time), expires ``ttl_s`` after taking."""
+        return self._locked(conversation_id, ttl_s, wait_s)
+
+    @contextmanager
+    def _locked(self, conversation_id: str, ttl_s: float, wait_s: float) -> Iterator[None]:
+        token = new_token()
+        deadline = time.monotonic() + wait_s
+        delay = LOCK_POLL_FIRST_S
+        with self._cond:
+            while True:
+                held = self._locks.get(conversation_id)
+                if held is None or held[1] <= self.clock.monotonic():
+                    self._locks[conversation_id] = (token, self.clock.monotonic() + ttl_s)
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise ConversationBusyError(f"lock wait exceeded {wait_s:g}s")
+                # Woken early by a release; the timeout re-checks expiry under a moving fake clock.
+                self._cond.wait(min(remaining, delay))
+                delay = min(delay * LOCK_POLL_FACTOR, LOCK_POLL_MAX_S)
+        try:
+            yield
+        finally:
+            with self._cond:
+                held = self._locks.get(conversation_id)
+                if held is not None and held[0] == token:  # only the owner releases
+                    del self._locks[conversation_id]
+                    self._cond.notify_all()
+
+    # ------------------------------------------------------------------------------- deliveries
+
+    def claim(self, delivery_id: str, *, ttl_s: float) -> bool:
+        """True exactly once per delivery until the claim expires or is released."""
+        with self._cond:
+            now = self.clock.monotonic()
+            held = self._claims.get(delivery_id)
+            if held is not None and held[1] > now:
+                return False
+            token = new_token()
+            self._claims[delivery_id] = (token, now + ttl_s)
+            self._owned.remember(delivery_id, token)
+            if len(self._claims) > 1024:  # purge expired claims now and then
+                for key in [k for k, (_, exp) in self._claims.items() if exp <= now]:
+                    del self._claims[key]
+            return True
+
+    def complete(self, delivery_id: str) -> None:
+        """Mark the delivery done for the conversation TTL (whoever holds the claim now)."""
+        self._owned.take(delivery_id)
+        with self._cond:
+            self._claims[delivery_id] = ("done", self.clock.monotonic() + self.ttl_s)
+
+    def release(self, delivery_id: str) -> None:
+        """Give up our claim so a retry can claim it; a claim that is not ours is left alone."""
+        token = self._owned.take(delivery_id)
+        if token is None:
+            return
+        with self._cond:
+            held = self._claims.get(delivery_id)
+            if held is not None and held[0] == token:
+                del self._claims[delivery_id]

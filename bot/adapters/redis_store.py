@@ -1,0 +1,374 @@
+"""Redis :class:`~bot.core.ports.ConversationStore`: conversation state shared by all Lambda instances.
+
+Key schema (``P`` = the configured prefix, ``ID`` = the conversation id with ``%``, ``{`` and ``}``
+percent-encoded so the braces below are always *the* Redis Cluster hash tag; every conversation
+key therefore lands in one slot, which Lua scripts and MULTI need on a cluster / ElastiCache
+Serverless). Full table, TTLs and writers in ``docs/storage.md``.
+
+=============================  =========  ====================================================
+``P:conv:{ID}:meta``           hash       ConversationMeta, one field per model field, each
+                                          value JSON-encoded (so Lua can update single fields);
+                                          ``_``-prefixed fields are retry nonces, not meta
+``P:conv:{ID}:turns``          zset       member = turn id, score = Slack ts in integer µs
+                                          (an assistant turn: max(own, last + 1))
+``P:conv:{ID}:bodies``         hash       turn id -> Turn JSON (only for kept turns)
+``P:conv:{ID}:ids``            hash       turn id -> nonce of the append that stored it; every
+                                          id ever appended, also dropped ones (idempotency)
+``P:conv:{ID}:handoffs``       list       HandoffRecord JSON, oldest first
+``P:conv:{ID}:lock``           string     answer lock owner token, PX = lock ttl
+``P:delivery:DID``             string     claim owner token (PX = claim ttl) or ``done``
+                                          (EX = conversation TTL)
+=============================  =========  ====================================================
+
+Why turn ids as zset members with bodies in a hash (not the turn JSON as member): idempotency and
+lookups are O(1) by id, the zset stays small, and a member can never exist twice with two different
+serializations of the same turn. Every write to a conversation refreshes the TTL of all five
+conversation keys inside the same script, so they live and expire together.
+
+Every mutation is one ``EVALSHA`` (scripts are registered with ``register_script``); ``get`` is one
+read-only script. Connection errors are retried a few times by redis-py (see :meth:`from_url`); to
+make those retries safe, every mutating script carries a random nonce and recognises its own earlier
+success (a reply lost on the wire must not turn "stored" into "already there" or "claimed by
+someone else"). All Redis failures surface as :class:`~bot.errors.StoreUnavailableError` whose
+detail never contains the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, TypeVar
+
+import redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.commands.core import Script
+from redis.retry import Retry
+
+from bot.adapters.memory_store import (
+    LOCK_POLL_FACTOR,
+    LOCK_POLL_FIRST_S,
+    LOCK_POLL_MAX_S,
+    OwnerTokens,
+    new_token,
+    ts_micros,
+)
+from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.ports import Clock, SystemClock
+from bot.errors import ConversationBusyError, ConversationNotFoundError, StoreUnavailableError
+from bot.logging import get_logger
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+DONE = b"done"
+
+# KEYS: meta turns bodies ids handoffs. ARGV: ttl_ms nonce field1 json1 field2 json2 ...
+# A leftover of an expired conversation (keys expire one by one) is wiped before creating.
+_CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HGET', KEYS[1], '_create') == ARGV[2] then return 1 end
+  return 0
+end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+redis.call('HSET', KEYS[1], '_create', ARGV[2], unpack(ARGV, 3))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+
+# KEYS: meta turns bodies ids handoffs.
+# ARGV: turn_id turn_json score is_assistant updated_at_json last_answer_json max_turns ttl_ms nonce
+# Returns 1 stored, 0 duplicate id, -1 unknown conversation.
+_APPEND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local prev = redis.call('HGET', KEYS[4], ARGV[1])
+if prev then
+  if prev == ARGV[9] then return 1 end
+  return 0
+end
+local score = tonumber(ARGV[3])
+if ARGV[4] == '1' then
+  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+  if last[2] then
+    local top = tonumber(last[2])
+    if top >= score then score = top + 1 end
+  end
+  redis.call('HSET', KEYS[1], 'last_answer_id', ARGV[6])
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+redis.call('ZADD', KEYS[2], string.format('%d', score), ARGV[1])
+redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[9])
+local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[7])
+if excess > 0 then
+  local dropped = redis.call('ZRANGE', KEYS[2], 1, excess)
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 1, excess)
+  for _, id in ipairs(dropped) do redis.call('HDEL', KEYS[3], id) end
+  redis.call('HINCRBY', KEYS[1], 'dropped_turns', excess)
+end
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
+return 1
+"""
+
+# KEYS: meta turns bodies ids handoffs. ARGV: expected_json agent_json record_json updated_json ttl nonce
+_HAND_OFF = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'last_answer_id') ~= ARGV[1] then
+  if redis.call('HGET', KEYS[1], '_handoff') == ARGV[6] then return 1 end
+  return 0
+end
+redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'last_answer_id', 'null', 'updated_at', ARGV[4],
+  '_handoff', ARGV[6])
+redis.call('RPUSH', KEYS[5], ARGV[3])
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
+return 1
+"""
+
+# KEYS: meta turns bodies handoffs. Returns {meta pairs, turn bodies in order, handoffs} or nil.
+_GET = """
+local meta = redis.call('HGETALL', KEYS[1])
+if #meta == 0 then return false end
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+local pairs_ = redis.call('HGETALL', KEYS[3])
+local by_id = {}
+for i = 1, #pairs_, 2 do by_id[pairs_[i]] = pairs_[i + 1] end
+local bodies = {}
+for _, id in ipairs(ids) do
+  local body = by_id[id]
+  if body then bodies[#bodies + 1] = body end
+end
+return {meta, bodies, redis.call('LRANGE', KEYS[4], 0, -1)}
+"""
+
+# SET NX PX, also true if the key already holds our token (a retried call whose reply was lost).
+# KEYS: key. ARGV: token ttl_ms
+_ACQUIRE = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+if v == ARGV[1] then return 1 end
+return 0
+"""
+
+# Compare-and-delete: only the owner's token deletes. KEYS: key. ARGV: token
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def _hash_tag(conversation_id: str) -> str:
+    """The id as a cluster hash tag body: injective, never containing ``{`` or ``}``."""
+    return conversation_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+def _ms(seconds: float) -> int:
+    return max(1, int(seconds * 1000))
+
+
+class RedisConversationStore:
+    """The :class:`~bot.core.ports.ConversationStore` contract on Redis (standalone or cluster).
+
+    ``client`` must be created with ``decode_responses=False`` (bytes in, bytes out); use
+    :meth:`from_url` for production settings (timeouts, retries, TLS).
+    """
+
+    def __init__(self, client: redis.Redis, *, prefix: str, ttl_s: int, max_turns: int, clock: Clock) -> None:
+        if not prefix or "{" in prefix or "}" in prefix:
+            raise ValueError("prefix must be non-empty and contain no braces (they are the hash tag)")
+        if ttl_s <= 0 or max_turns < 2:
+            raise ValueError("ttl_s must be > 0 and max_turns >= 2")
+        self.client = client
+        self.prefix = prefix
+        self.ttl_s = ttl_s
+        self.max_turns = max_turns
+        self.clock = clock
+        self._owned = OwnerTokens()
+        self._create: Script = client.register_script(_CREATE)
+        self._append: Script = client.register_script(_APPEND)
+        self._hand_off: Script = client.register_script(_HAND_OFF)
+        self._get: Script = client.register_script(_GET)
+        self._acquire: Script = client.register_script(_ACQUIRE)
+        self._release: Script = client.register_script(_RELEASE)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        prefix: str,
+        ttl_s: int,
+        max_turns: int,
+        clock: Clock | None = None,
+        connect_timeout_s: float = 2.0,
+        socket_timeout_s: float = 5.0,
+        retries: int = 2,
+        health_check_interval_s: int = 30,
+        max_connections: int | None = 50,
+    ) -> RedisConversationStore:
+        """A store for ``redis://`` or ``rediss://`` (TLS, certificate and hostname verified).
+
+        Connection and timeout errors are retried ``retries`` times with jittered exponential backoff
+        (50 ms base, 500 ms cap); a connection idle for ``health_check_interval_s`` is PINGed before
+        use (Lambda freezes instances, and NAT/ElastiCache drop idle connections).
+        """
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=connect_timeout_s,
+            socket_timeout=socket_timeout_s,
+            socket_keepalive=True,
+            health_check_interval=health_check_interval_s,
+            retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), retries),
+            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            max_connections=max_connections,
+            decode_responses=False,
+        )
+        return cls(client, prefix=prefix, ttl_s=ttl_s, max_turns=max_turns, clock=clock or SystemClock())
+
+    # ------------------------------------------------------------------------------------- keys
+
+    def conversation_keys(self, conversation_id: str) -> list[str]:
+        """meta, turns, bodies, ids, handoffs: the keys of one conversation (one cluster slot)."""
+        base = f"{self.prefix}:conv:{{{_hash_tag(conversation_id)}}}"
+        return [f"{base}:meta", f"{base}:turns", f"{base}:bodies", f"{base}:ids", f"{base}:handoffs"]
+
+    def lock_key(self, conversation_id: str) -> str:
+        """The answer lock of one conversation (same slot as its other keys)."""
+        return f"{self.prefix}:conv:{{{_hash_tag(conversation_id)}}}:lock"
+
+    def delivery_key(self, delivery_id: str) -> str:
+        """The idempotency claim of one delivery."""
+        return f"{self.prefix}:delivery:{delivery_id}"
+
+    # ------------------------------------------------------------------------------------ calls
+
+    def _call(self, op: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except redis.ResponseError as exc:  # the server's own message: no URL, no password
+            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        except redis.RedisError as exc:  # connection errors name host:port; the class is enough
+            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}") from exc
+
+    def _run(self, op: str, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        return self._call(op, lambda: script(keys=list(keys), args=list(args)))
+
+    # ------------------------------------------------------------------------------ conversation
+
+    def create(self, meta: ConversationMeta) -> bool:
+        """Store a new conversation; False (and nothing changes) if the id exists."""
+        fields: list[str] = []
+        for name, value in meta.model_dump(mode="json").items():
+            fields += [name, json.dumps(value)]
+        args: list[str | int] = [_ms(self.ttl_s), new_token(), *fields]
+        return bool(self._run("create", self._create, self.conversation_keys(meta.id), args))
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        """The whole conversation (one round trip), or None if unknown or expired."""
+        meta_key, turns_key, bodies_key, _, handoffs_key = self.conversation_keys(conversation_id)
+        found = self._run("get", self._get, [meta_key, turns_key, bodies_key, handoffs_key], [])
+        if not found:
+            return None
+        meta_pairs, bodies, handoffs = found
+        meta_fields: dict[str, Any] = {}
+        for i in range(0, len(meta_pairs), 2):
+            name = meta_pairs[i].decode()
+            if not name.startswith("_"):
+                meta_fields[name] = json.loads(meta_pairs[i + 1])
+        return Conversation(
+            meta=ConversationMeta.model_validate(meta_fields),
+            turns=tuple(Turn.model_validate_json(body) for body in bodies),
+            handoffs=tuple(HandoffRecord.model_validate_json(item) for item in handoffs),
+        )
+
+    def append_turn(self, conversation_id: str, turn: Turn) -> bool:
+        """Append a turn in one round trip; False if a turn with that id was already stored.
+
+        Raises ``ConversationNotFoundError`` if the conversation is unknown or expired (nothing is
+        written: no orphan turns).
+        """
+        is_answer = turn.role is Role.ASSISTANT
+        args: list[str | int] = [
+            turn.id,
+            turn.model_dump_json(),
+            ts_micros(turn.ts),
+            "1" if is_answer else "0",
+            json.dumps(self.clock.now()),
+            json.dumps(turn.id),
+            self.max_turns,
+            _ms(self.ttl_s),
+            new_token(),
+        ]
+        result = self._run("append_turn", self._append, self.conversation_keys(conversation_id), args)
+        if result == -1:
+            raise ConversationNotFoundError(conversation_id)
+        return bool(result)
+
+    def hand_off(self, conversation_id: str, *, expected_answer_id: str, record: HandoffRecord) -> bool:
+        """Compare-and-set in one script: only if ``expected_answer_id`` is the live answer."""
+        args: list[str | int] = [
+            json.dumps(expected_answer_id),
+            json.dumps(record.to_agent),
+            record.model_dump_json(),
+            json.dumps(self.clock.now()),
+            _ms(self.ttl_s),
+            new_token(),
+        ]
+        return bool(self._run("hand_off", self._hand_off, self.conversation_keys(conversation_id), args))
+
+    # ------------------------------------------------------------------------------------- lock
+
+    def lock(self, conversation_id: str, *, ttl_s: float, wait_s: float) -> AbstractContextManager[None]:
+        """Exclusive answer lock across processes: SET NX PX with an owner token, polled with backoff."""
+        return self._locked(self.lock_key(conversation_id), ttl_s, wait_s)
+
+    @contextmanager
+    def _locked(self, key: str, ttl_s: float, wait_s: float) -> Iterator[None]:
+        token = new_token()
+        deadline = time.monotonic() + wait_s  # real time: a fake clock would never let us stop waiting
+        delay = LOCK_POLL_FIRST_S
+        while not self._run("lock", self._acquire, [key], [token, _ms(ttl_s)]):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConversationBusyError(f"lock wait exceeded {wait_s:g}s")
+            jittered = delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
+            time.sleep(min(remaining, jittered))
+            delay = min(delay * LOCK_POLL_FACTOR, LOCK_POLL_MAX_S)
+        try:
+            yield
+        finally:
+            try:
+                self._run("unlock", self._release, [key], [token])
+            except StoreUnavailableError as exc:  # it expires after ttl_s; don't mask the real outcome
+                log.warning("lock_release_failed", error=exc.detail)
+
+    # ------------------------------------------------------------------------------- deliveries
+
+    def claim(self, delivery_id: str, *, ttl_s: float) -> bool:
+        """SET NX PX with an owner token; True exactly once until it expires or is released."""
+        token = new_token()
+        won = bool(self._run("claim", self._acquire, [self.delivery_key(delivery_id)], [token, _ms(ttl_s)]))
+        if won:
+            self._owned.remember(delivery_id, token)
+        return won
+
+    def complete(self, delivery_id: str) -> None:
+        """Mark done for the conversation TTL, whoever holds the claim now (the work is done)."""
+        self._owned.take(delivery_id)
+        key = self.delivery_key(delivery_id)
+        self._call("complete", lambda: self.client.set(key, DONE, ex=self.ttl_s))
+
+    def release(self, delivery_id: str) -> None:
+        """Delete the claim only if it still holds *our* token (compare-and-delete).
+
+        After our claim expired and a retry re-claimed the delivery, deleting would let a third
+        attempt in; after :meth:`complete` it would undo "done". Neither happens.
+        """
+        token = self._owned.take(delivery_id)
+        if token is not None:
+            self._run("release", self._release, [self.delivery_key(delivery_id)], [token])
