@@ -1,0 +1,115 @@
+"""Fit a conversation into the answering model's context window.
+
+Pure: the token counts come from a :class:`~bot.core.ports.TokenCounter` (exact, or a conservative
+estimate). Each turn is counted once, so a 1,000-turn thread costs 1,000 counts, not a million.
+
+When the whole thread does not fit ``limit = min(context_window(model), max_prompt_tokens) -
+reserve_tokens``, the oldest turns are left out, except the agent's instructions and the thread's
+first user message (usually the task itself); a short system note says how many were left out, and
+then come as many of the latest turns as fit. If even the instructions, the first user message and
+the latest turn do not fit, :class:`~bot.errors.ThreadTooLongError` tells the person to start over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.conversation import Role, Turn
+from bot.core.ports import ChatMessage, TokenCounter
+from bot.core.prompts import (
+    by_other_agent,
+    context_window,
+    in_prompt,
+    omission_note,
+    system_message,
+    turn_message,
+)
+from bot.errors import ThreadTooLongError
+
+# OpenAI's chat format costs about 3 tokens per message (role and separators) plus 3 to prime the
+# reply; 4 per message keeps the budget on the safe side for the name-less messages used here.
+PER_MESSAGE_TOKENS = 4
+REPLY_PRIMING_TOKENS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PromptResult:
+    """A prompt ready for :class:`~bot.core.ports.ModelRequest`, and what it took to build it."""
+
+    messages: tuple[ChatMessage, ...]
+    prompt_tokens: int
+    limit: int
+    dropped_turns: int
+    exact_count: bool
+
+
+def prompt_limit(model: str, *, max_prompt_tokens: int, reserve_tokens: int) -> int:
+    """Tokens a prompt for ``model`` may use: the smaller of window and cap, less the answer's share."""
+    return min(context_window(model), max_prompt_tokens) - reserve_tokens
+
+
+def build_prompt(
+    *,
+    instructions: str,
+    turns: Sequence[Turn],
+    agent: str,
+    model: str,
+    counter: TokenCounter,
+    max_prompt_tokens: int,
+    reserve_tokens: int,
+) -> PromptResult:
+    """The prompt for ``agent`` answering ``turns`` with ``model``, trimmed to fit (see module doc).
+
+    Raises ``ThreadTooLongError`` when instructions + first user message + latest turn exceed the
+    limit.
+    """
+    limit = prompt_limit(model, max_prompt_tokens=max_prompt_tokens, reserve_tokens=reserve_tokens)
+    kept_turns = [turn for turn in turns if in_prompt(turn)]
+    handed_over = any(by_other_agent(turn, agent) for turn in kept_turns)
+    system = system_message(instructions, agent=agent, handed_over=handed_over)
+
+    def cost(message: ChatMessage) -> int:
+        return counter.count(message.content, model) + PER_MESSAGE_TOKENS
+
+    fixed = cost(system) + REPLY_PRIMING_TOKENS
+    messages = [turn_message(turn, agent) for turn in kept_turns]
+    costs = [cost(message) for message in messages]
+    total = fixed + sum(costs)
+    if total <= limit:
+        return PromptResult(
+            messages=(system, *messages),
+            prompt_tokens=total,
+            limit=limit,
+            dropped_turns=0,
+            exact_count=counter.exact,
+        )
+
+    first = next((i for i, turn in enumerate(kept_turns) if turn.role is Role.USER), 0)
+    head = fixed + costs[first]
+    last = len(messages) - 1
+    if last == first:
+        raise ThreadTooLongError(f"instructions + first message need {head} tokens; limit {limit} ({model})")
+    # The note's size depends on the count's digits: price it for the largest possible count.
+    note_cost = cost(omission_note(len(messages)))
+    minimum = head + note_cost + costs[last]
+    if minimum > limit:
+        raise ThreadTooLongError(
+            f"instructions + first message + latest turn need {minimum} tokens; limit {limit} ({model})"
+        )
+
+    used = head + note_cost
+    start = len(messages)  # index of the oldest turn kept at the end
+    while start - 1 > first and used + costs[start - 1] <= limit:
+        start -= 1
+        used += costs[start]
+    dropped = start - 1  # every turn before `start` except `first`
+    note = omission_note(dropped)
+    prompt_tokens = used - note_cost + cost(note)
+    return PromptResult(
+        messages=(system, messages[first], note, *messages[start:]),
+        prompt_tokens=prompt_tokens,
+        limit=limit,
+        dropped_turns=dropped,
+        exact_count=counter.exact,
+    )
