@@ -1,0 +1,398 @@
+"""The ConversationStore contract, run against both implementations (in-memory and real Redis).
+
+Each test pins a behaviour users see in a Slack thread: what the bot remembers, in which order, which
+handoff button still works, that a re-delivered event is handled once, and that two replies in one
+thread are answered one after the other.
+
+``advance(s)`` moves time: the fake clock for the in-memory store, a real sleep for Redis (whose
+expiry runs on the server's clock), so time-based tests use short TTLs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from bot.adapters.memory_store import MemoryConversationStore
+from bot.adapters.redis_store import RedisConversationStore
+from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.ports import ConversationStore, FixedClock
+from bot.errors import ConversationBusyError, ConversationNotFoundError
+
+CONV = "T1:C1:1700000000.000100"
+
+
+@dataclass
+class Harness:
+    """Builds stores of one implementation and moves their time."""
+
+    kind: str
+    clock: FixedClock
+    build: Callable[[int, int], ConversationStore]
+    sleep_for_real: bool
+
+    def make(self, *, ttl_s: int = 3600, max_turns: int = 100) -> ConversationStore:
+        """A fresh store (Redis: under this test's prefix)."""
+        return self.build(ttl_s, max_turns)
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` pass for expiry purposes."""
+        self.clock.advance(seconds)
+        if self.sleep_for_real:
+            time.sleep(seconds)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
+    """One harness per implementation."""
+    clock = FixedClock()
+    if request.param == "memory":
+        yield Harness(
+            "memory",
+            clock,
+            lambda ttl, cap: MemoryConversationStore(ttl_s=ttl, max_turns=cap, clock=clock),
+            sleep_for_real=False,
+        )
+        return
+    client = request.getfixturevalue("redis_client")
+    prefix = request.getfixturevalue("redis_prefix")
+    yield Harness(
+        "redis",
+        clock,
+        lambda ttl, cap: RedisConversationStore(client, prefix=prefix, ttl_s=ttl, max_turns=cap, clock=clock),
+        sleep_for_real=True,
+    )
+
+
+def meta(conv_id: str = CONV, agent: str = "director", **kw: Any) -> ConversationMeta:
+    """A conversation's meta as the engine creates it."""
+    fields: dict[str, Any] = {
+        "id": conv_id,
+        "agent": agent,
+        "created_at": 1_700_000_000.123456,
+        "updated_at": 1_700_000_000.123456,
+        "team_id": "T1",
+        "channel_id": "C1",
+        "thread_ts": "1700000000.000100",
+    }
+    fields.update(kw)
+    return ConversationMeta(**fields)
+
+
+def user(turn_id: str, ts: str, text: str = "hello") -> Turn:
+    """A user's message in the thread."""
+    return Turn(id=turn_id, role=Role.USER, text=text, ts=ts, user_id="U1", agent="director")
+
+
+def answer(turn_id: str, ts: str, text: str = "answer") -> Turn:
+    """An agent's answer."""
+    return Turn(id=turn_id, role=Role.ASSISTANT, text=text, ts=ts, agent="director")
+
+
+def record(to_agent: str = "frontend-builder", at: float = 1.0) -> HandoffRecord:
+    """A handoff button click."""
+    return HandoffRecord(from_agent="director", to_agent=to_agent, label="Build it", by_user="U1", at=at)
+
+
+def ids(store: ConversationStore, conv_id: str = CONV) -> list[str]:
+    """The stored turn ids, in stored order."""
+    conv = store.get(conv_id)
+    assert conv is not None
+    return [t.id for t in conv.turns]
+
+
+# ------------------------------------------------------------------------------------ conversation
+
+
+def test_create_then_get_roundtrips_everything(harness: Harness) -> None:
+    """A new thread's conversation is remembered exactly as created (agent, Slack ids, timestamps)."""
+    store = harness.make()
+    created = meta()
+    assert store.create(created) is True
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.meta == created
+    assert conv.turns == ()
+    assert conv.handoffs == ()
+
+
+def test_create_twice_returns_false_and_keeps_the_first(harness: Harness) -> None:
+    """A re-delivered 'start' never resets a running conversation or its agent."""
+    store = harness.make()
+    assert store.create(meta(agent="director")) is True
+    store.append_turn(CONV, user("u1", "1700000001.000000"))
+    assert store.create(meta(agent="other")) is False
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.agent == "director"
+    assert [t.id for t in conv.turns] == ["u1"]
+
+
+def test_unknown_conversation_is_none_and_cannot_be_appended_to(harness: Harness) -> None:
+    """A thread the bot never started reads as unknown, and a reply there stores nothing."""
+    store = harness.make()
+    assert store.get("T9:C9:1.0") is None
+    with pytest.raises(ConversationNotFoundError):
+        store.append_turn("T9:C9:1.0", user("u1", "1.0"))
+    assert store.get("T9:C9:1.0") is None
+    assert store.hand_off("T9:C9:1.0", expected_answer_id="a1", record=record()) is False
+
+
+def test_append_is_idempotent_by_turn_id(harness: Harness) -> None:
+    """Slack re-delivering a message does not store (or answer) it twice."""
+    store = harness.make()
+    store.create(meta())
+    assert store.append_turn(CONV, user("u1", "1700000001.000000", "first")) is True
+    assert store.append_turn(CONV, user("u1", "1700000001.000000", "changed")) is False
+    conv = store.get(CONV)
+    assert conv is not None
+    assert [(t.id, t.text) for t in conv.turns] == [("u1", "first")]
+
+
+def test_turns_follow_slack_order_when_appended_out_of_order(harness: Harness) -> None:
+    """Messages that arrive late (Lambda retries, parallel instances) still read in thread order."""
+    store = harness.make()
+    store.create(meta())
+    stamps = ["1700000005.000001", "1700000001.000000", "1700000003.999999", "1700000005.000000"]
+    for i, ts in enumerate(stamps):
+        store.append_turn(CONV, user(f"u{i}", ts))
+    assert ids(store) == ["u1", "u2", "u3", "u0"]
+
+
+def test_assistant_turn_goes_last_and_becomes_the_live_answer(harness: Harness) -> None:
+    """An answer shows after every message it answered; its buttons are the live ones."""
+    store = harness.make()
+    store.create(meta())
+    store.append_turn(CONV, user("u1", "1700000010.000000"))
+    store.append_turn(CONV, user("u2", "1700000020.000000"))
+    harness.clock.advance(5)
+    assert store.append_turn(CONV, answer("a1", "1700000015.000000")) is True
+    conv = store.get(CONV)
+    assert conv is not None
+    assert [t.id for t in conv.turns] == ["u1", "u2", "a1"]
+    assert conv.meta.last_answer_id == "a1"
+    assert conv.meta.updated_at == harness.clock.now()
+    assert conv.pending_user_turns() == ()
+    # A later reply follows the answer; a late-delivered older message keeps its Slack place.
+    store.append_turn(CONV, user("u3", "1700000030.000000"))
+    store.append_turn(CONV, user("u0", "1700000012.000000"))
+    assert ids(store) == ["u1", "u0", "u2", "a1", "u3"]
+    store.append_turn(CONV, answer("a2", "1700000001.000000"))
+    conv = store.get(CONV)
+    assert conv is not None
+    assert [t.id for t in conv.turns][-1] == "a2"
+    assert conv.meta.last_answer_id == "a2"
+
+
+def test_cap_keeps_the_first_turn_and_the_latest_and_counts_dropped(harness: Harness) -> None:
+    """A very long thread keeps its opening message and the recent ones; older ones are counted."""
+    store = harness.make(max_turns=5)
+    store.create(meta())
+    for i in range(12):
+        store.append_turn(CONV, user(f"u{i:02d}", f"17000000{i:02d}.000000"))
+    conv = store.get(CONV)
+    assert conv is not None
+    assert [t.id for t in conv.turns] == ["u00", "u08", "u09", "u10", "u11"]
+    assert conv.meta.dropped_turns == 7
+    # A re-delivered dropped message is still recognised and does not come back.
+    assert store.append_turn(CONV, user("u03", "1700000003.000000")) is False
+    conv = store.get(CONV)
+    assert conv is not None
+    assert len(conv.turns) == 5
+    assert conv.meta.dropped_turns == 7
+
+
+def test_conversation_expires_after_ttl_without_activity_and_writes_refresh_it(harness: Harness) -> None:
+    """A thread is forgotten ttl after its last message, not ttl after it started."""
+    store = harness.make(ttl_s=1)
+    store.create(meta())
+    harness.advance(0.6)
+    store.append_turn(CONV, user("u1", "1700000001.000000"))
+    harness.advance(0.6)
+    assert store.get(CONV) is not None  # 1.2 s after create, 0.6 s after the last write
+    harness.advance(1.1)
+    assert store.get(CONV) is None
+    assert store.create(meta()) is True  # a new conversation starts clean
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.turns == ()
+
+
+# ---------------------------------------------------------------------------------------- handoff
+
+
+def test_hand_off_succeeds_once_then_the_same_button_fails(harness: Harness) -> None:
+    """Clicking a handoff button switches the agent once; a second click changes nothing."""
+    store = harness.make()
+    store.create(meta())
+    store.append_turn(CONV, user("u1", "1700000001.000000"))
+    store.append_turn(CONV, answer("a1", "1700000002.000000"))
+    first = record(at=5.0)
+    assert store.hand_off(CONV, expected_answer_id="a1", record=first) is True
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.agent == "frontend-builder"
+    assert conv.meta.last_answer_id is None
+    assert conv.handoffs == (first,)
+    assert store.hand_off(CONV, expected_answer_id="a1", record=record("other", at=5.0)) is False
+    again = store.get(CONV)
+    assert again is not None
+    assert again.agent == "frontend-builder"
+    assert again.handoffs == (first,)
+
+
+def test_hand_off_from_a_stale_answer_fails(harness: Harness) -> None:
+    """Buttons under an older answer do nothing once a newer answer exists."""
+    store = harness.make()
+    store.create(meta())
+    store.append_turn(CONV, answer("a1", "1700000002.000000"))
+    store.append_turn(CONV, user("u2", "1700000003.000000"))
+    store.append_turn(CONV, answer("a2", "1700000004.000000"))
+    assert store.hand_off(CONV, expected_answer_id="a1", record=record()) is False
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.agent == "director"
+    assert conv.handoffs == ()
+    assert conv.meta.last_answer_id == "a2"
+    assert store.hand_off(CONV, expected_answer_id="a2", record=record()) is True
+
+
+# ------------------------------------------------------------------------------------- deliveries
+
+
+def test_claim_is_true_once(harness: Harness) -> None:
+    """A Slack event delivered twice (retries) is processed once."""
+    store = harness.make()
+    assert store.claim("Ev1", ttl_s=30) is True
+    assert store.claim("Ev1", ttl_s=30) is False
+    assert store.claim("Ev2", ttl_s=30) is True
+
+
+def test_release_lets_a_retry_claim(harness: Harness) -> None:
+    """After a failure a retry may fix, Slack's retry is processed."""
+    store = harness.make()
+    assert store.claim("Ev1", ttl_s=30) is True
+    store.release("Ev1")
+    assert store.claim("Ev1", ttl_s=30) is True
+
+
+def test_complete_keeps_it_claimed_past_the_claim_ttl(harness: Harness) -> None:
+    """A handled event stays handled: later retries are ignored, and release cannot reopen it."""
+    store = harness.make()
+    assert store.claim("Ev1", ttl_s=0.3) is True
+    store.complete("Ev1")
+    store.release("Ev1")
+    harness.advance(0.4)
+    assert store.claim("Ev1", ttl_s=30) is False
+
+
+def test_unreleased_claim_expires_so_a_crashed_attempt_is_retried(harness: Harness) -> None:
+    """If the instance handling an event dies, a later retry is processed."""
+    store = harness.make()
+    assert store.claim("Ev1", ttl_s=0.3) is True
+    harness.advance(0.4)
+    assert store.claim("Ev1", ttl_s=30) is True
+
+
+def test_late_release_does_not_free_a_retry_s_claim(harness: Harness) -> None:
+    """A slow attempt giving up after its claim expired cannot let a third attempt run in parallel."""
+    store = harness.make()
+    assert store.claim("Ev1", ttl_s=0.3) is True  # slow attempt (this thread)
+    harness.advance(0.4)
+    retried: list[bool] = []
+    retry = threading.Thread(target=lambda: retried.append(store.claim("Ev1", ttl_s=30)))
+    retry.start()
+    retry.join()
+    assert retried == [True]
+    store.release("Ev1")  # the slow attempt fails late
+    assert store.claim("Ev1", ttl_s=30) is False
+
+
+# ------------------------------------------------------------------------------------------- lock
+
+
+def test_lock_excludes_a_second_holder(harness: Harness) -> None:
+    """Two replies in one thread are never answered at the same time."""
+    store = harness.make()
+    with store.lock(CONV, ttl_s=30, wait_s=0), pytest.raises(ConversationBusyError):
+        store.lock(CONV, ttl_s=30, wait_s=0).__enter__()
+    with store.lock(CONV, ttl_s=30, wait_s=0):  # free again
+        pass
+
+
+def test_lock_is_per_conversation(harness: Harness) -> None:
+    """Answering in one thread never delays another thread."""
+    store = harness.make()
+    with store.lock(CONV, ttl_s=30, wait_s=0), store.lock("T1:C1:other", ttl_s=30, wait_s=0):
+        pass
+
+
+def test_lock_waits_for_the_holder(harness: Harness) -> None:
+    """A reply that arrives mid-answer is answered right after, not rejected."""
+    store = harness.make()
+    held = threading.Event()
+
+    def holder() -> None:
+        with store.lock(CONV, ttl_s=30, wait_s=0):
+            held.set()
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    with store.lock(CONV, ttl_s=30, wait_s=5):
+        waited = time.monotonic() - started
+    thread.join()
+    assert 0.05 < waited < 2
+
+
+def test_lock_gives_up_after_wait_s(harness: Harness) -> None:
+    """A reply stuck behind a long answer gets 'busy' after wait_s instead of hanging."""
+    store = harness.make()
+    with store.lock(CONV, ttl_s=30, wait_s=0):
+        started = time.monotonic()
+        with pytest.raises(ConversationBusyError):
+            store.lock(CONV, ttl_s=30, wait_s=0.3).__enter__()
+        waited = time.monotonic() - started
+    assert 0.29 <= waited < 1.5
+
+
+def test_lock_expires_after_ttl_s(harness: Harness) -> None:
+    """A crashed instance holding the lock cannot block the thread forever."""
+    store = harness.make()
+    crashed = store.lock(CONV, ttl_s=0.3, wait_s=0)
+    crashed.__enter__()  # never exited: the holder died
+    harness.advance(0.4)
+    with store.lock(CONV, ttl_s=30, wait_s=0):
+        pass
+
+
+def test_only_the_owner_releases_the_lock(harness: Harness) -> None:
+    """A holder that outlived its lock cannot unlock the next holder's answer."""
+    store = harness.make()
+    slow = store.lock(CONV, ttl_s=0.3, wait_s=0)
+    slow.__enter__()
+    harness.advance(0.4)
+    current = store.lock(CONV, ttl_s=30, wait_s=0)
+    current.__enter__()
+    slow.__exit__(None, None, None)  # the slow holder finishes late
+    with pytest.raises(ConversationBusyError):
+        store.lock(CONV, ttl_s=30, wait_s=0).__enter__()
+    current.__exit__(None, None, None)
+    with store.lock(CONV, ttl_s=30, wait_s=0):
+        pass
+
+
+def test_lock_is_released_when_the_answer_fails(harness: Harness) -> None:
+    """An error while answering does not leave the thread locked."""
+    store = harness.make()
+    with pytest.raises(RuntimeError), store.lock(CONV, ttl_s=30, wait_s=0):
+        raise RuntimeError("model failed")
+    with store.lock(CONV, ttl_s=30, wait_s=0):
+        pass
