@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from bot import __version__
-from bot.cli import agents
+from bot.cli import agents, chat, serve
 
-_COMMANDS: list[ModuleType] = [agents]
+_COMMANDS: list[ModuleType] = [agents, chat, serve]
 """Command-group modules, in help order. Each has ``register(subparsers) -> None``."""
 
 

@@ -1,0 +1,136 @@
+"""Builds the services once per process from settings.
+
+Everything slow or heavy (the Redis client, the OpenAI SDK, the engine) is built on first use, so
+the Slack ack path, which needs only the registry and the Slack client, imports neither redis nor
+openai. Builders are guarded by a lock: in the local threaded server two listeners may ask at once,
+and two in-memory stores would split a conversation's state.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from bot.core.ports import Clock, SystemClock
+from bot.core.registry import Registry
+from bot.errors import ConfigurationError
+from bot.logging import get_logger
+from bot.metrics import Metrics
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+    from bot.core.ports import ChatModel, ConversationStore, TokenCounter
+
+log = get_logger("bot.container")
+
+
+class Services:
+    """The process's services, built lazily and once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        *,
+        clock: Clock | None = None,
+        store: ConversationStore | None = None,
+        model: ChatModel | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = Metrics(settings.stage)
+        self._store = store
+        self._model = model
+        self._counter: TokenCounter | None = None
+        self._engine: Engine | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def store(self) -> ConversationStore:
+        """Redis when REDIS_URL is set; the in-process store locally (refused on Lambda)."""
+        with self._lock:
+            if self._store is None:
+                self._store = self._build_store()
+            return self._store
+
+    def _build_store(self) -> ConversationStore:
+        settings = self.settings
+        if settings.redis_url is not None:
+            from bot.adapters.redis_store import RedisConversationStore
+
+            log.info("store_selected", store="redis")
+            return RedisConversationStore.from_url(
+                settings.redis_url.get_secret_value(),
+                prefix=settings.redis_key_prefix,
+                ttl_s=settings.conversation_ttl_s,
+                max_turns=settings.max_turns,
+                clock=self.clock,
+            )
+        if settings.on_lambda:
+            raise ConfigurationError(
+                "REDIS_URL is not set: the in-memory store cannot serve on Lambda "
+                "(each instance would have its own conversations)"
+            )
+        from bot.adapters.memory_store import MemoryConversationStore
+
+        log.warning("store_selected", store="memory", note="REDIS_URL not set: conversations vanish on exit")
+        return MemoryConversationStore(
+            ttl_s=settings.conversation_ttl_s, max_turns=settings.max_turns, clock=self.clock
+        )
+
+    @property
+    def model(self) -> ChatModel:
+        """The OpenAI chat model (the SDK is imported here, never on the ack path)."""
+        with self._lock:
+            if self._model is None:
+                settings = self.settings
+                if settings.openai_api_key is None:
+                    raise ConfigurationError("OPENAI_API_KEY is not set")
+                from bot.adapters.openai_model import OpenAIChatModel
+
+                self._model = OpenAIChatModel(
+                    api_key=settings.openai_api_key.get_secret_value(),
+                    base_url=settings.openai_base_url,
+                    connect_timeout_s=settings.model_connect_timeout_s,
+                    read_timeout_s=settings.model_read_timeout_s,
+                    max_retries=settings.model_max_retries,
+                    retry_base_delay_s=settings.model_retry_base_delay_s,
+                    clock=self.clock,
+                )
+            return self._model
+
+    @property
+    def counter(self) -> TokenCounter:
+        """Token counter: tiktoken when its encoding is on disk, else a conservative estimate."""
+        with self._lock:
+            if self._counter is None:
+                from bot.adapters.token_counter import make_counter
+
+                self._counter = make_counter()
+            return self._counter
+
+    @property
+    def engine(self) -> Engine:
+        """The conversation engine over the store, model, counter and registry."""
+        with self._lock:
+            if self._engine is None:
+                from bot.core.engine import Engine, EngineConfig
+
+                settings = self.settings
+                self._engine = Engine(
+                    registry=self.registry,
+                    store=self.store,
+                    model=self.model,
+                    counter=self.counter,
+                    clock=self.clock,
+                    config=EngineConfig(
+                        default_model=settings.default_model,
+                        max_prompt_tokens=settings.max_prompt_tokens,
+                        reserve_tokens=settings.answer_reserve_tokens,
+                        lock_ttl_s=settings.lock_ttl_s,
+                        lock_wait_s=settings.lock_wait_s,
+                    ),
+                )
+            return self._engine

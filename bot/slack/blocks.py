@@ -1,0 +1,244 @@
+"""Block Kit rendering: pure functions from values to Slack payloads (snapshot-testable).
+
+Answers are Markdown written by a model. Slack renders standard Markdown in the ``markdown`` block
+(up to 12,000 characters, and about 12,000 across one message), so an answer is shown in markdown
+blocks and split across several messages when it is longer (:func:`cut_markdown` keeps code fences
+balanced across the split). Nothing here is hand-rolled Markdown conversion.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+# Slack limits (platform-facts.md) and our margins below them.
+MARKDOWN_BLOCK_LIMIT = 12_000
+MESSAGE_MARKDOWN_BUDGET = 11_000  # per message, leaves room for the cursor and fence closers
+FALLBACK_TEXT_LIMIT = 2_900
+BUTTON_TEXT_LIMIT = 75
+BUTTON_VALUE_LIMIT = 2_000
+ACTIONS_PER_BLOCK = 25
+SECTION_TEXT_LIMIT = 3_000
+CURSOR = " ▌"
+
+Block = dict[str, Any]
+
+HANDOFF_ACTION_PREFIX = "handoff:"
+HANDOFF_MODAL_CALLBACK = "handoff_modal"
+HANDOFF_PROMPT_BLOCK = "prompt_block"
+HANDOFF_PROMPT_ACTION = "prompt"
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: max(0, limit - len(ellipsis))] + ellipsis
+
+
+def _fence_opener(line: str) -> str | None:
+    stripped = line.lstrip()
+    for marker in ("```", "~~~"):
+        if stripped.startswith(marker):
+            return stripped
+    return None
+
+
+def cut_markdown(content: str, limit: int) -> tuple[str, str]:
+    """Split ``content`` (longer than ``limit``) into a head of at most ``limit`` characters and the rest.
+
+    Cuts at the last blank line, else the last line break, else the last space, before the limit.
+    When the cut falls inside a fenced code block, the head gets a closing fence and the rest
+    starts by reopening it (same info string), so both render as code.
+    """
+    if len(content) <= limit:
+        return content, ""
+    budget = limit - 4  # room for "\n```"
+    window = content[:budget]
+    cut = window.rfind("\n\n")
+    if cut < budget // 2:
+        cut = window.rfind("\n")
+    if cut < budget // 2:
+        cut = window.rfind(" ")
+    if cut <= 0:
+        cut = budget
+    head, rest = content[:cut], content[cut:].lstrip("\n")
+    opener: str | None = None
+    for line in head.split("\n"):
+        marker = _fence_opener(line)
+        if marker is not None:
+            opener = None if opener is not None else marker
+    if opener is not None:
+        head += "\n" + opener[:3]
+        rest = opener + "\n" + rest
+    return head, rest
+
+
+def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_BUDGET) -> list[str]:
+    """All pieces of ``text`` no longer than ``limit``, in order (at least one piece)."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        head, rest = cut_markdown(rest, limit)
+        pieces.append(head)
+    pieces.append(rest)
+    return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffButton:
+    """What a handoff button needs to show and to do."""
+
+    label: str
+    target: str
+    send: bool
+
+
+def handoff_value(*, conversation_id: str, answer_id: str, from_agent: str, target: str) -> str:
+    """The button value: ids only; the server re-checks everything against its own state."""
+    value = json.dumps(
+        {"c": conversation_id, "a": answer_id, "f": from_agent, "t": target}, separators=(",", ":")
+    )
+    if len(value) > BUTTON_VALUE_LIMIT:  # ids are short; this only trips on a bug
+        raise ValueError("handoff button value too long")
+    return value
+
+
+def parse_handoff_value(value: str) -> dict[str, str] | None:
+    """The fields of a handoff button value, or None if it is not one of ours."""
+    try:
+        data = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    fields = {key: data.get(key) for key in ("c", "a", "f", "t")}
+    if not all(isinstance(v, str) and v for v in fields.values()):
+        return None
+    return {k: str(v) for k, v in fields.items()}
+
+
+def markdown_blocks(content: str) -> list[Block]:
+    """One markdown block (content must already fit: see :func:`split_markdown`)."""
+    return [{"type": "markdown", "text": content or "_(empty answer)_"}]
+
+
+def footer_block(agent: str, model: str | None, note: str | None = None) -> Block:
+    """A small context line under an answer: who answered, with which model."""
+    parts = [f"*{escape_mrkdwn(agent)}*"]
+    if model:
+        parts.append(escape_mrkdwn(model))
+    if note:
+        parts.append(escape_mrkdwn(note))
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}
+
+
+def handoff_actions(
+    buttons: Sequence[HandoffButton], *, conversation_id: str, answer_id: str, from_agent: str
+) -> list[Block]:
+    """Actions blocks with one button per handoff (25 per block)."""
+    elements = [
+        {
+            "type": "button",
+            "action_id": f"{HANDOFF_ACTION_PREFIX}{index}",
+            "text": {"type": "plain_text", "text": truncate(button.label, BUTTON_TEXT_LIMIT), "emoji": True},
+            "value": handoff_value(
+                conversation_id=conversation_id,
+                answer_id=answer_id,
+                from_agent=from_agent,
+                target=button.target,
+            ),
+        }
+        for index, button in enumerate(buttons)
+    ]
+    return [
+        {
+            "type": "actions",
+            "block_id": f"handoffs-{start // ACTIONS_PER_BLOCK}",
+            "elements": elements[start : start + ACTIONS_PER_BLOCK],
+        }
+        for start in range(0, len(elements), ACTIONS_PER_BLOCK)
+    ]
+
+
+def without_actions(blocks: Iterable[Block], note: str) -> list[Block]:
+    """A message's blocks with the buttons removed and a context note in their place."""
+    kept = [block for block in blocks if block.get("type") != "actions"]
+    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    return kept
+
+
+def request_message(*, user_id: str, agent: str, text: str) -> tuple[str, list[Block]]:
+    """The visible channel message a slash command posts: who asked, which agent, the request."""
+    header = f"<@{user_id}> asked *{escape_mrkdwn(agent)}*:"
+    fallback = truncate(f"{agent} request: {text}", FALLBACK_TEXT_LIMIT)
+    blocks: list[Block] = [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": header}]},
+        {"type": "markdown", "text": truncate(text, MESSAGE_MARKDOWN_BUDGET) or "_(no text)_"},
+    ]
+    return fallback, blocks
+
+
+def handoff_line(*, user_id: str | None, from_agent: str, to_agent: str, label: str) -> str:
+    """The short thread line that records a handoff."""
+    who = f"<@{user_id}>" if user_id else "Someone"
+    return (
+        f"↪ {who} handed this thread from *{escape_mrkdwn(from_agent)}* to "
+        f"*{escape_mrkdwn(to_agent)}* ({escape_mrkdwn(label)})."
+    )
+
+
+def error_blocks(message: str, tracking_id: str | None) -> tuple[str, list[Block]]:
+    """An error said in plain words, with a tracking id that also appears in the logs."""
+    text = f":warning: {message}"
+    if tracking_id:
+        text += f"\n_Tracking id: `{tracking_id}`_"
+    return truncate(text, FALLBACK_TEXT_LIMIT), [
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}}
+    ]
+
+
+def handoff_modal(
+    *, prompt: str, label: str, from_agent: str, to_agent: str, private_metadata: str
+) -> dict[str, Any]:
+    """The modal for a ``send: false`` handoff: the prompt prefilled and editable."""
+    return {
+        "type": "modal",
+        "callback_id": HANDOFF_MODAL_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": truncate("Hand off", 24)},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": truncate(
+                            f"*{escape_mrkdwn(label)}*: from *{escape_mrkdwn(from_agent)}* "
+                            f"to *{escape_mrkdwn(to_agent)}*. Edit the prompt, then send.",
+                            SECTION_TEXT_LIMIT,
+                        ),
+                    }
+                ],
+            },
+            {
+                "type": "input",
+                "block_id": HANDOFF_PROMPT_BLOCK,
+                "label": {"type": "plain_text", "text": "Prompt"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": HANDOFF_PROMPT_ACTION,
+                    "multiline": True,
+                    "max_length": 3000,
+                    "initial_value": truncate(prompt, 3000),
+                },
+            },
+        ],
+    }

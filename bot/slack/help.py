@@ -1,0 +1,94 @@
+"""Parsing ``/architect`` text and the help message: pure, no Slack calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.agents import AgentSpec
+from bot.core.registry import Registry
+from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
+
+HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
+COMMAND = "/architect"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """What ``/architect <verb> <text>`` asks for. Exactly one of ``agent``/``error``/``help`` is set."""
+
+    help: bool = False
+    agent: AgentSpec | None = None
+    text: str = ""
+    error: str | None = None
+
+
+def parse_command(text: str, registry: Registry) -> ParsedCommand:
+    """Resolve the verb against the registry; say precisely what is wrong otherwise."""
+    stripped = (text or "").strip()
+    verb, _, rest = stripped.partition(" ")
+    if not verb:
+        verb, rest = stripped, ""
+    if verb.lower() in HELP_WORDS:
+        return ParsedCommand(help=True)
+    agent = registry.resolve_verb(verb)
+    if agent is None:
+        return ParsedCommand(
+            error=(
+                f"I don't know `{escape_mrkdwn(truncate(verb, 60))}`. "
+                f"Verbs that work: {_verb_list(registry)}. Try `{COMMAND} help`."
+            )
+        )
+    if not agent.user_invocable:
+        return ParsedCommand(
+            error=f"*{escape_mrkdwn(agent.name)}* can only be used by other agents. Try `{COMMAND} help`."
+        )
+    body = rest.strip()
+    if not body:
+        hint = f" {agent.argument_hint}" if agent.argument_hint else " <text>"
+        return ParsedCommand(
+            error=(
+                f"`{COMMAND} {escape_mrkdwn(verb)}` needs something to work on, e.g. "
+                f"`{COMMAND} {escape_mrkdwn(verb)}{escape_mrkdwn(hint)}`."
+            )
+        )
+    return ParsedCommand(agent=agent, text=body)
+
+
+def _verb_list(registry: Registry) -> str:
+    verbs = sorted({verb for spec in registry.user_invocable() for verb in registry.verbs_for(spec.name)})
+    shown = ", ".join(f"`{escape_mrkdwn(v)}`" for v in verbs[:30])
+    return shown + (" …" if len(verbs) > 30 else "") if verbs else "(no agents are loaded)"
+
+
+def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
+    """An ephemeral help message: usage, then each agent with its verbs and description."""
+    usage = (
+        f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here.\n"
+        f"• Reply in that thread to continue; buttons under an answer hand the thread to another agent.\n"
+        f"• `@architect-bot <text>` starts a thread with the default agent."
+    )
+    if registry.default_agent is not None:
+        usage += f" (*{escape_mrkdwn(registry.default_agent.name)}*)"
+    lines: list[str] = []
+    for spec in registry.user_invocable():
+        verbs = ", ".join(f"`{escape_mrkdwn(v)}`" for v in registry.verbs_for(spec.name))
+        desc = (
+            escape_mrkdwn(truncate(spec.description.strip(), 200)) if spec.description else "_no description_"
+        )
+        lines.append(f"• *{escape_mrkdwn(spec.name)}* ({verbs}): {desc}")
+    blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": usage}}]
+    if not lines:
+        lines = ["_No agents are loaded. Ask the bot's operators to check the agents folder._"]
+    chunk = "*Agents*"
+    for line in lines:
+        if len(chunk) + 1 + len(line) > SECTION_TEXT_LIMIT:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+            chunk = ""
+            if len(blocks) >= 48:
+                chunk = "_…and more agents than fit here._"
+                break
+        chunk = f"{chunk}\n{line}" if chunk else line
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(chunk, SECTION_TEXT_LIMIT)}}
+    )
+    return "architect-bot help: agents and verbs", blocks

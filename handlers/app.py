@@ -1,0 +1,149 @@
+"""build_app(services) -> the Bolt App, with the one error handler and request-context middleware.
+
+The same App serves Lambda (handlers/lambda_function.py), the local servers (handlers/local.py)
+and the tests. Listeners live in commands.py, events.py and actions.py and reach the services as
+arguments, never as module globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot import runtime
+from bot.container import Services
+from bot.errors import ConfigurationError
+from bot.logging import bind_request, get_logger
+from handlers import actions, commands, events
+
+log = get_logger("handlers.app")
+
+SLACK_HTTP_TIMEOUT_S = 10
+
+
+def slack_client(services: Services, token: str | None = None) -> WebClient:
+    """A WebClient for the configured Slack API URL that retries 429 (Retry-After) and 5xx."""
+    return WebClient(
+        token=token,
+        base_url=services.settings.slack_api_url,
+        timeout=SLACK_HTTP_TIMEOUT_S,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _authorizer(services: Services) -> Any:
+    """Authorize without an ``auth.test`` round trip when SLACK_BOT_USER_ID is configured."""
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    cache: dict[str, AuthorizeResult] = {}
+
+    def authorize(enterprise_id: str | None, team_id: str | None, **_: Any) -> AuthorizeResult:
+        if token is None:
+            raise ConfigurationError("SLACK_BOT_TOKEN is not set")
+        if settings.slack_bot_user_id:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id,
+                team_id=team_id,
+                bot_token=token,
+                bot_user_id=settings.slack_bot_user_id,
+            )
+        if "auth" not in cache:  # once per process
+            response = slack_client(services, token).auth_test()
+            cache["auth"] = AuthorizeResult.from_auth_test_response(
+                auth_test_response=response, bot_token=token
+            )
+        return cache["auth"]
+
+    return authorize
+
+
+def _context_middleware(services: Services) -> Any:
+    """Middleware binding request context (team, channel, thread, user, kind) to every log line."""
+
+    def middleware(
+        body: dict[str, Any],
+        context: Any,
+        next: Any,
+        request: Any,
+    ) -> BoltResponse | None:
+        """Bind request id, team, channel, thread, user and event kind to every log line."""
+        event = body.get("event") if isinstance(body.get("event"), dict) else {}
+        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        channel = (
+            context.get("channel_id")
+            or body.get("channel_id")
+            or (event or {}).get("channel")
+            or (container or {}).get("channel_id")
+        )
+        thread_ts = (
+            (event or {}).get("thread_ts") or (container or {}).get("thread_ts") or (event or {}).get("ts")
+        )
+        lazy = bool(request.headers.get("x-slack-bolt-lazy-only"))
+        kind = (
+            "command" if body.get("command") else (event or {}).get("type") or body.get("type") or "unknown"
+        )
+        bind_request(
+            request_id=runtime.current().request_id,
+            team=context.get("team_id"),
+            channel=channel,
+            thread_ts=thread_ts,
+            user=context.get("user_id"),
+            event_kind=str(kind),
+            phase="lazy" if lazy else "ack",
+            slack_retry=(request.headers.get("x-slack-retry-num") or [None])[0],
+        )
+        # Bolt's next() only marks the chain as continued; the listener runs after we return.
+        next()
+        return None
+
+    return middleware
+
+
+def build_app(services: Services) -> App:
+    """The Bolt app for these services (process_before_response: required on Lambda)."""
+    settings = services.settings
+    if settings.slack_signing_secret is None:
+        raise ConfigurationError("SLACK_SIGNING_SECRET is not set")
+    bolt_logger = logging.getLogger("slack_bolt")
+    bolt_logger.setLevel(logging.WARNING)
+    app = App(
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        client=slack_client(services),
+        authorize=_authorizer(services),
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        logger=bolt_logger,
+        name="architect-bot",
+    )
+    app.middleware(_context_middleware(services))
+    commands.register(app, services)
+    events.register(app, services)
+    actions.register(app, services)
+
+    @app.error
+    def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """Unexpected errors: logged with the tracking id; Slack gets a plain 200 (no retry storm)."""
+        services.metrics.error("unhandled")
+        log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
+        if body.get("command"):  # a slash command shows the body to the user who typed it
+            tracking = runtime.current().request_id
+            return BoltResponse(
+                status=200,
+                body=f"Something went wrong on my side. Please try again. (tracking id `{tracking}`)",
+            )
+        return BoltResponse(status=200, body="")
+
+    return app

@@ -1,0 +1,127 @@
+"""Mentions and thread replies.
+
+The ack path filters without touching Redis: only thread replies written by people (no bot
+messages, no edits or deletions, no messages that mention the bot: those arrive as
+``app_mention`` too) go on to the lazy listener, which answers only threads the bot owns.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.container import Services
+from bot.core.conversation import conversation_id
+from bot.errors import BotError
+from bot.logging import get_logger
+from bot.slack.answering import once, stream_answer, tell_error
+
+log = get_logger("handlers.events")
+
+ANSWERED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+
+
+def _strip_mentions(text: str, bot_user_id: str | None) -> str:
+    if bot_user_id:
+        text = re.sub(rf"<@{re.escape(bot_user_id)}(?:\|[^>]*)?>", "", text)
+    return text.strip()
+
+
+def is_thread_reply_by_person(body: dict[str, Any], context: Any) -> bool:
+    """True for a person's reply inside a thread that does not mention the bot."""
+    event = body.get("event") or {}
+    thread_ts, ts = event.get("thread_ts"), event.get("ts")
+    if not thread_ts or thread_ts == ts:
+        return False
+    if event.get("subtype") not in ANSWERED_SUBTYPES or event.get("bot_id") or event.get("app_id"):
+        return False
+    user = event.get("user")
+    bot_user_id = context.get("bot_user_id")
+    if not user or user == bot_user_id:
+        return False
+    return not (bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""))
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the message and app_mention listeners."""
+
+    def ack_only(ack: Ack) -> None:
+        ack()
+
+    def handle_reply(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any) -> None:
+        """A reply in a bot-owned thread goes to the thread's current agent."""
+        channel, thread_ts = event["channel"], event["thread_ts"]
+        conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
+        try:
+            with once(services, f"event:{body.get('event_id') or event['ts']}") as first:
+                if not first:
+                    return
+                if services.store.get(conv_id) is None:
+                    log.info("not_our_thread")
+                    return
+                services.engine.add_user_turn(
+                    conversation_id=conv_id,
+                    user_id=event.get("user"),
+                    text=event.get("text") or "",
+                    ts=event["ts"],
+                    turn_id=event["ts"],
+                )
+                stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+        except BotError as error:
+            tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+
+    def handle_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any) -> None:
+        """``@architect-bot <text>``: continue the thread's conversation or start one (default agent)."""
+        if event.get("bot_id") or event.get("subtype") == "message_changed":
+            return
+        channel, ts = event["channel"], event["ts"]
+        thread_ts = event.get("thread_ts") or ts
+        text = _strip_mentions(event.get("text") or "", context.get("bot_user_id"))
+        conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
+        try:
+            with once(services, f"event:{body.get('event_id') or ts}") as first:
+                if not first:
+                    return
+                if not text:
+                    client.chat_postMessage(
+                        channel=channel,
+                        thread_ts=thread_ts,
+                        text="Tell me what to work on, e.g. `@architect-bot design a rate limiter`, "
+                        "or see `/architect help`.",
+                    )
+                    return
+                engine = services.engine
+                if services.store.get(conv_id) is not None:
+                    engine.add_user_turn(
+                        conversation_id=conv_id, user_id=event.get("user"), text=text, ts=ts, turn_id=ts
+                    )
+                else:
+                    default = services.registry.default_agent
+                    if default is None:
+                        client.chat_postMessage(
+                            channel=channel,
+                            thread_ts=thread_ts,
+                            text="No default agent is configured. Use `/architect help` to pick an agent.",
+                        )
+                        return
+                    engine.start(
+                        conversation_id=conv_id,
+                        agent=default.name,
+                        user_id=event.get("user"),
+                        text=text,
+                        ts=ts,
+                        turn_id=ts,
+                        team_id=context.get("team_id"),
+                        channel_id=channel,
+                        thread_ts=thread_ts,
+                    )
+                stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+        except BotError as error:
+            tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+
+    app.event("message", matchers=[is_thread_reply_by_person])(ack=ack_only, lazy=[handle_reply])
+    app.event("message")(ack_only)
+    app.event("app_mention")(ack=ack_only, lazy=[handle_mention])
