@@ -1,0 +1,361 @@
+"""The OpenAI chat model, streaming, with retries that respect the caller's deadline.
+
+Policy (see :meth:`OpenAIChatModel.stream`):
+
+- The SDK's own retries are off (``max_retries=0``): it would sleep without knowing the deadline.
+- 429, 5xx, connection errors and timeouts are retried with exponential backoff and jitter
+  (``base * 2**n``, times 0.5-1.0), honouring ``Retry-After``/``retry-after-ms`` when longer, up to
+  ``max_retries`` times, and only before the first token has been yielded: text is never repeated.
+  A wait that would pass the deadline is not started: the call gives up at once.
+- Giving up: ``ModelRateLimitedError`` after 429s, ``ModelUnavailableError`` after 5xx/connection
+  errors, ``ModelTimeoutError`` when the deadline passed before the first token.
+- Any other 4xx: ``ModelRequestError`` at once; a missing model (404 / ``model_not_found``) moves
+  on to the request's next ``fallback_models`` entry first.
+- Each attempt's timeouts are ``min(configured, time left)``. The stream is read on a helper thread
+  so a stall is noticed at the deadline itself: the stream is closed and ``Completion(cut=True,
+  finish_reason="deadline")`` ends the answer with the partial text already yielded.
+- A stream that breaks after the first token raises ``ModelUnavailableError`` (the text so far has
+  been yielded; retrying would repeat it).
+
+Logs one line per attempt (model, attempt, status, latency, tokens): never prompt or answer text.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+
+from bot.core.conversation import Usage
+from bot.core.ports import Clock, Completion, ModelEvent, ModelRequest, TextDelta
+from bot.errors import (
+    ModelError,
+    ModelRateLimitedError,
+    ModelRequestError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+)
+from bot.logging import get_logger, redact
+
+log = get_logger(__name__)
+
+MAX_RETRY_AFTER_S = 60.0
+_END = object()
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way another attempt may fix."""
+
+    def __init__(self, kind: str, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.kind = kind  # "rate_limited" | "unavailable"
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class _ModelMissing(Exception):
+    """The model does not exist (or this key has no access): try the next fallback model."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms`` / ``Retry-After`` (seconds or an HTTP date), if any."""
+    try:
+        value = headers.get("retry-after-ms")
+        if value:
+            return max(0.0, float(value) / 1000)
+        value = headers.get("retry-after")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+@dataclass
+class _Progress:
+    """What one attempt has done so far (for the Completion and the log line)."""
+
+    model: str
+    attempt: int
+    started: float
+    status: int | str = "error"
+    outcome: str = "failed"
+    served: str | None = None
+    yielded: bool = False
+    finish_reason: str | None = None
+    first_token_ms: int | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class OpenAIChatModel:
+    """:class:`bot.core.ports.ChatModel` over the official SDK's Chat Completions streaming."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str | None,
+        connect_timeout_s: float,
+        read_timeout_s: float,
+        max_retries: int,
+        retry_base_delay_s: float,
+        clock: Clock,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._connect_timeout_s = connect_timeout_s
+        self._read_timeout_s = read_timeout_s
+        self._max_retries = max_retries
+        self._base_delay_s = retry_base_delay_s
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=openai.Timeout(read_timeout_s, connect=connect_timeout_s),
+        )
+
+    # ------------------------------------------------------------------------------------ public
+
+    def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
+        """Yield text deltas then one :class:`Completion` (see the module doc for the policy)."""
+        started = self._clock.monotonic()
+        models = (request.model, *request.fallback_models)
+        missing: list[str] = []
+        for model in models:
+            try:
+                yield from self._stream_model(request, model, deadline=deadline, started=started)
+                return
+            except _ModelMissing as exc:
+                missing.append(exc.detail)
+                log.warning("model_missing", model=model, fallbacks_left=len(models) - len(missing))
+        raise ModelRequestError(self._clean("; ".join(missing)))
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._client.close()
+
+    # ---------------------------------------------------------------------------------- internal
+
+    def _clean(self, detail: str) -> str:
+        if self._api_key:
+            detail = detail.replace(self._api_key, "[redacted]")
+        return redact(detail)[:500]
+
+    def _left(self, deadline: float) -> float:
+        return deadline - self._clock.monotonic()
+
+    def _stream_model(
+        self, request: ModelRequest, model: str, *, deadline: float, started: float
+    ) -> Iterator[ModelEvent]:
+        attempt = 0
+        while True:
+            attempt += 1
+            left = self._left(deadline)
+            if left <= 0:
+                raise ModelTimeoutError(
+                    f"{model}: deadline passed before the first token (attempt {attempt})"
+                )
+            try:
+                yield from self._attempt(request, model, attempt=attempt, deadline=deadline, started=started)
+                return
+            except _Retryable as failure:
+                self._before_retry(model, attempt, failure, deadline)
+
+    def _before_retry(self, model: str, attempt: int, failure: _Retryable, deadline: float) -> None:
+        """Sleep before the next attempt, or raise the give-up error."""
+        give_up: type[ModelError] = (
+            ModelRateLimitedError if failure.kind == "rate_limited" else ModelUnavailableError
+        )
+        detail = self._clean(f"{model}: {failure.detail} after {attempt} attempt(s)")
+        if self._left(deadline) <= 0:
+            raise ModelTimeoutError(f"{detail}; deadline passed before the first token")
+        if attempt > self._max_retries:
+            raise give_up(detail)
+        delay = self._base_delay_s * (2 ** (attempt - 1)) * (0.5 + 0.5 * self._rng.random())
+        if failure.retry_after is not None:
+            delay = max(delay, min(failure.retry_after, MAX_RETRY_AFTER_S))
+        if delay >= self._left(deadline):
+            raise give_up(f"{detail}; next retry in {delay:.1f}s would pass the deadline")
+        log.info("model_retry", model=model, attempt=attempt, reason=failure.kind, delay_s=round(delay, 3))
+        self._sleep(delay)
+
+    def _timeout(self, left: float) -> openai.Timeout:
+        return openai.Timeout(
+            connect=min(self._connect_timeout_s, left),
+            read=min(self._read_timeout_s, left),
+            write=min(self._read_timeout_s, left),
+            pool=min(self._connect_timeout_s, left),
+        )
+
+    def _open(self, request: ModelRequest, model: str, left: float) -> openai.Stream[ChatCompletionChunk]:
+        """Start the request; map the SDK's errors to retryable / missing model / rejected."""
+        messages: list[ChatCompletionMessageParam] = [
+            {"role": m.role, "content": m.content}  # type: ignore[misc]  # role is a Literal union
+            for m in request.messages
+        ]
+        try:
+            return self._client.chat.completions.create(
+                model=model,
+                messages=messages,
+                stream=True,
+                stream_options={"include_usage": True},
+                timeout=self._timeout(left),
+                max_completion_tokens=(
+                    request.max_output_tokens if request.max_output_tokens is not None else openai.omit
+                ),
+            )
+        except openai.APIStatusError as exc:
+            raise self._status_failure(model, exc) from None
+        except openai.APIConnectionError as exc:  # includes APITimeoutError
+            raise _Retryable("unavailable", f"{type(exc).__name__}: {exc.message}") from None
+
+    def _status_failure(self, model: str, exc: openai.APIStatusError) -> Exception:
+        status = exc.status_code
+        code = exc.code or ""
+        where = f"HTTP {status}{' ' + code if code else ''} (request id {exc.request_id or '-'})"
+        if status == 429:
+            return _Retryable("rate_limited", where, retry_after=_retry_after(exc.response.headers))
+        if status >= 500:
+            return _Retryable("unavailable", where, retry_after=_retry_after(exc.response.headers))
+        if status == 404 or code == "model_not_found":
+            return _ModelMissing(f"{model}: {where}")
+        if status in (401, 403):
+            return ModelRequestError(self._clean(f"{model}: {where}: authentication or permission refused"))
+        message = exc.body.get("message") if isinstance(exc.body, dict) else None
+        said = f": {message}" if isinstance(message, str) else ""
+        return ModelRequestError(self._clean(f"{model}: {where}{said}"))
+
+    def _attempt(
+        self, request: ModelRequest, model: str, *, attempt: int, deadline: float, started: float
+    ) -> Iterator[ModelEvent]:
+        progress = _Progress(model=model, attempt=attempt, started=self._clock.monotonic())
+        try:
+            stream = self._open(request, model, self._left(deadline))
+        except (_Retryable, _ModelMissing, ModelError) as exc:
+            progress.status = getattr(exc, "kind", type(exc).__name__)
+            self._log(progress)
+            raise
+        progress.status = stream.response.status_code
+        items: queue.Queue[object] = queue.Queue()
+        stop = threading.Event()
+
+        def read() -> None:
+            try:
+                for chunk in stream:
+                    if stop.is_set():
+                        return
+                    items.put(chunk)
+                items.put(_END)
+            except Exception as exc:  # noqa: BLE001 - handed over to the generator
+                if not stop.is_set():
+                    items.put(exc)
+
+        threading.Thread(target=read, name="openai-stream", daemon=True).start()
+        try:
+            yield from self._read(items, progress, deadline=deadline, started=started)
+        finally:
+            stop.set()
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - closing a half-read stream is best effort
+                log.debug("model_stream_close_failed", model=model)
+            self._log(progress)
+
+    def _read(
+        self, items: queue.Queue[object], progress: _Progress, *, deadline: float, started: float
+    ) -> Iterator[ModelEvent]:
+        model = progress.model
+        while True:
+            try:
+                item = items.get(timeout=max(0.0, self._left(deadline)))
+            except queue.Empty:
+                if not progress.yielded:
+                    progress.outcome = "timeout"
+                    raise ModelTimeoutError(f"{model}: no token before the deadline") from None
+                progress.outcome = "cut"
+                yield self._completion(progress, started, cut=True)
+                return
+            if item is _END:
+                break
+            if isinstance(item, Exception):
+                if progress.yielded:
+                    progress.outcome = "broken"
+                    raise ModelUnavailableError(
+                        self._clean(f"{model}: stream broke after the first token: {type(item).__name__}")
+                    )
+                raise self._stream_failure(model, item)
+            assert isinstance(item, ChatCompletionChunk)
+            progress.served = item.model or progress.served
+            if item.usage is not None:
+                progress.input_tokens = item.usage.prompt_tokens
+                progress.output_tokens = item.usage.completion_tokens
+            for choice in item.choices:
+                progress.finish_reason = choice.finish_reason or progress.finish_reason
+                text = choice.delta.content if choice.delta else None
+                if text:
+                    if progress.first_token_ms is None:
+                        progress.first_token_ms = int((self._clock.monotonic() - started) * 1000)
+                    progress.yielded = True
+                    yield TextDelta(text)
+            if progress.yielded and self._left(deadline) <= 0:
+                progress.outcome = "cut"
+                yield self._completion(progress, started, cut=True)
+                return
+        progress.outcome = "ok"
+        yield self._completion(progress, started, cut=False)
+
+    def _completion(self, progress: _Progress, started: float, *, cut: bool) -> Completion:
+        usage = Usage(
+            model=progress.model,
+            input_tokens=progress.input_tokens,
+            output_tokens=progress.output_tokens,
+            latency_ms=int((self._clock.monotonic() - started) * 1000),
+            first_token_ms=progress.first_token_ms,
+        )
+        if cut:
+            return Completion(usage=usage, finish_reason="deadline", cut=True)
+        return Completion(usage=usage, finish_reason=progress.finish_reason)
+
+    def _stream_failure(self, model: str, exc: Exception) -> Exception:
+        """A failure while reading, before any text: retry it like the same failure at the start."""
+        if isinstance(exc, openai.APIStatusError):
+            return self._status_failure(model, exc)
+        if isinstance(exc, openai.APIError):
+            code = exc.code or type(exc).__name__
+            return _Retryable("unavailable", f"stream error before the first token: {code}")
+        return _Retryable("unavailable", f"stream error before the first token: {type(exc).__name__}")
+
+    def _log(self, progress: _Progress) -> None:
+        log.info(
+            "model_call",
+            model=progress.model,
+            served_model=progress.served,
+            attempt=progress.attempt,
+            status=progress.status,
+            outcome=progress.outcome,
+            latency_ms=int((self._clock.monotonic() - progress.started) * 1000),
+            first_token_ms=progress.first_token_ms,
+            input_tokens=progress.input_tokens,
+            output_tokens=progress.output_tokens,
+        )

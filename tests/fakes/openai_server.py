@@ -1,0 +1,322 @@
+"""A fake OpenAI-compatible server over real HTTP, scriptable per test.
+
+Usage::
+
+    from tests.fakes.openai_server import FakeOpenAI, Status, Stream
+
+    with FakeOpenAI() as fake:                       # 127.0.0.1 on a free port, in a thread
+        fake.script(Status(429, retry_after=0.01), Stream(["Hel", "lo"]))
+        model = OpenAIChatModel(api_key="sk-test", base_url=fake.base_url, ...)
+        ...
+        assert fake.requests[-1].messages[0]["role"] == "system"
+
+Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the script is empty the
+``default`` one is used (a short streamed answer unless given). Behaviours:
+
+- :class:`Stream` - answer in chunks as OpenAI streams them (``data: {...}``, a final usage chunk
+  with empty ``choices`` when the request asked for ``stream_options.include_usage``, then
+  ``data: [DONE]``), with optional delays, a stall before the first chunk or after one, or the
+  connection closed mid-stream. Non-streaming requests get the joined text as one completion.
+- :class:`Status` - an error status with OpenAI's error body (``429`` with ``Retry-After``, ``500``,
+  ``404`` ``model_not_found``, ``401``...).
+
+Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers).
+The fixture :func:`fake_openai` gives a running server to tests that import it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Stream ``chunks`` of text; ``None`` chunks are skipped (use delays instead)."""
+
+    chunks: Sequence[str] = ("Hello", " from the", " fake model.")
+    delay_s: float = 0.0  # between chunks
+    stall_before_s: float = 0.0  # after the headers, before the first chunk
+    stall_after_first_s: float = 0.0  # after the first text chunk
+    close_after: int | None = None  # close the connection after this many text chunks (no [DONE])
+    finish_reason: str = "stop"
+    usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: computed
+    served_model: str | None = None  # "model" field of the chunks; default: the requested model
+
+
+@dataclass(frozen=True)
+class Status:
+    """Answer with an HTTP error status and OpenAI's error body."""
+
+    code: int
+    retry_after: float | None = None  # seconds, sent as the Retry-After header
+    error_code: str | None = None  # e.g. "model_not_found"; sensible default per status
+    message: str | None = None
+
+
+Behaviour = Stream | Status
+
+_DEFAULT_CODES = {
+    401: ("invalid_api_key", "invalid_request_error", "Incorrect API key provided."),
+    404: ("model_not_found", "invalid_request_error", "The model does not exist or you do not have access."),
+    429: ("rate_limit_exceeded", "requests", "Rate limit reached."),
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What the fake server received."""
+
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    behaviour: Behaviour
+
+    @property
+    def model(self) -> str:
+        """The requested model."""
+        return str(self.body.get("model", ""))
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """The prompt's messages as sent."""
+        return list(self.body.get("messages", []))
+
+
+@dataclass
+class _State:
+    script: deque[Behaviour] = field(default_factory=deque)
+    default: Behaviour = field(default_factory=Stream)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    closing: threading.Event = field(default_factory=threading.Event)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the default stderr access log."""
+
+    def do_POST(self) -> None:
+        """Serve chat completions; anything else is 404."""
+        state = self.server.state
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._error(Status(404, error_code="unknown_url", message=f"Unknown path {self.path}"))
+            return
+        with state.lock:
+            behaviour = state.script.popleft() if state.script else state.default
+            state.requests.append(
+                RecordedRequest(path=self.path, body=body, headers=dict(self.headers), behaviour=behaviour)
+            )
+        try:
+            if isinstance(behaviour, Status):
+                self._error(behaviour)
+            elif body.get("stream"):
+                self._stream(behaviour, body)
+            else:
+                self._complete(behaviour, body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (deadline): fine
+
+    # ----------------------------------------------------------------------------------- replies
+
+    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: Status) -> None:
+        code, kind, message = _DEFAULT_CODES.get(
+            status.code, ("server_error", "server_error", "Fake failure.")
+        )
+        headers = {"x-request-id": f"req_fake_{len(self.server.state.requests)}"}
+        if status.retry_after is not None:
+            headers["Retry-After"] = f"{status.retry_after:g}"
+        # Keep SDK-side retry advice out of the way: the adapter decides.
+        headers["x-should-retry"] = "false"
+        error = {
+            "message": status.message or message,
+            "type": kind,
+            "param": None,
+            "code": status.error_code or code,
+        }
+        self._send_json(status.code, {"error": error}, headers)
+
+    def _usage(self, behaviour: Stream, body: dict[str, Any]) -> dict[str, int]:
+        if behaviour.usage is not None:
+            prompt, completion = behaviour.usage
+        else:
+            chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
+            prompt, completion = chars // 4 + 1, len([c for c in behaviour.chunks if c])
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _complete(self, behaviour: Stream, body: dict[str, Any]) -> None:
+        model = behaviour.served_model or str(body.get("model", ""))
+        self._send_json(
+            200,
+            {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": model,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(behaviour.chunks)},
+                        "finish_reason": behaviour.finish_reason,
+                    }
+                ],
+                "usage": self._usage(behaviour, body),
+            },
+        )
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _event(self, payload: dict[str, Any] | str) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        self._chunk(f"data: {text}\n\n".encode())
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep (cut short when the server closes); False if the server is closing."""
+        return not (seconds > 0 and self.server.state.closing.wait(seconds))
+
+    def _stream(self, behaviour: Stream, body: dict[str, Any]) -> None:
+        model = behaviour.served_model or str(body.get("model", ""))
+        created = int(time.time())
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            return {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            }
+
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-request-id", f"req_fake_{len(self.server.state.requests)}")
+        self.end_headers()
+        if not self._wait(behaviour.stall_before_s):
+            return
+        self._event(chunk({"role": "assistant", "content": ""}))
+        sent = 0
+        for index, text in enumerate(behaviour.chunks):
+            if behaviour.close_after is not None and sent >= behaviour.close_after:
+                self.close_connection = True
+                self.wfile.flush()
+                self.connection.shutdown(2)  # abrupt: no terminating chunk
+                return
+            if index > 0 and not self._wait(behaviour.delay_s):
+                return
+            if text:
+                self._event(chunk({"content": text}))
+                sent += 1
+                if sent == 1 and not self._wait(behaviour.stall_after_first_s):
+                    return
+        self._event(chunk({}, behaviour.finish_reason))
+        if (body.get("stream_options") or {}).get("include_usage"):
+            final = chunk({})
+            final["choices"] = []
+            final["usage"] = self._usage(behaviour, body)
+            self._event(final)
+        self._event("[DONE]")
+        self._chunk(b"")  # end of the chunked body
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, state: _State) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.state = state
+
+
+class FakeOpenAI:
+    """A running fake OpenAI server; use as a context manager (see the module doc)."""
+
+    def __init__(self, *, default: Behaviour | None = None) -> None:
+        self._state = _State()
+        if default is not None:
+            self._state.default = default
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> FakeOpenAI:
+        self._server = _Server(self._state)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._state.closing.set()  # wake stalled handlers
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def port(self) -> int:
+        """The TCP port it listens on."""
+        assert self._server is not None, "use FakeOpenAI as a context manager"
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """Base URL for the OpenAI SDK (``.../v1``)."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def script(self, *behaviours: Behaviour) -> FakeOpenAI:
+        """Queue behaviours for the next requests, in order."""
+        with self._state.lock:
+            self._state.script.extend(behaviours)
+        return self
+
+    def set_default(self, behaviour: Behaviour) -> None:
+        """The behaviour used once the script is empty."""
+        self._state.default = behaviour
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first (a copy)."""
+        with self._state.lock:
+            return list(self._state.requests)
+
+    @property
+    def pending(self) -> int:
+        """Scripted behaviours not used yet."""
+        with self._state.lock:
+            return len(self._state.script)
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    """A running :class:`FakeOpenAI` for one test (import this fixture into the test module)."""
+    with FakeOpenAI() as fake:
+        yield fake
