@@ -1,0 +1,298 @@
+"""End-to-end harness: signed Slack requests through the production Lambda handler.
+
+Requests are signed exactly as Slack signs them (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``
+with the signing secret), wrapped as API Gateway HTTP API (v2) events, and passed to
+``handlers.lambda_function.handler``. Bolt's lazy re-invocations go through boto3 to a fake Lambda
+endpoint (``AWS_ENDPOINT_URL_LAMBDA``) and are replayed into the same handler by :meth:`Bot.lazy`.
+Slack's Web API and OpenAI are fake servers over real HTTP; Redis is real.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack_server import FakeLambda, FakeSlack, Message
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test value, not a real secret
+BOT_TOKEN = "xoxb-test-0000-token"
+OPENAI_KEY = "sk-test-openai-key-000000"
+FUNCTION = "architect-bot-test-slack"
+TEAM, CHANNEL, USER, OTHER_USER = "T1", "C1", "U1", "U2"
+
+
+def sign(body: str, timestamp: int, secret: str = SIGNING_SECRET) -> str:
+    """Slack's request signature."""
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def api_gateway_event(
+    body: str,
+    *,
+    content_type: str,
+    timestamp: int | None = None,
+    signature: str | None = None,
+    retry_num: int | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload v2) event for ``POST /slack/events``."""
+    ts = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "content-type": content_type,
+        "x-slack-request-timestamp": str(ts),
+        "x-slack-signature": signature or sign(body, ts),
+        "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+    }
+    if retry_num is not None:
+        headers["x-slack-retry-num"] = str(retry_num)
+        headers["x-slack-retry-reason"] = "http_timeout"
+    return {
+        "version": "2.0",
+        "routeKey": "POST /slack/events",
+        "rawPath": "/slack/events",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "http": {"method": "POST", "path": "/slack/events", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "POST /slack/events",
+            "stage": "$default",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+@dataclass
+class LambdaContext:
+    """The parts of the Lambda context object the handler and Bolt use."""
+
+    remaining_ms: int = 300_000
+    function_name: str = FUNCTION
+    aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class Bot:
+    """The deployed bot as Slack sees it, with its fakes."""
+
+    slack: FakeSlack
+    openai: FakeOpenAI
+    aws_lambda: FakeLambda
+    counter: int = 0
+
+    # ------------------------------------------------------------------------------- transport
+
+    def send(self, event: dict[str, Any], *, remaining_ms: int = 300_000) -> dict[str, Any]:
+        """Invoke the production handler with an API Gateway event."""
+        from handlers.lambda_function import handler
+
+        result: dict[str, Any] = handler(event, LambdaContext(remaining_ms=remaining_ms))
+        return result
+
+    def lazy(self, *, remaining_ms: int = 300_000) -> list[dict[str, Any]]:
+        """Replay every captured lazy invocation (as Lambda would), until none is left."""
+        results = []
+        while batch := self.aws_lambda.take():
+            for invocation in batch:
+                assert invocation["type"] == "Event"
+                assert invocation["function"].endswith(FUNCTION)
+                results.append(self.send(invocation["payload"], remaining_ms=remaining_ms))
+        return results
+
+    def _next_ts(self) -> str:
+        self.counter += 1
+        return f"1700002000.{self.counter:06d}"
+
+    # --------------------------------------------------------------------------------- requests
+
+    def command_event(self, text: str, *, user: str = USER, channel: str = CHANNEL) -> dict[str, Any]:
+        """A signed ``/architect`` request."""
+        body = urlencode(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "team_domain": "example",
+                "channel_id": channel,
+                "channel_name": "design",
+                "user_id": user,
+                "user_name": "someone",
+                "command": "/architect",
+                "text": text,
+                "api_app_id": "A1",
+                "is_enterprise_install": "false",
+                "response_url": self.slack.response_url(),
+                "trigger_id": f"trigger.{uuid.uuid4().hex}",
+            }
+        )
+        return api_gateway_event(body, content_type="application/x-www-form-urlencoded")
+
+    def command(self, text: str, *, user: str = USER, channel: str = CHANNEL) -> dict[str, Any]:
+        """Send ``/architect <text>``; returns the ack response."""
+        return self.send(self.command_event(text, user=user, channel=channel))
+
+    def event_body(self, event: dict[str, Any], *, event_id: str | None = None) -> str:
+        """An ``event_callback`` body."""
+        return json.dumps(
+            {
+                "token": "legacy-verification-token",
+                "team_id": TEAM,
+                "api_app_id": "A1",
+                "event": event,
+                "type": "event_callback",
+                "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
+                "event_time": int(time.time()),
+                "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+            }
+        )
+
+    def message(
+        self,
+        text: str,
+        *,
+        thread_ts: str | None,
+        channel: str = CHANNEL,
+        user: str | None = USER,
+        ts: str | None = None,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **extra: Any,
+    ) -> tuple[dict[str, Any], str]:
+        """A ``message`` event (a reply when ``thread_ts`` is given); returns (ack, ts)."""
+        ts = ts or self._next_ts()
+        event: dict[str, Any] = {"type": "message", "channel": channel, "text": text, "ts": ts,
+                                 "event_ts": ts, "channel_type": "channel", **extra}
+        if user is not None:
+            event["user"] = user
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        body = self.event_body(event, event_id=event_id)
+        return self.send(api_gateway_event(body, content_type="application/json", retry_num=retry_num)), ts
+
+    def mention(self, text: str, *, thread_ts: str | None = None, user: str = USER) -> tuple[dict[str, Any], str]:
+        """An ``app_mention`` event; returns (ack, ts)."""
+        ts = self._next_ts()
+        event: dict[str, Any] = {"type": "app_mention", "channel": CHANNEL, "user": user,
+                                 "text": f"<@UBOT> {text}", "ts": ts, "event_ts": ts}
+        if thread_ts is not None:
+            event["thread_ts"] = thread_ts
+        return self.send(api_gateway_event(self.event_body(event), content_type="application/json")), ts
+
+    def interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A signed interactivity request (``payload=<json>``)."""
+        body = urlencode({"payload": json.dumps(payload)})
+        return self.send(api_gateway_event(body, content_type="application/x-www-form-urlencoded"))
+
+    def click(self, message: Message, label: str, *, user: str = USER, value: str | None = None) -> dict[str, Any]:
+        """Click the button labelled ``label`` under ``message`` (``value`` forges another value)."""
+        button = next(b for b in message.buttons() if b["text"]["text"] == label)
+        return self.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "username": "someone", "team_id": TEAM},
+                "api_app_id": "A1",
+                "token": "legacy-verification-token",
+                "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
+                              "is_ephemeral": False, "thread_ts": message.thread_ts},
+                "trigger_id": f"trigger.{uuid.uuid4().hex}",
+                "team": {"id": TEAM, "domain": "example"},
+                "channel": {"id": message.channel, "name": "design"},
+                "message": {"type": "message", "ts": message.ts, "thread_ts": message.thread_ts,
+                            "text": message.text, "blocks": message.blocks},
+                "actions": [
+                    {"type": "button", "action_id": button["action_id"], "block_id": "handoffs-0",
+                     "text": button["text"], "value": value if value is not None else button["value"],
+                     "action_ts": f"{time.time():.6f}"}
+                ],
+            }
+        )
+
+    def submit_view(self, view: dict[str, Any], prompt: str, *, user: str = USER) -> dict[str, Any]:
+        """Submit a modal that ``views.open`` showed, with ``prompt`` typed in."""
+        from bot.slack.blocks import HANDOFF_PROMPT_ACTION, HANDOFF_PROMPT_BLOCK
+
+        submitted = {
+            **view,
+            "id": f"V{uuid.uuid4().hex[:8]}",
+            "state": {"values": {HANDOFF_PROMPT_BLOCK: {HANDOFF_PROMPT_ACTION: {"type": "plain_text_input",
+                                                                                "value": prompt}}}},
+        }
+        return self.interaction(
+            {
+                "type": "view_submission",
+                "team": {"id": TEAM, "domain": "example"},
+                "user": {"id": user, "username": "someone", "team_id": TEAM},
+                "api_app_id": "A1",
+                "token": "legacy-verification-token",
+                "trigger_id": f"trigger.{uuid.uuid4().hex}",
+                "view": submitted,
+            }
+        )
+
+    # ------------------------------------------------------------------------------ what's seen
+
+    def answers(self, thread_ts: str, channel: str = CHANNEL) -> list[Message]:
+        """Bot messages in a thread that carry markdown (answers, not handoff lines or errors)."""
+        return [m for m in self.slack.thread(channel, thread_ts) if m.markdown()]
+
+    def root(self, channel: str = CHANNEL) -> Message:
+        """The latest top-level message the bot posted."""
+        return self.slack.top_level(channel)[-1]
+
+
+@pytest.fixture
+def bot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str) -> Iterator[Bot]:
+    """A bot wired to fake Slack, fake OpenAI, a fake Lambda endpoint and the real Redis."""
+    from bot.adapters import aws_secrets
+    from handlers import lambda_function
+
+    with FakeSlack() as slack, FakeOpenAI() as openai, FakeLambda() as aws_lambda:
+        env = {
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_BOT_USER_ID": "UBOT",
+            "OPENAI_API_KEY": OPENAI_KEY,
+            "OPENAI_BASE_URL": openai.base_url,
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": redis_prefix,
+            "AGENTS_DIR": str(ROOT / "agents"),
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+            "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - fake credentials for the fake endpoint
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "STAGE": "test",
+            "MODEL_RETRY_BASE_DELAY_S": "0.01",
+            "LOCK_WAIT_S": "20",
+        }
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        for key in ("SLACK_APP_TOKEN", "SECRETS_MANAGER_SECRET_ID", "ROUTING_FILE"):
+            monkeypatch.delenv(key, raising=False)
+        lambda_function.reset()
+        aws_secrets.clear_cache()
+        try:
+            yield Bot(slack=slack, openai=openai, aws_lambda=aws_lambda)
+        finally:
+            lambda_function.reset()
