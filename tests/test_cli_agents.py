@@ -1,0 +1,154 @@
+"""`architect-bot agents list | validate | graph`: what a person (or CI) sees and the exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agents"
+CLEAN = FIXTURES / "clean"
+MESSY = FIXTURES / "messy"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_shipped_agents_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """The agents shipped in agents/ (with routing.yaml) validate with no problem at all: exit 0."""
+    code, out, _ = _run(capsys, "agents", "validate", str(ROOT / "agents"))
+    assert code == 0, out
+    assert out.startswith("OK: ")
+    assert "0 errors, 0 warnings" in out
+
+
+def test_validate_clean_fixture_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    """A clean folder prints only the OK summary."""
+    code, out, _ = _run(capsys, "agents", "validate", str(CLEAN))
+    assert (code, out.strip()) == (0, "OK: 4 agents loaded; 0 errors, 0 warnings")
+
+
+def test_validate_messy_exits_1_and_reports_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
+    """Problems give exit 1; each is printed as `file:line: severity: message`, then a FAILED summary."""
+    code, out, _ = _run(capsys, "agents", "validate", str(MESSY))
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines[-1].startswith("FAILED: 4 agents loaded; ")
+    assert f"{MESSY / 'apostrophe.agent.md'}:3: error: frontmatter is not valid YAML" in out
+    assert len(lines) > 15
+
+
+def test_warnings_alone_exit_1_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Warnings fail validation by default (a clean folder says nothing); --allow-warnings accepts them."""
+    (tmp_path / "a.agent.md").write_text("no frontmatter\n")
+    (tmp_path / "routing.yaml").write_text("verbs: {}\n")
+    assert _run(capsys, "agents", "validate", str(tmp_path))[0] == 1
+    assert _run(capsys, "agents", "validate", str(tmp_path), "--allow-warnings")[0] == 0
+    (tmp_path / "b.agent.md").write_text("---\nname: [\n---\n")
+    assert _run(capsys, "agents", "validate", str(tmp_path), "--allow-warnings")[0] == 1
+
+
+def test_validate_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None:
+    """--json prints one JSON object: agents (name, file, description, model, handoffs) and problems."""
+    code, out, _ = _run(capsys, "agents", "validate", str(CLEAN), "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"agents", "problems"}
+    assert data["problems"] == []
+    lead = next(agent for agent in data["agents"] if agent["name"] == "Lead")
+    assert set(lead) == {"name", "file", "description", "model", "handoffs"}
+    assert lead["model"] == "gpt-4.1"
+    assert lead["handoffs"][0] == {"label": "Security review", "agent": "SE: Security", "send": True}
+
+    code, out, _ = _run(capsys, "agents", "validate", str(MESSY), "--json")
+    assert code == 1
+    problems = json.loads(out)["problems"]
+    assert {"file", "line", "message"} <= set(problems[0])
+    assert any(p["line"] == 3 and p["file"].endswith("apostrophe.agent.md") for p in problems)
+
+
+def test_validate_missing_dir_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A folder that does not exist is bad usage: exit 2 with a message on stderr."""
+    code, out, err = _run(capsys, "agents", "validate", str(tmp_path / "nope"))
+    assert (code, out) == (2, "")
+    assert "does not exist" in err
+
+
+@pytest.mark.parametrize("argv", [["agents", "validate", "--nope"], ["agents"], [], ["agents", "frobnicate"]])
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """Unknown options or missing subcommands are argparse errors: exit 2 with usage on stderr."""
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_list_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """`agents list` shows name, verbs, mapped model, handoff targets and file, one agent per line."""
+    code, out, _ = _run(capsys, "agents", "list", "--dir", str(CLEAN))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "VERBS", "MODEL", "HANDOFFS", "FILE"]
+    security = next(line for line in lines if line.startswith("SE: Security"))
+    assert "se-security, sec" in security
+    assert "gpt-4o" in security
+    assert "security.agent.md" in security
+    assert any(line.startswith("Lead [default]") for line in lines)
+    assert any(line.startswith("helper (agents only)") for line in lines)
+    assert lines[-1] == "4 agents"
+
+
+def test_list_uses_agents_dir_setting(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --dir, the folder comes from AGENTS_DIR (and its routing.yaml)."""
+    monkeypatch.setenv("AGENTS_DIR", str(CLEAN))
+    code, out, _ = _run(capsys, "agents", "list")
+    assert code == 0
+    assert "Lead [default]" in out
+
+
+def test_graph_is_mermaid_with_safe_ids(capsys: pytest.CaptureFixture[str]) -> None:
+    """`agents graph` prints a Mermaid flowchart; names with spaces/colons are labels, never node ids."""
+    code, out, _ = _run(capsys, "agents", "graph", "--dir", str(CLEAN))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert '    a3["SE: Security"]' in lines
+    assert '    a2 -->|"Security review"| a3' in lines
+    assert '    a2 -->|"Refine"| a2' in lines
+    for line in lines[1:]:
+        node = line.split()[0]
+        assert node.split("[")[0].isalnum()
+
+
+def test_console_script_does_not_import_slack_openai_or_redis() -> None:
+    """The installed `architect-bot` CLI runs (exit 0 on the shipped agents) without loading heavy SDKs."""
+    code = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        f"rc = main(['agents', 'validate', {str(ROOT / 'agents')!r}, '--json'])\n"
+        "bad = [m for m in ('slack_bolt', 'slack_sdk', 'openai', 'redis', 'boto3') if m in sys.modules]\n"
+        "print(rc, bad, file=sys.stderr)\n"
+        "sys.exit(rc if not bad else 9)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout)
