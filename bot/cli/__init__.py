@@ -9,6 +9,7 @@ without them (``agents validate`` runs in CI).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -42,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
-    except BrokenPipeError:  # `architect-bot agents validate --json | head`: not an error
-        sys.stderr.close()
+    except BrokenPipeError:  # `architect-bot agents validate --json | head`: the reader left early
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
         return 1
