@@ -21,7 +21,8 @@ Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the s
   ``404`` ``model_not_found``, ``401``...).
 
 Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers).
-The fixture :func:`fake_openai` gives a running server to tests that import it.
+The fixture :func:`fake_openai` gives a running server per test; bind it in a test module with
+``fake_openai = openai_server.fake_openai`` (an assignment keeps ruff's F811 quiet).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class RecordedRequest:
 
     path: str
     body: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, str]  # lower-case names
     behaviour: Behaviour
 
     @property
@@ -122,7 +123,12 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             behaviour = state.script.popleft() if state.script else state.default
             state.requests.append(
-                RecordedRequest(path=self.path, body=body, headers=dict(self.headers), behaviour=behaviour)
+                RecordedRequest(
+                    path=self.path,
+                    body=body,
+                    headers={k.lower(): v for k, v in self.headers.items()},
+                    behaviour=behaviour,
+                )
             )
         try:
             if isinstance(behaviour, Status):
@@ -269,7 +275,9 @@ class FakeOpenAI:
 
     def __enter__(self) -> FakeOpenAI:
         self._server = _Server(self._state)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
+        )
         self._thread.start()
         return self
 
