@@ -112,6 +112,11 @@ def _context_middleware(services: Services) -> Any:
     return middleware
 
 
+def _drop_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client wins; that is intended."""
+    return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(services: Services) -> App:
     """The Bolt app for these services (process_before_response: required on Lambda)."""
     settings = services.settings
@@ -119,6 +124,7 @@ def build_app(services: Services) -> App:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set")
     bolt_logger = logging.getLogger("slack_bolt")
     bolt_logger.setLevel(logging.WARNING)
+    bolt_logger.addFilter(_drop_token_warning)
     app = App(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         client=slack_client(services),

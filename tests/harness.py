@@ -65,7 +65,12 @@ def api_gateway_event(
         "rawQueryString": "",
         "headers": headers,
         "requestContext": {
-            "http": {"method": "POST", "path": "/slack/events", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1"},
+            "http": {
+                "method": "POST",
+                "path": "/slack/events",
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+            },
             "requestId": uuid.uuid4().hex,
             "routeKey": "POST /slack/events",
             "stage": "$default",
@@ -120,8 +125,10 @@ class Bot:
         return results
 
     def _next_ts(self) -> str:
-        self.counter += 1
-        return f"1700002000.{self.counter:06d}"
+        """A Slack ts from the wall clock, strictly increasing."""
+        micros = max(int(time.time() * 1_000_000), self.counter + 1)
+        self.counter = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     # --------------------------------------------------------------------------------- requests
 
@@ -179,8 +186,15 @@ class Bot:
     ) -> tuple[dict[str, Any], str]:
         """A ``message`` event (a reply when ``thread_ts`` is given); returns (ack, ts)."""
         ts = ts or self._next_ts()
-        event: dict[str, Any] = {"type": "message", "channel": channel, "text": text, "ts": ts,
-                                 "event_ts": ts, "channel_type": "channel", **extra}
+        event: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "text": text,
+            "ts": ts,
+            "event_ts": ts,
+            "channel_type": "channel",
+            **extra,
+        }
         if user is not None:
             event["user"] = user
         if thread_ts is not None:
@@ -188,11 +202,19 @@ class Bot:
         body = self.event_body(event, event_id=event_id)
         return self.send(api_gateway_event(body, content_type="application/json", retry_num=retry_num)), ts
 
-    def mention(self, text: str, *, thread_ts: str | None = None, user: str = USER) -> tuple[dict[str, Any], str]:
+    def mention(
+        self, text: str, *, thread_ts: str | None = None, user: str = USER
+    ) -> tuple[dict[str, Any], str]:
         """An ``app_mention`` event; returns (ack, ts)."""
         ts = self._next_ts()
-        event: dict[str, Any] = {"type": "app_mention", "channel": CHANNEL, "user": user,
-                                 "text": f"<@UBOT> {text}", "ts": ts, "event_ts": ts}
+        event: dict[str, Any] = {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "user": user,
+            "text": f"<@UBOT> {text}",
+            "ts": ts,
+            "event_ts": ts,
+        }
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
         return self.send(api_gateway_event(self.event_body(event), content_type="application/json")), ts
@@ -202,7 +224,9 @@ class Bot:
         body = urlencode({"payload": json.dumps(payload)})
         return self.send(api_gateway_event(body, content_type="application/x-www-form-urlencoded"))
 
-    def click(self, message: Message, label: str, *, user: str = USER, value: str | None = None) -> dict[str, Any]:
+    def click(
+        self, message: Message, label: str, *, user: str = USER, value: str | None = None
+    ) -> dict[str, Any]:
         """Click the button labelled ``label`` under ``message`` (``value`` forges another value)."""
         button = next(b for b in message.buttons() if b["text"]["text"] == label)
         return self.interaction(
@@ -211,17 +235,32 @@ class Bot:
                 "user": {"id": user, "username": "someone", "team_id": TEAM},
                 "api_app_id": "A1",
                 "token": "legacy-verification-token",
-                "container": {"type": "message", "message_ts": message.ts, "channel_id": message.channel,
-                              "is_ephemeral": False, "thread_ts": message.thread_ts},
+                "container": {
+                    "type": "message",
+                    "message_ts": message.ts,
+                    "channel_id": message.channel,
+                    "is_ephemeral": False,
+                    "thread_ts": message.thread_ts,
+                },
                 "trigger_id": f"trigger.{uuid.uuid4().hex}",
                 "team": {"id": TEAM, "domain": "example"},
                 "channel": {"id": message.channel, "name": "design"},
-                "message": {"type": "message", "ts": message.ts, "thread_ts": message.thread_ts,
-                            "text": message.text, "blocks": message.blocks},
+                "message": {
+                    "type": "message",
+                    "ts": message.ts,
+                    "thread_ts": message.thread_ts,
+                    "text": message.text,
+                    "blocks": message.blocks,
+                },
                 "actions": [
-                    {"type": "button", "action_id": button["action_id"], "block_id": "handoffs-0",
-                     "text": button["text"], "value": value if value is not None else button["value"],
-                     "action_ts": f"{time.time():.6f}"}
+                    {
+                        "type": "button",
+                        "action_id": button["action_id"],
+                        "block_id": "handoffs-0",
+                        "text": button["text"],
+                        "value": value if value is not None else button["value"],
+                        "action_ts": f"{time.time():.6f}",
+                    }
                 ],
             }
         )
@@ -233,8 +272,13 @@ class Bot:
         submitted = {
             **view,
             "id": f"V{uuid.uuid4().hex[:8]}",
-            "state": {"values": {HANDOFF_PROMPT_BLOCK: {HANDOFF_PROMPT_ACTION: {"type": "plain_text_input",
-                                                                                "value": prompt}}}},
+            "state": {
+                "values": {
+                    HANDOFF_PROMPT_BLOCK: {
+                        HANDOFF_PROMPT_ACTION: {"type": "plain_text_input", "value": prompt}
+                    }
+                }
+            },
         }
         return self.interaction(
             {

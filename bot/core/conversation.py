@@ -53,6 +53,9 @@ class Turn(BaseModel):
     status: TurnStatus = "complete"
     usage: Usage | None = None
     created_at: float = 0.0
+    answered: tuple[str, ...] = Field(
+        default=(), description="For answers: ids of the user turns this answer covered"
+    )
 
 
 class HandoffRecord(BaseModel):
@@ -100,14 +103,13 @@ class Conversation(BaseModel):
         return self.meta.agent
 
     def pending_user_turns(self) -> tuple[Turn, ...]:
-        """User turns after the last answer: what the current agent has not answered yet."""
-        pending: list[Turn] = []
-        for turn in self.turns:
-            if turn.role is Role.ASSISTANT:
-                pending.clear()
-            else:
-                pending.append(turn)
-        return tuple(pending)
+        """User turns no answer has covered yet, in order.
+
+        Tracked by id, not by position: a reply written while an answer was streaming has an
+        earlier ``ts`` than the stored answer, yet that answer did not see it.
+        """
+        answered = {turn_id for turn in self.turns if turn.role is Role.ASSISTANT for turn_id in turn.answered}
+        return tuple(t for t in self.turns if t.role is Role.USER and t.id not in answered)
 
     def turn(self, turn_id: str) -> Turn | None:
         """The turn with ``turn_id``, if kept."""

@@ -311,6 +311,7 @@ class Engine:
                 status="cut" if cut else "complete",
                 usage=usage,
                 created_at=now,
+                answered=tuple(t.id for t in pending),
             )
             self.store.append_turn(conversation_id, turn)
             log.info(

@@ -140,7 +140,7 @@ def stream_answer(
         conversation=conversation_id,
         slack_posts=writer.stats.posts,
         slack_updates=writer.stats.updates,
-        messages=len(writer.stats.message_ts),
+        message_count=len(writer.stats.message_ts),
     )
     return result
 

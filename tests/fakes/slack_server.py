@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,6 +71,13 @@ class _SlackState:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def _now_ts(state: _SlackState) -> str:
+    """A Slack ts from the wall clock, strictly increasing (Slack's are unique per channel)."""
+    micros = max(int(time.time() * 1_000_000), state.counter + 1)
+    state.counter = micros
+    return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+
 def _parse_body(handler: BaseHTTPRequestHandler) -> dict[str, Any]:
     length = int(handler.headers.get("Content-Length") or 0)
     raw = handler.rfile.read(length).decode("utf-8") if length else ""
@@ -116,7 +124,9 @@ class _SlackHandler(BaseHTTPRequestHandler):
             failure = queue.popleft() if queue else None
         if failure is not None:
             if failure.status == 429:
-                self._json(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after or 1)})
+                self._json(
+                    429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(failure.retry_after or 1)}
+                )
                 return
             if failure.status >= 500:
                 self._json(failure.status, {"ok": False, "error": "internal_error"})
@@ -132,10 +142,15 @@ class _SlackHandler(BaseHTTPRequestHandler):
         state = self.state
         with state.lock:
             if method == "auth.test":
-                return {"ok": True, "user_id": "UBOT", "bot_id": "BBOT", "team_id": "T1", "user": "architect-bot"}
+                return {
+                    "ok": True,
+                    "user_id": "UBOT",
+                    "bot_id": "BBOT",
+                    "team_id": "T1",
+                    "user": "architect-bot",
+                }
             if method == "chat.postMessage":
-                state.counter += 1
-                ts = f"1700001000.{state.counter:06d}"
+                ts = _now_ts(state)
                 message = Message(
                     channel=params["channel"],
                     ts=ts,
@@ -208,12 +223,21 @@ class FakeSlack:
         """A response_url that lands in :attr:`responses`."""
         return f"{self._server.url}/response/{name}"
 
-    def fail(self, method: str, *, error: str | None = None, status: int = 200, retry_after: int | None = None,
-             times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        error: str | None = None,
+        status: int = 200,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Make the next ``times`` calls of ``method`` fail."""
         with self.state.lock:
             for _ in range(times):
-                self.state.failures[method].append(_Failure(status=status, error=error, retry_after=retry_after))
+                self.state.failures[method].append(
+                    _Failure(status=status, error=error, retry_after=retry_after)
+                )
 
     @property
     def calls(self) -> list[Call]:
@@ -228,7 +252,9 @@ class FakeSlack:
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         """The replies the bot posted in a thread, oldest first."""
         with self.state.lock:
-            found = [m for m in self.state.messages.values() if m.channel == channel and m.thread_ts == thread_ts]
+            found = [
+                m for m in self.state.messages.values() if m.channel == channel and m.thread_ts == thread_ts
+            ]
         return sorted(found, key=lambda m: m.ts)
 
     def top_level(self, channel: str) -> list[Message]:
