@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import redis
 
+pytest_plugins = ["tests.harness"]  # the `slackbot` end-to-end fixture
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -54,9 +56,20 @@ def redis_url() -> Iterator[str]:
         pytest.skip("no Redis on 127.0.0.1:6379 and no redis-server binary to start one")
     port = _free_port()
     workdir = tempfile.mkdtemp(prefix="ab-redis-")
-    proc = subprocess.Popen(  # noqa: S603 - fixed binary and arguments
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", workdir],
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

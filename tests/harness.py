@@ -304,7 +304,7 @@ class Bot:
 
 
 @pytest.fixture
-def bot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str) -> Iterator[Bot]:
+def slackbot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str) -> Iterator[Bot]:
     """A bot wired to fake Slack, fake OpenAI, a fake Lambda endpoint and the real Redis."""
     from bot.adapters import aws_secrets
     from handlers import lambda_function
@@ -323,7 +323,7 @@ def bot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str) -> I
             "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
             "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - fake credentials for the fake endpoint
+            "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "STAGE": "test",
