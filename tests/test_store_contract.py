@@ -20,7 +20,7 @@ import pytest
 
 from bot.adapters.memory_store import MemoryConversationStore
 from bot.adapters.redis_store import RedisConversationStore
-from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn, Usage
 from bot.core.ports import ConversationStore, FixedClock
 from bot.errors import ConversationBusyError, ConversationNotFoundError
 
@@ -143,6 +143,31 @@ def test_unknown_conversation_is_none_and_cannot_be_appended_to(harness: Harness
     assert store.hand_off("T9:C9:1.0", expected_answer_id="a1", record=record()) is False
 
 
+def test_turns_roundtrip_every_field(harness: Harness) -> None:
+    """An answer is remembered exactly: its text, status, usage and the messages it covered."""
+    store = harness.make()
+    store.create(meta())
+    asked = user("u1", "1700000001.000100", '¿Qué tal? 🚀 "quoted"\nnew line')
+    answered = Turn(
+        id="a1",
+        role=Role.ASSISTANT,
+        text="Part one…",
+        ts="1700000002.000200",
+        agent="director",
+        status="cut",
+        usage=Usage(
+            model="gpt-4.1", input_tokens=1200, output_tokens=345, latency_ms=2100, first_token_ms=420
+        ),
+        created_at=1_700_000_002.123456,
+        answered=("u1",),
+    )
+    store.append_turn(CONV, asked)
+    store.append_turn(CONV, answered)
+    conv = store.get(CONV)
+    assert conv is not None
+    assert conv.turns == (asked, answered)
+
+
 def test_append_is_idempotent_by_turn_id(harness: Harness) -> None:
     """Slack re-delivering a message does not store (or answer) it twice."""
     store = harness.make()
@@ -177,7 +202,6 @@ def test_assistant_turn_goes_last_and_becomes_the_live_answer(harness: Harness) 
     assert [t.id for t in conv.turns] == ["u1", "u2", "a1"]
     assert conv.meta.last_answer_id == "a1"
     assert conv.meta.updated_at == harness.clock.now()
-    assert conv.pending_user_turns() == ()
     # A later reply follows the answer; a late-delivered older message keeps its Slack place.
     store.append_turn(CONV, user("u3", "1700000030.000000"))
     store.append_turn(CONV, user("u0", "1700000012.000000"))
