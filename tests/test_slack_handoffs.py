@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.fakes.openai_server import Stream
-from tests.harness import CHANNEL, OTHER_USER, USER, Bot
 from tests.fakes.slack_server import Message
+from tests.harness import CHANNEL, OTHER_USER, USER, Bot
 
 BACK = "⬅ Back to Director"
 
@@ -24,7 +24,7 @@ def _handoff_lines(slackbot: Bot, root: str) -> list[str]:
 
 
 def test_send_false_opens_prefilled_modal_then_target_answers(slackbot: Bot) -> None:
-    """Clicking a send:false handoff opens an editable prompt; sending it lets the Director answer in the thread."""
+    """A send:false handoff opens an editable prompt; sending it lets the Director answer in the thread."""
     root, answer = _review(slackbot)
     ack = slackbot.click(answer, BACK, user=OTHER_USER)
     assert ack["statusCode"] == 200

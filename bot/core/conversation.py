@@ -108,7 +108,9 @@ class Conversation(BaseModel):
         Tracked by id, not by position: a reply written while an answer was streaming has an
         earlier ``ts`` than the stored answer, yet that answer did not see it.
         """
-        answered = {turn_id for turn in self.turns if turn.role is Role.ASSISTANT for turn_id in turn.answered}
+        answered = {
+            turn_id for turn in self.turns if turn.role is Role.ASSISTANT for turn_id in turn.answered
+        }
         return tuple(t for t in self.turns if t.role is Role.USER and t.id not in answered)
 
     def turn(self, turn_id: str) -> Turn | None:
