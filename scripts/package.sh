@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Package every stage with osls (no AWS access needed) and cfn-lint the CloudFormation templates.
+#
+#   bash scripts/package.sh            # dev, staging, prod + the ElastiCache (VPC) variant
+#   STAGES="dev" bash scripts/package.sh
+#
+# Output: build/serverless/<stage>/ (zip + templates). Not .serverless/<stage>: osls copies
+# .serverless/ into the --package directory, which must therefore live outside it.
+# Fails on any packaging error and on any cfn-lint error or warning (W3005 excepted: osls itself
+# emits a redundant DependsOn on the HTTP API route).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STAGES="${STAGES:-dev staging prod}"
+OUT="${PACKAGE_OUT:-build/serverless}"
+CFN_LINT="${CFN_LINT:-.venv/bin/cfn-lint}"
+# serverless-python-requirements runs "$PYTHON_BIN -m pip install --platform ... --python-version
+# 3.12 --only-binary=:all:": pip only downloads the Lambda's arm64/cp312 wheels, so any python >= 3.9
+# with pip will do; the project's virtualenv by default.
+if [[ -z "${PYTHON_BIN:-}" ]]; then
+  if [[ -x .venv/bin/python ]]; then PYTHON_BIN="$PWD/.venv/bin/python"; else PYTHON_BIN="$(command -v python3)"; fi
+fi
+export PYTHON_BIN
+
+# Packaging needs no credentials (no ${ssm:} / ${cf:} variables), but the AWS SDK inside osls looks
+# for some; give it obviously fake ones so it never picks up a real profile by accident.
+export AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_SESSION_TOKEN=dummy
+unset AWS_PROFILE
+export SLS_TELEMETRY_DISABLED=1 SLS_NOTIFICATIONS_MODE=off SLS_DEPRECATION_DISABLE='*'
+export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
+
+started=$(date +%s)
+"$PYTHON_BIN" scripts/lock_requirements.py --check
+
+echo "== npm ci"
+npm ci --silent --no-audit --no-fund 2>&1 | { grep -v 'Unknown user config' || true; }
+
+rm -rf "$OUT" .serverless
+mkdir -p "$OUT"
+
+package() {  # package <name> <stage> [osls args...]
+  local name=$1 stage=$2; shift 2
+  local t0 t1
+  t0=$(date +%s)
+  echo "== package $name (stage $stage)"
+  if ! npx --no-install osls package --stage "$stage" --package "$OUT/$name" "$@" >"$OUT/$name.log" 2>&1; then
+    cat "$OUT/$name.log"
+    echo "packaging $name FAILED" >&2
+    return 1
+  fi
+  rm -rf .serverless
+  t1=$(date +%s)
+  echo "   packaged in $((t1 - t0)) s"
+  echo "== cfn-lint $name"
+  "$CFN_LINT" --ignore-checks W3005 -- "$OUT/$name/cloudformation-template-update-stack.json"
+  echo "   cfn-lint: no errors, no warnings"
+}
+
+for stage in $STAGES; do
+  package "$stage" "$stage"
+done
+# The ElastiCache Serverless variant (function in a VPC, cache + security groups) is not any stage's
+# default; package and lint it too so that it stays deployable. The ids are placeholders.
+if [[ "${SKIP_VARIANTS:-0}" != "1" ]]; then
+  package prod-elasticache prod \
+    --param="redisMode=elasticache" \
+    --param="vpcId=vpc-0123456789abcdef0" \
+    --param="privateSubnetIds=subnet-0123456789abcdef0,subnet-0fedcba9876543210"
+fi
+
+echo "== artifacts"
+for zip in "$OUT"/*/*.zip; do
+  bytes=$(stat -c %s "$zip")
+  awk -v z="$zip" -v b="$bytes" 'BEGIN { printf "   %-45s %6.1f MB (%d bytes)\n", z, b / 1048576, b }'
+  # Lambda's limit for a direct zip upload is 50 MB (250 MB unzipped).
+  if (( bytes > 50 * 1024 * 1024 )); then
+    echo "$zip is over Lambda's 50 MB zip limit" >&2
+    exit 1
+  fi
+done
+first_zip="$OUT/${STAGES%% *}/architect-bot.zip"
+"$PYTHON_BIN" - "$first_zip" <<'PY'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+required = ["handlers/lambda_function.py", "bot/settings.py", "agents/", "slack_bolt/", "pydantic_core/"]
+missing = [r for r in required if not any(n.startswith(r) for n in names)]
+forbidden = [n for n in names if n.startswith(("node_modules/", "tests/", ".venv/", ".git/", "boto3/", "botocore/"))]
+if missing or forbidden:
+    sys.exit(f"bad package {sys.argv[1]}: missing {missing}, should not contain {forbidden[:5]}")
+print(f"   contents checked: {len(names)} files, handler, bot, agents and arm64 deps present")
+PY
+echo "package.sh: all stages packaged and linted in $(( $(date +%s) - started )) s"
