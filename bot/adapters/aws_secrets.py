@@ -106,8 +106,9 @@ def resolve_secrets(
 
 def _client(service: str, region: str | None) -> Any:
     """A boto3 client with short timeouts (a cold start must not hang on a network problem)."""
-    import boto3  # noqa: PLC0415 - lazy: keeps boto3 off the ack path and out of local runs
-    from botocore.config import Config  # noqa: PLC0415
+    # Imported here, not at module level: keeps boto3 off the ack path and out of local runs.
+    import boto3
+    from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
     return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]
@@ -132,7 +133,7 @@ def _error_code(exc: Exception) -> str:
 
 def _read_ssm(client: SSMClient, names: Mapping[str, str]) -> dict[str, str]:
     """Read the SSM parameters named in ``names`` (setting -> parameter name)."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError
 
     unique = list(dict.fromkeys(names.values()))
     found: dict[str, str] = {}
@@ -176,7 +177,7 @@ def _read_ssm(client: SSMClient, names: Mapping[str, str]) -> dict[str, str]:
 
 def _read_secrets_manager(client: SecretsManagerClient, secret_id: str, wanted: list[str]) -> dict[str, str]:
     """Read the JSON secret ``secret_id`` and take the ``wanted`` settings from it."""
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         response = client.get_secret_value(SecretId=secret_id)
