@@ -92,7 +92,7 @@ def stream_answer(
     if not conversation.pending_user_turns():
         log.info("nothing_pending", conversation=conversation_id)
         return None
-    bind_more(agent=conversation.agent)
+    bind_more(agent=conversation.agent, channel=channel, thread_ts=thread_ts)
     writer = ThreadWriter(
         client,
         channel=channel,
@@ -175,6 +175,7 @@ def perform_handoff(
     if conversation is None:
         raise ConversationNotFoundError(conversation_id)
     meta = conversation.meta
+    bind_more(channel=meta.channel_id, thread_ts=meta.thread_ts)
     if meta.channel_id != channel or meta.thread_ts is None:
         raise ConversationNotFoundError(f"conversation {conversation_id} is not in channel {channel}")
     outcome = services.engine.hand_off(

@@ -73,7 +73,7 @@ class ThreadWriter:
         self._open = ""
         self._current_ts: str | None = None
         self._last_push = float("-inf")
-        self._dirty = False
+        self._shown_text = False
         self.stats = WriterStats()
 
     # ------------------------------------------------------------------------------- lifecycle
@@ -88,14 +88,16 @@ class ThreadWriter:
         if not delta:
             return
         self._open += delta
-        self._dirty = True
         while len(self._open) > self._limit:
             head, rest = cut_markdown(self._open, self._limit)
             self._edit(head, markdown_blocks(head), final=True)
             self._open = rest
             self._current_ts = self._post(truncate(rest, FALLBACK_TEXT_LIMIT), markdown_blocks(rest + CURSOR))
             self._last_push = self._clock.monotonic()
-        if self._clock.monotonic() - self._last_push >= self._interval_s:
+        first_text = not self._shown_text
+        if first_text or self._clock.monotonic() - self._last_push >= self._interval_s:
+            # the first words replace the placeholder at once; then at most one edit per interval
+            self._shown_text = True
             self._edit(self._open, markdown_blocks(self._open + CURSOR), final=False)
 
     def finish(self, extra_blocks: Sequence[Block] = ()) -> list[str]:
@@ -157,4 +159,3 @@ class ThreadWriter:
             if final:  # e.g. the placeholder was deleted: post the text rather than lose it
                 self._current_ts = self._post(text, blocks)
         self._last_push = self._clock.monotonic()
-        self._dirty = False
