@@ -32,7 +32,9 @@ run: $(STAMP)
 ## make bench: the benchmarks (print figures; nothing asserted)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_loader.py
-	$(BIN)/python scripts/bench_turn.py
+	$(BIN)/python scripts/bench_store.py
+	$(BIN)/python scripts/bench_budget.py
+	$(BIN)/python scripts/bench_slack.py
 
 ## make package: serverless packages for every stage + cfn-lint
 package: $(STAMP)

@@ -1,0 +1,169 @@
+"""Benchmark the Slack path: ack time (warm and cold), command -> first streamed text, Slack calls per answer.
+
+Runs the production Lambda handler in-process with signed requests, the fake Slack and OpenAI
+servers over real HTTP, the fake Lambda endpoint, and the real Redis (REDIS_URL or 127.0.0.1:6379;
+keys under a private prefix, deleted afterwards). Prints figures; asserts nothing.
+
+    .venv/bin/python scripts/bench_slack.py [--warm 50] [--cold 5]
+
+What it does not include: API Gateway and Lambda's own invoke overhead, network latency to Slack
+and OpenAI, and the model's real time to first token (the fake answers at once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
+
+from tests.fakes.openai_server import FakeOpenAI, Stream  # noqa: E402
+from tests.fakes.slack_server import FakeLambda, FakeSlack  # noqa: E402
+from tests.harness import BOT_TOKEN, FUNCTION, OPENAI_KEY, SIGNING_SECRET, Bot  # noqa: E402
+
+COLD_SCRIPT = """
+import os, sys, time, json
+t0 = time.perf_counter()
+sys.path.insert(0, {root!r})
+from handlers.lambda_function import handler
+t_import = time.perf_counter()
+from tests.harness import api_gateway_event, LambdaContext
+from urllib.parse import urlencode
+body = urlencode(dict(team_id="T1", channel_id="C1", user_id="U1", command="/architect", text={text!r},
+                      response_url="http://127.0.0.1:9/r", trigger_id="t.cold"))
+event = api_gateway_event(body, content_type="application/x-www-form-urlencoded")
+t1 = time.perf_counter()
+response = handler(event, LambdaContext())
+t2 = time.perf_counter()
+assert response["statusCode"] == 200
+print(json.dumps(dict(import_ms=(t_import - t0) * 1000, first_ack_ms=(t2 - t1) * 1000,
+                      total_ms=(t2 - t0) * 1000,
+                      heavy=sorted(m for m in sys.modules if m.split(".")[0] in ("openai", "redis")))))
+"""
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+def line(name: str, values: list[float]) -> str:
+    """A figure line: median, p95, max."""
+    return (
+        f"  {name:<38} median {statistics.median(values):7.1f} ms   p95 {pct(values, 95):7.1f} ms   "
+        f"max {max(values):7.1f} ms   (n={len(values)})"
+    )
+
+
+def main() -> int:
+    """Run the benchmark and print figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--warm", type=int, default=50)
+    parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--answers", type=int, default=10)
+    args = parser.parse_args()
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    prefix = f"abbench-{uuid.uuid4().hex[:8]}"
+    with FakeSlack() as slack, FakeOpenAI() as openai, FakeLambda() as aws_lambda:
+        env = {
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": slack.api_url,
+            "SLACK_BOT_USER_ID": "UBOT",
+            "OPENAI_API_KEY": OPENAI_KEY,
+            "OPENAI_BASE_URL": openai.base_url,
+            "REDIS_URL": redis_url,
+            "REDIS_KEY_PREFIX": prefix,
+            "AGENTS_DIR": str(ROOT / "agents"),
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+            "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "STAGE": "bench",
+            "LOG_LEVEL": "ERROR",
+        }
+        os.environ.update(env)
+        bot = Bot(slack=slack, openai=openai, aws_lambda=aws_lambda)
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - logs and EMF lines are not the figures
+        real_stdout, sys.stdout = sys.stdout, devnull
+        try:
+            cold = []
+            for _ in range(args.cold):
+                out = subprocess.run(
+                    [sys.executable, "-c", COLD_SCRIPT.format(root=str(ROOT), text="review x")],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    env=os.environ,
+                ).stdout
+                cold.append(json.loads(out.strip().splitlines()[-1]))
+            bot.command("help")  # warm the container
+            warm_help, warm_review = [], []
+            for _ in range(args.warm):
+                t0 = time.perf_counter()
+                bot.command("help")
+                warm_help.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                bot.command("review a design")
+                warm_review.append((time.perf_counter() - t0) * 1000)
+                aws_lambda.take()
+            first_text, calls_short, calls_streamed = [], [], []
+            for index in range(args.answers):
+                streamed = index % 2 == 1
+                openai.script(
+                    Stream([f"w{i} " for i in range(100)], delay_s=0.03)
+                    if streamed
+                    else Stream(["A short answer."])
+                )
+                before = len(slack.calls)
+                t0 = time.monotonic()
+                bot.command("review latency")
+                bot.lazy()
+                calls = slack.calls[before:]
+                updates = [
+                    c
+                    for c in calls
+                    if c.method == "chat.update"
+                    and "w0" in json.dumps(c.params)
+                    or c.method == "chat.update"
+                    and "short answer" in json.dumps(c.params)
+                ]
+                first_text.append((updates[0].at - t0) * 1000)
+                (calls_streamed if streamed else calls_short).append(len(calls))
+        finally:
+            sys.stdout = real_stdout
+            client = redis.Redis.from_url(redis_url)
+            for key in client.scan_iter(match=f"{prefix}:*"):
+                client.delete(key)
+    print("architect-bot Slack path (in-process handler; fake Slack/OpenAI over HTTP; real Redis)")
+    print(line("ack, cold process: import handler", [c["import_ms"] for c in cold]))
+    print(line("ack, cold process: first /architect", [c["first_ack_ms"] for c in cold]))
+    print(line("ack, cold process: import + first ack", [c["total_ms"] for c in cold]))
+    print(
+        f"  heavy modules imported on the ack path: {sorted({m for c in cold for m in c['heavy']}) or 'none'}"
+    )
+    print(line("ack, warm: /architect help", warm_help))
+    print(line("ack, warm: /architect review", warm_review))
+    print(line("command -> first streamed text", first_text))
+    print(
+        f"  Slack API calls per answer, short answer: {statistics.median(calls_short):.0f} "
+        "(root message, placeholder, first words, final)"
+    )
+    print(f"  Slack API calls per answer, 3 s streamed answer: {statistics.median(calls_streamed):.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
