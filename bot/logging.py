@@ -47,9 +47,7 @@ def redact(value: str) -> str:
     return _SECRET_PATTERNS.sub("[redacted]", value)
 
 
-def _redact_processor(
-    _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
-) -> Mapping[str, Any]:
+def _redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Mapping[str, Any]:
     for key in list(event_dict):
         if key.lower() in _DROPPED_KEYS:
             event_dict[key] = "[dropped]"
@@ -103,5 +101,7 @@ def bind_more(**fields: str | int | float | None) -> None:
 
 def get_logger(name: str | None = None) -> structlog.typing.FilteringBoundLogger:
     """A structlog logger; ``name`` becomes the ``logger`` field."""
-    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name) if name else structlog.get_logger()
+    logger: structlog.typing.FilteringBoundLogger = (
+        structlog.get_logger(name) if name else structlog.get_logger()
+    )
     return logger

@@ -31,9 +31,6 @@ class Settings(BaseSettings):
     slack_bot_user_id: str | None = Field(
         default=None, description="The bot's user id (U...); skips auth.test on a cold start"
     )
-    slack_use_streaming_api: bool = Field(
-        default=True, description="Use chat.startStream/appendStream/stopStream; false = chat.update"
-    )
     slack_update_interval_s: float = Field(default=1.0, ge=0.2, description="Min seconds between updates")
 
     # --- OpenAI --------------------------------------------------------------------------------
@@ -50,7 +47,9 @@ class Settings(BaseSettings):
     )
 
     # --- Storage -------------------------------------------------------------------------------
-    redis_url: SecretStr | None = Field(default=None, description="redis:// or rediss://; may hold a password")
+    redis_url: SecretStr | None = Field(
+        default=None, description="redis:// or rediss://; may hold a password"
+    )
     redis_key_prefix: str = "ab"
     conversation_ttl_days: int = Field(default=30, ge=1, le=365)
     max_turns: int = Field(default=500, ge=10, description="Turns kept per thread; older ones are dropped")
