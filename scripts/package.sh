@@ -2,7 +2,7 @@
 # Package every stage with osls (no AWS access needed) and cfn-lint the CloudFormation templates.
 #
 #   bash scripts/package.sh            # dev, staging, prod + the ElastiCache (VPC) variant
-#   STAGES="dev" bash scripts/package.sh
+#   STAGES="dev" REGION=us-east-1 bash scripts/package.sh
 #
 # Output: build/serverless/<stage>/ (zip + templates). Not .serverless/<stage>: osls copies
 # .serverless/ into the --package directory, which must therefore live outside it.
@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STAGES="${STAGES:-dev staging prod}"
+REGION="${REGION:-eu-west-1}"  # must be the region the artifacts will be deployed to
 OUT="${PACKAGE_OUT:-build/serverless}"
 CFN_LINT="${CFN_LINT:-.venv/bin/cfn-lint}"
 # serverless-python-requirements runs "$PYTHON_BIN -m pip install --platform ... --python-version
@@ -43,7 +44,7 @@ package() {  # package <name> <stage> [osls args...]
   local t0 t1
   t0=$(date +%s)
   echo "== package $name (stage $stage)"
-  if ! npx --no-install osls package --stage "$stage" --package "$OUT/$name" "$@" >"$OUT/$name.log" 2>&1; then
+  if ! npx --no-install osls package --stage "$stage" --region "$REGION" --package "$OUT/$name" "$@" >"$OUT/$name.log" 2>&1; then
     cat "$OUT/$name.log"
     echo "packaging $name FAILED" >&2
     return 1
