@@ -29,7 +29,7 @@ import redis  # noqa: E402
 
 from tests.fakes.openai_server import FakeOpenAI, Stream  # noqa: E402
 from tests.fakes.slack_server import FakeLambda, FakeSlack  # noqa: E402
-from tests.harness import BOT_TOKEN, FUNCTION, OPENAI_KEY, SIGNING_SECRET, Bot  # noqa: E402
+from tests.harness import Bot, bot_env  # noqa: E402
 
 COLD_SCRIPT = """
 import os, sys, time, json
@@ -81,24 +81,9 @@ def main() -> int:  # noqa: PLR0915 - a linear script: set up, measure, print
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = f"abbench-{uuid.uuid4().hex[:8]}"
     with FakeSlack() as slack, FakeOpenAI() as openai, FakeLambda() as aws_lambda:
-        env = {
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_USER_ID": "UBOT",
-            "OPENAI_API_KEY": OPENAI_KEY,
-            "OPENAI_BASE_URL": openai.base_url,
-            "REDIS_URL": redis_url,
-            "REDIS_KEY_PREFIX": prefix,
-            "AGENTS_DIR": str(ROOT / "agents"),
-            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
-            "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "STAGE": "bench",
-            "LOG_LEVEL": "ERROR",
-        }
+        env = bot_env(slack, openai, aws_lambda, redis_url=redis_url, prefix=prefix)
+        env["LOG_LEVEL"] = "ERROR"
+        env["STAGE"] = "bench"
         os.environ.update(env)
         bot = Bot(slack=slack, openai=openai, aws_lambda=aws_lambda)
         devnull = open(os.devnull, "w")  # noqa: SIM115 - logs and EMF lines are not the figures

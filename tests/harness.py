@@ -303,6 +303,32 @@ class Bot:
         return self.slack.top_level(channel)[-1]
 
 
+def bot_env(
+    slack: FakeSlack, openai: FakeOpenAI, aws_lambda: FakeLambda, *, redis_url: str, prefix: str
+) -> dict[str, str]:
+    """The environment of a deployed bot wired to the fakes (tests and benchmarks)."""
+    return {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "SLACK_BOT_USER_ID": "UBOT",
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "OPENAI_BASE_URL": openai.base_url,
+        "REDIS_URL": redis_url,
+        "REDIS_KEY_PREFIX": prefix,
+        "AGENTS_DIR": str(ROOT / "agents"),
+        "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
+        "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "STAGE": "test",
+        "MODEL_RETRY_BASE_DELAY_S": "0.01",
+        "LOCK_WAIT_S": "20",
+    }
+
+
 @pytest.fixture
 def slackbot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str) -> Iterator[Bot]:
     """A bot wired to fake Slack, fake OpenAI, a fake Lambda endpoint and the real Redis."""
@@ -310,26 +336,7 @@ def slackbot(monkeypatch: pytest.MonkeyPatch, redis_url: str, redis_prefix: str)
     from handlers import lambda_function
 
     with FakeSlack() as slack, FakeOpenAI() as openai, FakeLambda() as aws_lambda:
-        env = {
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": slack.api_url,
-            "SLACK_BOT_USER_ID": "UBOT",
-            "OPENAI_API_KEY": OPENAI_KEY,
-            "OPENAI_BASE_URL": openai.base_url,
-            "REDIS_URL": redis_url,
-            "REDIS_KEY_PREFIX": redis_prefix,
-            "AGENTS_DIR": str(ROOT / "agents"),
-            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION,
-            "AWS_ENDPOINT_URL_LAMBDA": aws_lambda.endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "STAGE": "test",
-            "MODEL_RETRY_BASE_DELAY_S": "0.01",
-            "LOCK_WAIT_S": "20",
-        }
+        env = bot_env(slack, openai, aws_lambda, redis_url=redis_url, prefix=redis_prefix)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         for key in ("SLACK_APP_TOKEN", "SECRETS_MANAGER_SECRET_ID", "ROUTING_FILE"):
