@@ -193,3 +193,5 @@ def _hand_off(
             _ephemeral(client, channel=channel, user=user, text=error.user_message, thread_ts=thread_ts)
         else:
             tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+    except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
+        tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)

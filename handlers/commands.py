@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot import runtime
 from bot.container import Services
 from bot.core.conversation import conversation_id
 from bot.errors import BotError
@@ -74,13 +75,22 @@ def register(app: App, services: Services) -> None:
                     thread_ts=root_ts,
                 )
                 stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=root_ts)
-        except BotError as error:
+        except Exception as error:  # every failure is told to the user, logged and counted
             if root_ts is not None:
                 tell_error(services, client, channel=channel, thread_ts=root_ts, error=error)
+                return
+            if isinstance(error, BotError):
+                known, kind = error, error.kind
+                log.warning("command_failed", kind=kind, detail=error.detail)
             else:
-                log.warning("command_failed", kind=error.kind, detail=error.detail)
-                respond(
-                    response_type="ephemeral", text=f":warning: {error.user_message}", replace_original=False
-                )
+                known, kind = BotError(), "unexpected"
+                log.exception("command_crashed")
+            services.metrics.error(kind)
+            tracking = runtime.current().request_id
+            respond(
+                response_type="ephemeral",
+                text=f":warning: {known.user_message}\n_Tracking id: `{tracking}`_",
+                replace_original=False,
+            )
 
     app.command("/architect")(ack=ack_command, lazy=[run_command])

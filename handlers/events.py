@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.container import Services
 from bot.core.conversation import conversation_id
-from bot.errors import BotError
+from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
 from bot.slack.answering import once, stream_answer, tell_error
 
@@ -70,7 +70,15 @@ def register(app: App, services: Services) -> None:
                     turn_id=event["ts"],
                 )
                 stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
-        except BotError as error:
+        except StoreUnavailableError as error:
+            if event.get("parent_user_id") != context.get("bot_user_id"):
+                # Without Redis we cannot tell whether this thread is ours: stay out of other people's
+                # threads (the error metric still alarms). Threads under the bot's own message are told.
+                services.metrics.error(error.kind)
+                log.warning("store_unavailable_unknown_thread", detail=error.detail)
+                return
+            tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+        except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
             tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
 
     def handle_mention(body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any) -> None:
@@ -119,7 +127,7 @@ def register(app: App, services: Services) -> None:
                         thread_ts=thread_ts,
                     )
                 stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
-        except BotError as error:
+        except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
             tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
 
     app.event("message", matchers=[is_thread_reply_by_person])(ack=ack_only, lazy=[handle_reply])

@@ -199,6 +199,7 @@ class Bot:
             event["user"] = user
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
+            event.setdefault("parent_user_id", "UBOT")  # a thread under the bot's own message
         body = self.event_body(event, event_id=event_id)
         return self.send(api_gateway_event(body, content_type="application/json", retry_num=retry_num)), ts
 

@@ -171,3 +171,25 @@ print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("openai", 
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
+def test_redis_down_stays_out_of_other_peoples_threads(
+    slackbot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """During a Redis outage, replies in threads the bot did not start get no error message."""
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+    slackbot.message("just chatting", thread_ts="1600000000.000100", parent_user_id="U7")
+    slackbot.lazy()
+    assert slackbot.slack.calls_of("chat.postMessage") == []
+
+
+def test_unexpected_failure_in_slow_path_is_told(slackbot: Bot) -> None:
+    """If Slack refuses the answer's first message, the person is told in the thread with a tracking id."""
+    slackbot.command("review x")
+    slackbot.lazy()
+    root = slackbot.root().ts
+    slackbot.slack.fail("chat.postMessage", error="invalid_blocks")  # the placeholder is refused
+    slackbot.message("and now?", thread_ts=root)
+    slackbot.lazy()
+    told = [m for m in slackbot.slack.thread(CHANNEL, root) if "Tracking id" in json.dumps(m.blocks)]
+    assert told

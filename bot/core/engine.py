@@ -249,8 +249,11 @@ class Engine:
         model_override: str | None,
         holder: list[AnswerResult],
     ) -> Iterator[str]:
-        wait_s = max(0.0, min(self.config.lock_wait_s, deadline - self.clock.monotonic() - 1.0))
-        with self.store.lock(conversation_id, ttl_s=self.config.lock_ttl_s, wait_s=wait_s):
+        left = deadline - self.clock.monotonic()
+        wait_s = max(0.0, min(self.config.lock_wait_s, left - 1.0))
+        # the lock must outlive this answer, or a second answer could start in the middle of it
+        ttl_s = max(self.config.lock_ttl_s, left + 15.0)
+        with self.store.lock(conversation_id, ttl_s=ttl_s, wait_s=wait_s):
             conversation = self.store.get(conversation_id)
             if conversation is None:
                 raise ConversationNotFoundError(conversation_id)

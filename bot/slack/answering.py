@@ -39,7 +39,9 @@ def once(services: Services, delivery_id: str) -> Iterator[bool]:
     Yields False when another attempt already claimed ``delivery_id`` (do nothing). An unexpected
     exception releases the claim so a retry may do the work; anything else completes it.
     """
-    claim_ttl = max(60.0, services.settings.lock_ttl_s * 2)
+    # In progress for as long as one attempt can run: a concurrent duplicate is skipped, while Lambda's
+    # retry of an attempt that timed out (a minute or more after the timeout) finds the claim expired.
+    claim_ttl = max(60.0, services.settings.lock_ttl_s)
     if not services.store.claim(delivery_id, ttl_s=claim_ttl):
         log.info("duplicate_delivery_skipped", delivery=delivery_id)
         yield False
