@@ -19,7 +19,7 @@ from bot import runtime
 from bot.adapters.agent_files import load_registry
 from bot.adapters.aws_secrets import resolve_secrets
 from bot.container import Services
-from bot.errors import BotError, ConfigurationError
+from bot.errors import ConfigurationError
 from bot.logging import bind_request, configure_logging, get_logger
 from bot.settings import Settings
 from handlers.app import build_app
@@ -48,14 +48,11 @@ def cold_start(settings: Settings | None = None) -> Container:
     """Build everything the handler needs, once per container."""
     settings = settings or Settings()
     configure_logging(json=_use_json(settings), level=settings.log_level)
-    try:
-        settings = resolve_secrets(settings)
-        missing = settings.missing("slack_signing_secret", "slack_bot_token")
-        if missing:
-            raise ConfigurationError(f"missing settings: {', '.join(missing)}")
-    except BotError as error:
-        log.error("cold_start_failed", reason=error.detail or str(error))
-        raise
+    settings = resolve_secrets(settings)  # an unreadable secret: one log line naming it, then raises
+    missing = settings.missing("slack_signing_secret", "slack_bot_token")
+    if missing:
+        log.error("cold_start_failed", missing=", ".join(missing))
+        raise ConfigurationError(f"missing settings: {', '.join(missing)}")
     registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
     for problem in registry.problems:
         log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
