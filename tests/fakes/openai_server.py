@@ -38,6 +38,8 @@ from typing import Any
 
 import pytest
 
+from tests.fakes._http import send_json
+
 
 @dataclass(frozen=True)
 class Stream:
@@ -143,14 +145,7 @@ class _Handler(BaseHTTPRequestHandler):
     # ----------------------------------------------------------------------------------- replies
 
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, payload, headers)
 
     def _error(self, status: Status) -> None:
         code, kind, message = _DEFAULT_CODES.get(
