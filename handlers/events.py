@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.container import Services
 from bot.core.conversation import conversation_id
-from bot.errors import StoreUnavailableError
+from bot.errors import ConversationNotFoundError, StoreUnavailableError
 from bot.logging import get_logger
 from bot.slack.answering import once, stream_answer, tell_error
 
@@ -59,16 +59,17 @@ def register(app: App, services: Services) -> None:
             with once(services, f"event:{body.get('event_id') or event['ts']}") as first:
                 if not first:
                     return
-                if services.store.get(conv_id) is None:
+                try:
+                    services.engine.add_user_turn(
+                        conversation_id=conv_id,
+                        user_id=event.get("user"),
+                        text=event.get("text") or "",
+                        ts=event["ts"],
+                        turn_id=event["ts"],
+                    )
+                except ConversationNotFoundError:
                     log.info("not_our_thread")
                     return
-                services.engine.add_user_turn(
-                    conversation_id=conv_id,
-                    user_id=event.get("user"),
-                    text=event.get("text") or "",
-                    ts=event["ts"],
-                    turn_id=event["ts"],
-                )
                 stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
         except StoreUnavailableError as error:
             if event.get("parent_user_id") != context.get("bot_user_id"):

@@ -161,8 +161,8 @@ class Engine:
         team_id: str | None = None,
         channel_id: str | None = None,
         thread_ts: str | None = None,
-    ) -> Conversation:
-        """Open a conversation owned by ``agent`` with the user's first turn.
+    ) -> Turn:
+        """Open a conversation owned by ``agent`` with the user's first turn; returns that turn.
 
         Idempotent: starting the same conversation id again keeps the first one's agent and
         stores the turn only once (same ``turn_id``).
@@ -182,12 +182,9 @@ class Engine:
                 thread_ts=thread_ts,
             )
         )
-        self._store_user_turn(conversation_id, spec.name, user_id, text, ts, turn_id)
-        conversation = self.store.get(conversation_id)
-        if conversation is None:  # expired between two calls: practically impossible, but say so
-            raise ConversationNotFoundError(conversation_id)
+        turn = self._store_user_turn(conversation_id, spec.name, user_id, text, ts, turn_id)
         log.info("conversation_started", conversation=conversation_id, agent=spec.name)
-        return conversation
+        return turn
 
     def add_user_turn(
         self,
@@ -198,7 +195,11 @@ class Engine:
         ts: str | None = None,
         turn_id: str | None = None,
     ) -> Conversation:
-        """Store a reply in an existing conversation (idempotent by ``turn_id``)."""
+        """Store a reply in an existing conversation (idempotent by ``turn_id``).
+
+        Raises :class:`ConversationNotFoundError` for a thread that has no conversation (not the
+        bot's, or expired); returns the conversation as it was before the reply.
+        """
         conversation = self.store.get(conversation_id)
         if conversation is None:
             raise ConversationNotFoundError(conversation_id)
