@@ -34,7 +34,7 @@ def main() -> int:
         print(
             "architect-bot: cannot start, these settings are missing: "
             + ", ".join(missing)
-            + "\nSet them in the environment (see README.md, 'Run it locally'). "
+            + "\nSet them in the environment (README.md, 'Fresh machine: the two commands'). "
             "Add SLACK_APP_TOKEN (xapp-...) for Socket Mode, or expose port "
             f"{settings.port} at /slack/events for HTTP mode.",
             file=sys.stderr,
