@@ -16,7 +16,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
-from bot.core.registry import ResolvedHandoff
 from bot.errors import BotError, HandoffNotAllowedError
 from bot.logging import get_logger
 from bot.slack.answering import once, perform_handoff, tell_error
@@ -32,16 +31,6 @@ from bot.slack.blocks import (
 log = get_logger("handlers.actions")
 
 FORGED = "That button is not valid (it may come from an older version of the bot). Nothing was handed off."
-
-
-def _find_handoff(services: Services, from_agent: str, target: str) -> ResolvedHandoff | None:
-    wanted = services.registry.get(target)
-    if wanted is None:
-        return None
-    for handoff in services.registry.handoffs(from_agent):
-        if handoff.target == wanted.name:
-            return handoff
-    return None
 
 
 def _ephemeral(
@@ -65,7 +54,7 @@ def register(app: App, services: Services) -> None:
         channel = (body.get("channel") or {}).get("id")
         user = (body.get("user") or {}).get("id")
         thread_ts = (body.get("container") or {}).get("thread_ts")
-        handoff = _find_handoff(services, value["f"], value["t"]) if value else None
+        handoff = services.registry.handoff_to(value["f"], value["t"]) if value else None
         if value is None or handoff is None:
             _ephemeral(client, channel=channel, user=user, text=FORGED, thread_ts=thread_ts)
             return
@@ -91,7 +80,7 @@ def register(app: App, services: Services) -> None:
         value = parse_handoff_value(action.get("value", ""))
         if value is None:
             return
-        handoff = _find_handoff(services, value["f"], value["t"])
+        handoff = services.registry.handoff_to(value["f"], value["t"])
         if handoff is None or not handoff.handoff.send:
             return  # refused in the ack, or the modal takes over
         channel = (body.get("channel") or {}).get("id")

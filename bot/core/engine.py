@@ -347,11 +347,10 @@ class Engine:
 
     def allowed_handoff(self, agent: str, target: str) -> ResolvedHandoff:
         """The handoff ``agent`` offers to ``target``; raises if it offers none."""
-        wanted = self.registry.get(target)
-        for handoff in self.registry.handoffs(agent):
-            if wanted is not None and handoff.target == wanted.name:
-                return handoff
-        raise HandoffNotAllowedError(f"{agent!r} offers no handoff to {target!r}")
+        handoff = self.registry.handoff_to(agent, target)
+        if handoff is None:
+            raise HandoffNotAllowedError(f"{agent!r} offers no handoff to {target!r}")
+        return handoff
 
     def hand_off(
         self,

@@ -222,6 +222,13 @@ class Registry:
         spec = self.get(agent_name)
         return self._handoffs.get(spec.name, ()) if spec else ()
 
+    def handoff_to(self, agent_name: str, target: str) -> ResolvedHandoff | None:
+        """The handoff ``agent_name`` offers to ``target`` (any name or stem of it), if it offers one."""
+        wanted = self.get(target)
+        if wanted is None:
+            return None
+        return next((h for h in self.handoffs(agent_name) if h.target == wanted.name), None)
+
     def model_for(self, name: str) -> ModelChoice:
         """The OpenAI model (and fallbacks) for an agent; the default model for an unknown name."""
         spec = self.get(name)
