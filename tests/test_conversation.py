@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.core.conversation import Conversation, ConversationMeta, Role, Turn
 
 
-def _conv(*turns: Turn) -> Conversation:
-    meta = ConversationMeta(id="c", agent="a", created_at=0, updated_at=0)
+def _conv(*turns: Turn, dropped: int = 0) -> Conversation:
+    meta = ConversationMeta(id="c", agent="a", created_at=0, updated_at=0, dropped_turns=dropped)
     return Conversation(meta=meta, turns=turns)
 
 
@@ -32,5 +32,11 @@ def test_failed_turns_are_picked_up_by_the_next_answer() -> None:
 
 def test_turn_cap_dropping_an_old_answer_does_not_reopen_the_first_question() -> None:
     """After the cap dropped the first answer, the kept first question is not answered again."""
-    conversation = _conv(_user("q1"), _user("q5"), _answer("a5", "q5"), _user("q6"))
+    conversation = _conv(_user("q1"), _user("q5"), _answer("a5", "q5"), _user("q6"), dropped=3)
     assert [t.id for t in conversation.pending_user_turns()] == ["q6"]
+
+
+def test_earlier_message_answered_after_a_later_one_stays_pending() -> None:
+    """Two messages at once: if the later one is answered first, the earlier one still gets an answer."""
+    conversation = _conv(_user("q0"), _answer("a0", "q0"), _user("q1"), _user("q2"), _answer("a2", "q2"))
+    assert [t.id for t in conversation.pending_user_turns()] == ["q1"]

@@ -111,11 +111,11 @@ class Conversation(BaseModel):
         answered = {
             turn_id for turn in self.turns if turn.role is Role.ASSISTANT for turn_id in turn.answered
         }
-        users = [t for t in self.turns if t.role is Role.USER]
-        # The turn cap may drop an old answer (never the first turn): a user turn older than the
-        # latest answered one was covered too, since every answer covers everything pending.
-        last = max((i for i, t in enumerate(users) if t.id in answered), default=-1)
-        return tuple(t for t in users[last + 1 :] if t.id not in answered)
+        if self.meta.dropped_turns and self.turns:
+            # The cap keeps the first turn but may have dropped the answer that covered it; a thread
+            # long enough to be capped has answered its first message (every answer covers all pending).
+            answered.add(self.turns[0].id)
+        return tuple(t for t in self.turns if t.role is Role.USER and t.id not in answered)
 
     def turn(self, turn_id: str) -> Turn | None:
         """The turn with ``turn_id``, if kept."""
