@@ -126,7 +126,6 @@ class Services:
                     counter=self.counter,
                     clock=self.clock,
                     config=EngineConfig(
-                        default_model=settings.default_model,
                         max_prompt_tokens=settings.max_prompt_tokens,
                         reserve_tokens=settings.answer_reserve_tokens,
                         lock_ttl_s=settings.lock_ttl_s,

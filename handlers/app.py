@@ -80,21 +80,17 @@ def _context_middleware(services: Services) -> Any:
         request: Any,
     ) -> BoltResponse | None:
         """Bind request id, team, channel, thread, user and event kind to every log line."""
-        event = body.get("event") if isinstance(body.get("event"), dict) else {}
-        container = body.get("container") if isinstance(body.get("container"), dict) else {}
+        event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
+        container: dict[str, Any] = body["container"] if isinstance(body.get("container"), dict) else {}
         channel = (
             context.get("channel_id")
             or body.get("channel_id")
-            or (event or {}).get("channel")
-            or (container or {}).get("channel_id")
+            or event.get("channel")
+            or container.get("channel_id")
         )
-        thread_ts = (
-            (event or {}).get("thread_ts") or (container or {}).get("thread_ts") or (event or {}).get("ts")
-        )
+        thread_ts = event.get("thread_ts") or container.get("thread_ts") or event.get("ts")
         lazy = bool(request.headers.get("x-slack-bolt-lazy-only"))
-        kind = (
-            "command" if body.get("command") else (event or {}).get("type") or body.get("type") or "unknown"
-        )
+        kind = "command" if body.get("command") else event.get("type") or body.get("type") or "unknown"
         bind_request(
             request_id=runtime.current().request_id,
             team=context.get("team_id"),

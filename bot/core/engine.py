@@ -56,7 +56,6 @@ def slack_ts(seconds: float) -> str:
 class EngineConfig:
     """Limits the engine works within."""
 
-    default_model: str
     max_prompt_tokens: int
     reserve_tokens: int
     lock_ttl_s: float
