@@ -39,23 +39,69 @@ def test_validate_clean_fixture_exits_0(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_validate_messy_exits_1_and_reports_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
-    """Problems give exit 1; each is printed as `file:line: severity: message`, then a FAILED summary."""
+    """Errors give exit 1; each problem is printed as `file:line: severity: message` with the path
+    relative to the folder, then a FAILED summary."""
     code, out, _ = _run(capsys, "agents", "validate", str(MESSY))
     assert code == 1
     lines = out.strip().splitlines()
-    assert lines[-1].startswith("FAILED: 4 agents loaded; ")
-    assert f"{MESSY / 'apostrophe.agent.md'}:3: error: frontmatter is not valid YAML" in out
+    assert lines[-1] == "FAILED: 4 agents loaded; 8 errors, 11 warnings"
+    assert any(
+        line.startswith("apostrophe.agent.md:3: error: frontmatter is not valid YAML") for line in lines
+    )
+    assert any(line.startswith("b/dup.agent.md:1: warning: duplicate agent name 'twin'") for line in lines)
+    assert str(MESSY) not in out
     assert len(lines) > 15
 
 
-def test_warnings_alone_exit_1_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Warnings fail validation by default (a clean folder says nothing); --allow-warnings accepts them."""
+def test_counts_are_written_in_correct_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One agent with one error and one warning reads "1 agent", "1 error", "1 warning"."""
+    (tmp_path / "a.agent.md").write_text(
+        "---\nname: a\nhandoffs:\n  - {label: x, agent: ghost, prompt: p}\n---\n"
+    )
+    code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
+    assert code == 1
+    assert out.strip().splitlines()[-1] == "FAILED: 1 agent loaded; 1 error, 1 warning"
+    code, out, _ = _run(capsys, "agents", "list", str(tmp_path))
+    assert (
+        out.strip().splitlines()[-1]
+        == f"1 agent; 1 error, 1 warning (`architect-bot agents validate {tmp_path}`)"
+    )
+
+
+def test_warnings_alone_pass_unless_strict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Warnings are printed but pass (a valid public file is not "broken"); --strict makes them fail.
+    A real error (a file that cannot be loaded) always fails."""
     (tmp_path / "a.agent.md").write_text("no frontmatter\n")
     (tmp_path / "routing.yaml").write_text("verbs: {}\n")
-    assert _run(capsys, "agents", "validate", str(tmp_path))[0] == 1
-    assert _run(capsys, "agents", "validate", str(tmp_path), "--allow-warnings")[0] == 0
+    code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
+    assert (code, out.splitlines()[-1]) == (0, "OK: 1 agent loaded; 0 errors, 1 warning")
+    assert _run(capsys, "agents", "validate", str(tmp_path), "--strict")[0] == 1
+    assert _run(capsys, "agents", "validate", str(tmp_path), "--allow-warnings")[0] == 0  # old spelling
     (tmp_path / "b.agent.md").write_text("---\nname: [\n---\n")
-    assert _run(capsys, "agents", "validate", str(tmp_path), "--allow-warnings")[0] == 1
+    assert _run(capsys, "agents", "validate", str(tmp_path))[0] == 1
+
+
+def test_handoff_to_vscode_builtin_agent_is_valid(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A public file that hands off to VS Code's built-in `agent` validates (exit 0) with a warning."""
+    (tmp_path / "c.agent.md").write_text(
+        "---\nname: C\nhandoffs:\n  - label: Implement\n    agent: agent\n    prompt: Go.\n---\nBody\n"
+    )
+    (tmp_path / "routing.yaml").write_text("verbs: {}\n")
+    code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
+    assert code == 0
+    assert out.startswith("c.agent.md:4: warning: handoff 'Implement' goes to VS Code's built-in 'agent'")
+
+
+def test_folder_is_the_same_argument_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
+    """`list`, `validate` and `graph` all take DIR, and all accept --dir as the same thing."""
+    for command in ("list", "validate", "graph"):
+        positional = _run(capsys, "agents", command, str(CLEAN))
+        option = _run(capsys, "agents", command, "--dir", str(CLEAN))
+        assert positional[0] == 0
+        assert positional == option
+    code, out, err = _run(capsys, "agents", "list", str(CLEAN), "--dir", str(MESSY))
+    assert (code, out) == (2, "")
+    assert "two different folders" in err
 
 
 def test_validate_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +112,8 @@ def test_validate_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None
     assert set(data) == {"agents", "problems"}
     assert data["problems"] == []
     lead = next(agent for agent in data["agents"] if agent["name"] == "Lead")
-    assert set(lead) == {"name", "file", "description", "model", "handoffs"}
+    assert set(lead) == {"name", "verb", "aliases", "file", "description", "model", "handoffs"}
+    assert (lead["verb"], lead["aliases"], lead["file"]) == ("lead", ["plan"], "lead.agent.md")
     assert lead["model"] == "gpt-4.1"
     assert lead["handoffs"][0] == {"label": "Security review", "agent": "SE: Security", "send": True}
 
@@ -94,18 +141,32 @@ def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) 
 
 
 def test_list_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """`agents list` shows name, verbs, mapped model, handoff targets and file, one agent per line."""
-    code, out, _ = _run(capsys, "agents", "list", "--dir", str(CLEAN))
+    """`agents list` shows name, verb (and routing aliases), mapped model, handoff targets and the file
+    relative to the folder, one agent per line."""
+    code, out, _ = _run(capsys, "agents", "list", str(CLEAN))
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "VERBS", "MODEL", "HANDOFFS", "FILE"]
+    assert lines[0].split() == ["NAME", "VERB", "MODEL", "HANDOFFS", "FILE"]
     security = next(line for line in lines if line.startswith("SE: Security"))
-    assert "se-security, sec" in security
+    assert security.split("  ")[-1] == "security.agent.md"
+    assert "se-security (also sec)" in security
     assert "gpt-4o" in security
-    assert "security.agent.md" in security
     assert any(line.startswith("Lead [default]") for line in lines)
-    assert any(line.startswith("helper (agents only)") for line in lines)
+    helper = next(line for line in lines if line.startswith("helper (agents only)"))
+    assert helper.endswith("  sub/helper.agent.md")
     assert lines[-1] == "4 agents"
+
+
+def test_list_cuts_long_handoff_lists(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent handing off to many agents shows the first three targets and "... and N more"."""
+    entries = "".join(f"  - {{label: L{i}, agent: t{i}, prompt: p}}\n" for i in range(5))
+    (tmp_path / "hub.agent.md").write_text(f"---\nname: hub\nhandoffs:\n{entries}---\n")
+    for i in range(5):
+        (tmp_path / f"t{i}.agent.md").write_text("---\n---\n")
+    code, out, _ = _run(capsys, "agents", "list", str(tmp_path))
+    assert code == 0
+    hub = next(line for line in out.splitlines() if line.startswith("hub"))
+    assert "t0, t1, t2, ... and 2 more" in hub
 
 
 def test_list_uses_agents_dir_setting(
@@ -120,7 +181,7 @@ def test_list_uses_agents_dir_setting(
 
 def test_graph_is_mermaid_with_safe_ids(capsys: pytest.CaptureFixture[str]) -> None:
     """`agents graph` prints a Mermaid flowchart; names with spaces/colons are labels, never node ids."""
-    code, out, _ = _run(capsys, "agents", "graph", "--dir", str(CLEAN))
+    code, out, _ = _run(capsys, "agents", "graph", str(CLEAN))
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "flowchart LR"

@@ -128,17 +128,18 @@ def test_duplicate_names_first_path_wins_with_warning_naming_both() -> None:
     assert "a/dup.agent.md" in problem.message
 
 
-def test_handoffs_to_missing_or_builtin_agents_are_reported_not_offered() -> None:
-    """A handoff to a name that is not loaded (or VS Code's built-in `agent`) is an error and no button."""
-    registry = _build(
-        _spec("a", handoffs=(_handoff("agent"), _handoff("ghost", "Boo"), _handoff("B"))),
-        _spec("b"),
-    )
+def test_handoffs_to_missing_agents_are_errors_and_to_vscode_builtins_warnings() -> None:
+    """A handoff to a name that is not loaded is an error; to VS Code's built-in agents only a warning.
+
+    Neither is offered as a button. A public file handing off to `agent` is valid in VS Code, so it
+    must not fail validation.
+    """
+    builtins = [_handoff(name, f"to {name}") for name in ("agent", "Ask", "edit", "plan")]
+    registry = _build(_spec("a", handoffs=(*builtins, _handoff("ghost", "Boo"), _handoff("B"))), _spec("b"))
     assert [h.target for h in registry.handoffs("a")] == ["b"]
-    messages = [p.message for p in registry.problems]
-    assert len(messages) == 2
-    assert "built-in" in messages[0]
-    assert "'ghost'" in messages[1]
+    severities = [(p.severity, "built-in" in p.message) for p in registry.problems]
+    assert severities == [("warning", True)] * 4 + [("error", False)]
+    assert "'ghost'" in registry.problems[-1].message
 
 
 def test_a_loaded_agent_named_agent_is_a_valid_target() -> None:
@@ -148,25 +149,67 @@ def test_a_loaded_agent_named_agent_is_a_valid_target() -> None:
     assert registry.problems == ()
 
 
-def test_verb_clash_between_agents() -> None:
-    """`SE: Security` and `se-security` share a verb: the agent whose name is the verb keeps it."""
+def test_verb_clash_between_agents_numbers_the_other_one() -> None:
+    """`SE: Security` and `se-security` share a verb form: the agent whose name is the verb keeps it,
+    the other is reached as `se-security-2`, and the warning says exactly that."""
     registry = _build(_spec("SE: Security", "a/a.agent.md"), _spec("se-security", "b/b.agent.md"))
+    assert registry.verb_for("se-security") == "se-security"
+    assert registry.verb_for("SE: Security") == "se-security-2"
     assert registry.resolve_verb("se-security") == registry.get("se-security")
-    assert registry.get("SE: Security") is not None
-    assert registry.verbs_for("SE: Security") == ()
-    assert [p.severity for p in registry.problems] == ["warning"]
+    assert registry.resolve_verb("se-security-2") == registry.get("SE: Security")
+    [problem] = registry.problems
+    assert problem.severity == "warning"
+    assert problem.file == "a/a.agent.md"
+    assert "reached as '/architect se-security-2'" in problem.message
 
 
-def test_routing_cannot_take_an_agent_name() -> None:
-    """A routing verb equal to an agent's name is refused: names always reach their agent."""
-    routing = RoutingConfig(verbs={"a": "b", "go": "b", "x": "nobody"}, default_agent="ghost", file="r.yaml")
+def test_clash_without_exact_name_goes_by_path_and_numbers_skip_other_agents_verbs() -> None:
+    """Without an exact name, the path that sorts first keeps the verb; `-N` never takes another's verb."""
+    registry = _build(
+        _spec("X!", "b/x.agent.md"),
+        _spec("x?", "a/x.agent.md"),
+        _spec("X (old)", "c/x.agent.md"),
+        _spec("x 2", "d/x2.agent.md"),  # its own verb is x-2
+    )
+    assert registry.verb_for("x?") == "x"
+    assert registry.verb_for("x 2") == "x-2"
+    assert registry.verb_for("X!") == "x-3"
+    assert registry.verb_for("X (old)") == "x-old"
+    assert len(registry.problems) == 1
+
+
+def test_reserved_and_untypeable_names_still_get_a_verb() -> None:
+    """`help` belongs to the bot; a name with nothing typeable falls back to the file stem, else `agent`."""
+    registry = _build(
+        _spec("Help", "h/help.agent.md"),
+        _spec("🤖🤖", "r/robot.agent.md"),
+        _spec("Архитектор", "z/😀.agent.md"),
+        _spec("Café Crème", "c/cafe.agent.md"),
+    )
+    assert registry.verb_for("help") == "help-2"
+    assert registry.verb_for("🤖🤖") == "robot"
+    assert registry.verb_for("Архитектор") == "agent"
+    assert registry.verb_for("Café Crème") == "cafe-creme"
+    assert registry.verb_for("nobody") is None
+    [problem] = registry.problems
+    assert "'/architect help-2'" in problem.message
+    assert "reserved" in problem.message
+
+
+def test_routing_cannot_take_an_agent_verb_or_help() -> None:
+    """A routing verb equal to an agent's verb (or `help`) is refused: verbs always reach their agent."""
+    routing = RoutingConfig(
+        verbs={"a": "b", "go": "b", "x": "nobody", "help": "a"}, default_agent="ghost", file="r.yaml"
+    )
     registry = _build(_spec("a"), _spec("b"), routing=routing)
     assert registry.resolve_verb("a") == registry.get("a")
     assert registry.resolve_verb("go") == registry.get("b")
     assert registry.resolve_verb("x") is None
+    assert registry.resolve_verb("help") is None
+    assert registry.verbs_for("b") == ("b", "go")
     assert registry.default_agent is None
     assert {p.file for p in registry.problems} == {"r.yaml"}
-    assert len(registry.problems) == 3
+    assert len(registry.problems) == 4
 
 
 def test_routing_to_agents_only_agent_warns() -> None:

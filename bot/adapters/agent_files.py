@@ -4,8 +4,9 @@ Agent files are ``*.agent.md`` and ``*.chatmode.md`` (any case), found recursive
 folder in sorted order (deterministic). Folders whose name starts with ``.`` (``.git``; except
 ``.github``, where Copilot keeps agents) and ``node_modules`` are not searched. Every file
 that can be read is parsed by :func:`bot.core.agents.parse_agent`; a file that cannot be read is a
-problem, never an exception. Paths in problems and specs are the folder as given joined with the
-file's relative path (``agents/director.agent.md``).
+problem, never an exception. Paths in problems and specs are relative to the folder, with ``/``
+(``director.agent.md``, ``sub/helper.agent.md``): short, and the same on every machine. The
+routing file is shown relative to the folder too when it is inside it.
 """
 
 from __future__ import annotations
@@ -36,35 +37,44 @@ def load_agent_files(agents_dir: Path) -> tuple[list[AgentSpec], list[Problem]]:
     specs: list[AgentSpec] = []
     problems: list[Problem] = []
     for path in agent_paths(agents_dir):
+        shown = path.relative_to(agents_dir).as_posix()
         try:
             content = path.read_bytes()
         except OSError as exc:
-            problems.append(
-                Problem(file=str(path), message=f"cannot read file ({exc.strerror or exc}); skipped")
-            )
+            problems.append(Problem(file=shown, message=f"cannot read file ({exc.strerror or exc}); skipped"))
             continue
-        spec, found = parse_agent(content, str(path))
+        spec, found = parse_agent(content, shown)
         problems.extend(found)
         if spec is not None:
             specs.append(spec)
     return specs, problems
 
 
-def load_routing(routing_path: Path | None) -> tuple[RoutingConfig, list[Problem]]:
-    """The routing file; a missing file gives the defaults (no verbs, no default agent) and a warning."""
+def shown_path(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` when it is inside it (``routing.yaml``), else as given."""
+    try:
+        return path.resolve().relative_to(folder.resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
+
+
+def load_routing(routing_path: Path | None, shown: str | None = None) -> tuple[RoutingConfig, list[Problem]]:
+    """The routing file; a missing file gives the defaults (no verbs, no default agent) and a warning.
+
+    ``shown`` is how problems name the file (default: the path as given).
+    """
     if routing_path is None:
         return RoutingConfig(), []
+    name = shown or str(routing_path)
     try:
         content = routing_path.read_bytes()
     except FileNotFoundError:
         message = "no routing file: no extra verbs, and no agent answers a plain @mention"
-        return RoutingConfig(file=str(routing_path)), [
-            Problem(file=str(routing_path), message=message, severity="warning")
-        ]
+        return RoutingConfig(file=name), [Problem(file=name, message=message, severity="warning")]
     except OSError as exc:
         message = f"cannot read routing file ({exc.strerror or exc}): using defaults"
-        return RoutingConfig(file=str(routing_path)), [Problem(file=str(routing_path), message=message)]
-    return parse_routing(content, str(routing_path))
+        return RoutingConfig(file=name), [Problem(file=name, message=message)]
+    return parse_routing(content, name)
 
 
 def load_registry(agents_dir: Path, routing_path: Path | None, default_model: str) -> Registry:
@@ -73,5 +83,6 @@ def load_registry(agents_dir: Path, routing_path: Path | None, default_model: st
     ``routing_path=None`` means "no routing configured": defaults, no warning.
     """
     specs, problems = load_agent_files(agents_dir)
-    routing, routing_problems = load_routing(routing_path)
+    shown = shown_path(routing_path, agents_dir) if routing_path is not None else None
+    routing, routing_problems = load_routing(routing_path, shown)
     return Registry.build(specs, [*problems, *routing_problems], routing, default_model)

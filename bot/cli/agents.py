@@ -1,23 +1,31 @@
-"""``architect-bot agents list | validate | graph``: inspect and check the agents folder.
+"""``architect-bot agents list | validate | graph [DIR]``: inspect and check the agents folder.
 
-``validate`` exit codes: 0 when nothing at all is reported, 1 when any problem is found (warnings
-included: a clean agents folder has nothing to say; ``--allow-warnings`` makes only errors fail),
-2 on bad usage (unknown option, a folder that does not exist). Every problem is always reported.
+Every subcommand takes the folder the same way: ``DIR`` (or ``--dir DIR``), default ``AGENTS_DIR``.
+Paths are shown relative to that folder. ``validate`` exit codes: 0 when no file is broken
+(warnings are printed but pass; ``--strict`` makes them fail too), 1 when there is an error (a
+file, or an entry in one, could not be loaded), 2 on bad usage (unknown option, a folder that does
+not exist). Every problem is always reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.agent_files import load_registry
 from bot.core.agents import Problem
 from bot.core.registry import Registry
+from bot.core.text import plural, shortlist
 from bot.settings import Settings
+
+HANDOFFS_SHOWN = 3
+"""Handoff targets shown per agent in ``list`` (the rest as "... and N more")."""
 
 
 def register(subparsers: Any) -> None:
@@ -27,51 +35,75 @@ def register(subparsers: Any) -> None:
     )
     commands = parser.add_subparsers(dest="agents_command", metavar="SUBCOMMAND", required=True)
 
-    listing = commands.add_parser("list", help="table of agents: name, verbs, model, handoffs, file")
-    _folder_options(listing, positional=False)
+    listing = commands.add_parser(
+        "list",
+        help="table of agents: name, verb, model, handoffs, file",
+        description="One line per agent: NAME, VERB (what to type after /architect), MODEL, HANDOFFS, FILE.",
+    )
+    _folder_options(listing)
     listing.set_defaults(func=_list)
 
     validate = commands.add_parser(
         "validate",
         help="check every agent file and the routing file; exit 1 on problems",
-        description="Check agent files. Exit 0 = no problems, 1 = problems (all reported), 2 = bad usage.",
+        description=(
+            "Check agent files. Exit 0 = no file is broken (warnings are printed), 1 = errors "
+            "(or warnings with --strict), 2 = bad usage. Every problem is reported."
+        ),
     )
-    _folder_options(validate, positional=True)
+    _folder_options(validate)
     validate.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    validate.add_argument(
-        "--allow-warnings", action="store_true", help="exit 0 when there are only warnings (no errors)"
-    )
+    validate.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    validate.add_argument("--allow-warnings", action="store_true", help=argparse.SUPPRESS)  # the default now
     validate.set_defaults(func=_validate)
 
     graph = commands.add_parser("graph", help="Mermaid flowchart of the handoffs")
-    _folder_options(graph, positional=False)
+    _folder_options(graph)
     graph.set_defaults(func=_graph)
 
 
-def _folder_options(parser: argparse.ArgumentParser, *, positional: bool) -> None:
-    if positional:
-        parser.add_argument("dir", nargs="?", type=Path, help="agents folder (default: AGENTS_DIR)")
-    else:
-        parser.add_argument("--dir", dest="dir", type=Path, help="agents folder (default: AGENTS_DIR)")
+def _folder_options(parser: argparse.ArgumentParser) -> None:
+    """The folder, the same way for every subcommand: ``DIR`` or ``--dir DIR``; and ``--routing``."""
+    parser.add_argument(
+        "dir", nargs="?", type=Path, metavar="DIR", help="agents folder (default: AGENTS_DIR)"
+    )
+    parser.add_argument("--dir", dest="dir_option", type=Path, metavar="DIR", help="same as DIR")
     parser.add_argument(
         "--routing", type=Path, help="routing file (default: routing.yaml in the folder, or ROUTING_FILE)"
     )
 
 
+def _folder(args: argparse.Namespace) -> Path | None:
+    """DIR or --dir (the same folder if both are given); None when neither is."""
+    given: Path | None = args.dir
+    option: Path | None = args.dir_option
+    if given is not None and option is not None and given.resolve() != option.resolve():
+        raise _UsageError(f"two different folders given: {str(given)!r} and --dir {str(option)!r}")
+    return given or option
+
+
+class _UsageError(Exception):
+    """Bad usage found after argument parsing (exit 2, message on stderr)."""
+
+
 def _load(args: argparse.Namespace) -> Registry | None:
     """The registry for the command's folder; None (after a message) when the folder is unusable."""
     try:
+        folder_given = _folder(args)
         settings = Settings()
+    except _UsageError as exc:
+        print(f"architect-bot: {exc}", file=sys.stderr)
+        return None
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         print(f"architect-bot: invalid settings: {exc}", file=sys.stderr)
         return None
-    folder: Path = args.dir or settings.agents_dir
+    folder: Path = folder_given or settings.agents_dir
     if not folder.is_dir():
         print(
             f"architect-bot: agents folder {str(folder)!r} does not exist or is not a folder", file=sys.stderr
         )
         return None
-    routing: Path = args.routing or (folder / "routing.yaml" if args.dir else settings.routing_path)
+    routing: Path = args.routing or (folder / "routing.yaml" if folder_given else settings.routing_path)
     return load_registry(folder, routing, settings.default_model)
 
 
@@ -79,54 +111,74 @@ def _list(args: argparse.Namespace) -> int:
     registry = _load(args)
     if registry is None:
         return 2
-    rows = [("NAME", "VERBS", "MODEL", "HANDOFFS", "FILE")]
+    rows = [("NAME", "VERB", "MODEL", "HANDOFFS", "FILE")]
     for spec in registry:
-        handoffs = ", ".join(dict.fromkeys(h.target for h in registry.handoffs(spec.name)))
+        targets = list(dict.fromkeys(h.target for h in registry.handoffs(spec.name)))
         name = spec.name if spec.user_invocable else f"{spec.name} (agents only)"
         if registry.default_agent is not None and spec.name == registry.default_agent.name:
             name += " [default]"
-        verbs = ", ".join(registry.verbs_for(spec.name)) or "-"
-        rows.append((name, verbs, registry.model_for(spec.name).model, handoffs or "-", _shown(spec.file)))
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
+        verb, *aliases = registry.verbs_for(spec.name)
+        if aliases:
+            verb += f" (also {', '.join(aliases)})"
+        handoffs = shortlist(targets, HANDOFFS_SHOWN) or "-"
+        rows.append((name, verb, registry.model_for(spec.name).model, handoffs, spec.file))
+    widths = [max(_cells(row[col]) for row in rows) for col in range(len(rows[0]) - 1)]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        cells = [cell + " " * (width - _cells(cell)) for cell, width in zip(row, widths, strict=False)]
         print("  ".join([*cells, row[-1]]).rstrip())
-    print(f"\n{len(registry)} agents", end="")
+    print(f"\n{plural(len(registry), 'agent')}", end="")
     if registry.problems:
-        print(f"; {len(registry.problems)} problems (run `architect-bot agents validate`)", end="")
+        folder = f" {_folder(args)}" if _folder(args) else ""
+        print(f"; {_problem_counts(registry.problems)} (`architect-bot agents validate{folder}`)", end="")
     print()
     return 0
 
 
-def _shown(file: str) -> str:
-    """A file path relative to the current folder when it is under it (shorter tables)."""
-    try:
-        return str(Path(file).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return file
+def unknown_agent(word: str, registry: Registry) -> str:
+    """What to say when ``word`` reaches no agent: the closest verbs, then a cut list of them all."""
+    verbs = sorted(registry.verb_for(spec.name) or spec.name for spec in registry.user_invocable())
+    if not verbs:
+        return f"no agent {word!r}: no agents are loaded (check AGENTS_DIR)"
+    close = difflib.get_close_matches(word.casefold(), verbs, n=3, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    return (
+        f"no agent {word!r}.{hint}\n  Verbs: {shortlist(verbs, 6)}\n"
+        "  `architect-bot agents list` shows every agent with its verb."
+    )
 
 
-def _exit_code(problems: tuple[Problem, ...], *, allow_warnings: bool) -> int:
+def _cells(text: str) -> int:
+    """Terminal columns ``text`` takes: wide characters (CJK, emoji) two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        for ch in text
+    )
+
+
+def _problem_counts(problems: tuple[Problem, ...]) -> str:
+    errors = sum(1 for p in problems if p.severity == "error")
+    return f"{plural(errors, 'error')}, {plural(len(problems) - errors, 'warning')}"
+
+
+def _exit_code(problems: tuple[Problem, ...], *, strict: bool) -> int:
     if any(p.severity == "error" for p in problems):
         return 1
-    return 1 if problems and not allow_warnings else 0
+    return 1 if problems and strict else 0
 
 
 def _validate(args: argparse.Namespace) -> int:
     registry = _load(args)
     if registry is None:
         return 2
-    code = _exit_code(registry.problems, allow_warnings=args.allow_warnings)
+    code = _exit_code(registry.problems, strict=args.strict)
     if args.json:
         print(json.dumps(_as_json(registry), ensure_ascii=False, indent=2))
         return code
     for problem in registry.problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         print(f"{where}: {problem.severity}: {problem.message}")
-    errors = sum(1 for p in registry.problems if p.severity == "error")
-    warnings = len(registry.problems) - errors
     verdict = "OK" if code == 0 else "FAILED"
-    print(f"{verdict}: {len(registry)} agents loaded; {errors} errors, {warnings} warnings")
+    print(f"{verdict}: {plural(len(registry), 'agent')} loaded; {_problem_counts(registry.problems)}")
     return code
 
 
@@ -135,6 +187,8 @@ def _as_json(registry: Registry) -> dict[str, Any]:
         "agents": [
             {
                 "name": spec.name,
+                "verb": registry.verb_for(spec.name),
+                "aliases": list(registry.verbs_for(spec.name)[1:]),
                 "file": spec.file,
                 "description": spec.description,
                 "model": registry.model_for(spec.name).model,

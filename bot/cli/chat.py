@@ -46,8 +46,12 @@ def _chat(args: argparse.Namespace) -> int:
     registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
     spec = registry.resolve_verb(args.agent) if args.agent else registry.default_agent
     if spec is None:
-        names = ", ".join(s.name for s in registry.user_invocable()) or "(none loaded)"
-        print(f"architect-bot: no agent {args.agent!r}. Agents: {names}", file=sys.stderr)
+        from bot.cli.agents import unknown_agent
+
+        if args.agent is None:
+            print("architect-bot: no default agent (routing's default_agent): name one.", file=sys.stderr)
+            args.agent = ""
+        print(f"architect-bot: {unknown_agent(args.agent, registry)}", file=sys.stderr)
         return 2
     services = Services(settings, registry)
     return Session(services.engine, spec.name, sys.stdin, sys.stdout).run()

@@ -6,20 +6,24 @@ Built once from parsed specs (:func:`bot.core.agents.parse_agent`) and the routi
 * **Names** resolve case-insensitively: first by agent name, then by file stem.
 * **Duplicate names** (case-insensitive): the file whose path sorts first wins; every other file with
   that name is left out, with a warning naming both files.
-* **Verbs**: every agent is reachable by its *verb form*, the name lower-cased with each run of
-  characters other than letters, digits, ``.`` and ``_`` replaced by ``-`` (``SE: Security`` ->
-  ``se-security``; ``++`` -> ``pp``, ``#`` -> ``sharp``). Routing adds more verbs. An agent's own
-  verb always wins over a routing verb;
-  when two agents have the same verb form, the agent whose name *is* that verb wins, else the path
-  that sorts first; the loser keeps its name (``get``) but no verb, with a warning.
+* **Verbs**: every agent has exactly one verb of its own (:meth:`Registry.verb_for`), the word typed
+  after ``/architect`` in Slack and after ``architect-bot chat`` in the terminal. It is the name's
+  *verb form* (:func:`verb_form`: ``SE: Security`` -> ``se-security``), or the file stem's when the
+  name has no letters or digits to keep, or ``agent``. When two agents have the same verb form (or
+  it is a reserved word such as ``help``), the agent whose name *is* that verb keeps it, else the
+  file whose path sorts first; every other one gets ``<verb>-2``, ``<verb>-3``… (the first that is
+  free, in path order), with a warning naming the verb to type. Routing adds extra verbs (aliases);
+  it can never take a verb an agent has.
 * **Handoffs** are offered only when their target resolves (by name, then stem). A handoff to a
-  missing agent (including VS Code's built-in ``agent``) is reported and not offered. A handoff to
-  the agent itself is allowed: it is a "continue with this prompt" button in the same conversation.
+  missing agent is an error and not offered; one to VS Code's built-in agents (``agent``, ``ask``,
+  ``edit``, ``plan``) is a warning (the file is fine in VS Code) and not offered. A handoff to the
+  agent itself is allowed: it is a "continue with this prompt" button in the same conversation.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -36,13 +40,29 @@ _VERB = re.compile(r"^[a-z0-9._-]+$")
 _Lookup = Callable[[str], "AgentSpec | None"]
 
 
-def verb_form(name: str) -> str:
-    """The verb that reaches an agent: ``SE: Security`` -> ``se-security``; ``''`` if none is possible.
+RESERVED_VERBS = frozenset({"help"})
+"""Words after ``/architect`` that are the bot's own (``/architect help``): never an agent's verb."""
 
-    ``++`` reads as ``pp`` and ``#`` as ``sharp`` so that ``C++ Expert`` and ``C# Expert`` differ.
+VSCODE_BUILTIN_AGENTS = frozenset({"agent", "ask", "edit", "plan"})
+"""VS Code's built-in agents: a handoff to one is fine in VS Code; this bot does not have them."""
+
+
+def verb_form(name: str) -> str:
+    """A name as a typeable word: ``SE: Security`` -> ``se-security``; ``''`` if nothing is left.
+
+    Lower case; accents dropped (``Café`` -> ``cafe``); ``++`` reads as ``pp`` and ``#`` as
+    ``sharp`` so that ``C++ Expert`` and ``C# Expert`` differ; every run of other characters than
+    ``a-z``, ``0-9``, ``.`` and ``_`` becomes one ``-``; no ``-`` or ``.`` at either end.
     """
-    text = name.casefold().replace("++", "pp").replace("#", "sharp")
+    text = unicodedata.normalize("NFKD", name.casefold())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("++", "pp").replace("#", "sharp")
     return _NON_VERB.sub("-", text).strip("-.")
+
+
+def base_verb(spec: AgentSpec) -> str:
+    """The verb an agent asks for: its name's verb form, else its file stem's, else ``agent``."""
+    return verb_form(spec.name) or verb_form(spec.stem) or "agent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +163,7 @@ class Registry:
     _by_name: Mapping[str, AgentSpec]
     _by_stem: Mapping[str, AgentSpec]
     _verbs: Mapping[str, AgentSpec]
+    _verb_of: Mapping[str, str]
     _verbs_of: Mapping[str, tuple[str, ...]]
     _handoffs: Mapping[str, tuple[ResolvedHandoff, ...]]
     _models: Mapping[str, ModelChoice]
@@ -171,10 +192,12 @@ class Registry:
             return by_name.get(key) or by_stem.get(key)
 
         verbs = _agent_verbs(agents, found)
+        verb_of = {spec.name: verb for verb, spec in verbs.items()}
         _route(routing, verbs, lookup, found)
-        verbs_of: dict[str, list[str]] = {}
+        aliases: dict[str, list[str]] = {}
         for verb, spec in verbs.items():
-            verbs_of.setdefault(spec.name, []).append(verb)
+            if verb_of[spec.name] != verb:
+                aliases.setdefault(spec.name, []).append(verb)
         default_agent = _default_agent(routing, lookup, found)
         handoffs = {spec.name: _resolve_handoffs(spec, lookup, found) for spec in agents}
         models = {spec.name: resolve_model(spec.models, default_model) for spec in agents}
@@ -183,7 +206,10 @@ class Registry:
             _by_name=MappingProxyType(by_name),
             _by_stem=MappingProxyType(by_stem),
             _verbs=MappingProxyType(verbs),
-            _verbs_of=MappingProxyType({name: _verb_order(name, vs) for name, vs in verbs_of.items()}),
+            _verb_of=MappingProxyType(verb_of),
+            _verbs_of=MappingProxyType(
+                {name: (verb, *sorted(aliases.get(name, ()))) for name, verb in verb_of.items()}
+            ),
             _handoffs=MappingProxyType(handoffs),
             _models=MappingProxyType(models),
             _default_agent=default_agent,
@@ -203,10 +229,22 @@ class Registry:
         key = word.strip().casefold()
         return self._verbs.get(key) or self._verbs.get(verb_form(key)) or self.get(word)
 
+    def verb_for(self, name: str) -> str | None:
+        """The one verb of an agent (see the module's rules): ``resolve_verb`` of it is that agent.
+
+        Slack's help, ``agents list`` and the terminal all show this word. None for an unknown name.
+        """
+        spec = self.get(name)
+        return self._verb_of.get(spec.name) if spec else None
+
     def verbs_for(self, name: str) -> tuple[str, ...]:
-        """The verbs that reach an agent: its own verb form first, then routing verbs (sorted)."""
+        """Every verb that reaches an agent: :meth:`verb_for` first, then routing aliases (sorted)."""
         spec = self.get(name)
         return self._verbs_of.get(spec.name, ()) if spec else ()
+
+    def verbs(self) -> Mapping[str, AgentSpec]:
+        """Every verb (agents' own and routing aliases) and the agent it reaches."""
+        return self._verbs
 
     @property
     def default_agent(self) -> AgentSpec | None:
@@ -259,29 +297,40 @@ def _dedupe(specs: Iterable[AgentSpec], found: list[Problem]) -> list[AgentSpec]
             winners[key] = spec
             continue
         message = (
-            f"duplicate agent name {spec.name!r}: {winner.file} defines it too and is used "
-            f"(the path that sorts first wins); this file is ignored"
+            f"duplicate agent name {spec.name!r}: {winner.file} has the same name and is served "
+            f"(the path that sorts first wins), this file is left out; give one of them another "
+            f"'name:' to serve both"
         )
         found.append(Problem(file=spec.file, line=1, message=message, severity="warning"))
     return list(winners.values())
 
 
 def _agent_verbs(agents: list[AgentSpec], found: list[Problem]) -> dict[str, AgentSpec]:
-    """Each agent's verb form; on a clash, the agent whose name is the verb wins, then the path."""
+    """One verb per agent (rules in the module docstring); a warning for each agent that got ``-N``."""
+    bases = {spec.name: base_verb(spec) for spec in agents}
     verbs: dict[str, AgentSpec] = {}
-    ordered = sorted(agents, key=lambda spec: (verb_form(spec.name) != spec.name.casefold(), spec.file))
-    for spec in ordered:
-        verb = verb_form(spec.name)
-        if not verb:
-            continue
-        owner = verbs.get(verb)
-        if owner is None:
-            verbs[verb] = spec
-            continue
-        message = (
-            f"agent {spec.name!r} has the same verb {verb!r} as {owner.name!r} ({owner.file}), "
-            f"which keeps it; use the full name to reach this agent"
+    moved: list[AgentSpec] = []
+    for spec in sorted(agents, key=lambda spec: (bases[spec.name] != spec.name.casefold(), spec.file)):
+        base = bases[spec.name]
+        if base in verbs or base in RESERVED_VERBS:
+            moved.append(spec)
+        else:
+            verbs[base] = spec
+    wanted = set(bases.values()) | RESERVED_VERBS  # a numbered verb never takes another's own verb
+    for spec in sorted(moved, key=lambda spec: spec.file):
+        base = bases[spec.name]
+        number = 2
+        while f"{base}-{number}" in verbs or f"{base}-{number}" in wanted:
+            number += 1
+        verb = f"{base}-{number}"
+        verbs[verb] = spec
+        owner = verbs.get(base)
+        why = (
+            f"{base!r} is the verb of {owner.name!r} ({owner.file})"
+            if owner is not None
+            else f"{base!r} is reserved for the bot"
         )
+        message = f"agent {spec.name!r} is reached as '/architect {verb}': {why}"
         found.append(Problem(file=spec.file, line=1, message=message, severity="warning"))
     return verbs
 
@@ -295,6 +344,10 @@ def _route(
     """Add the routing file's verbs; an agent's own verb is never taken over."""
     for verb, agent_name in sorted(routing.verbs.items()):
         line = routing.line_of.get(verb)
+        if verb in RESERVED_VERBS:
+            message = f"verb {verb!r} is reserved for the bot ('/architect {verb}'): ignored"
+            found.append(Problem(file=routing.file, line=line, message=message))
+            continue
         target: AgentSpec | None = lookup(agent_name)
         if target is None:
             message = f"verb {verb!r} routes to {agent_name!r}, which is not a loaded agent: ignored"
@@ -303,8 +356,8 @@ def _route(
         owner = verbs.get(verb)
         if owner is not None and owner.name != target.name:
             message = (
-                f"verb {verb!r} is the name of agent {owner.name!r}, which keeps it "
-                f"(agent names win over routing verbs): not routed to {target.name!r}"
+                f"verb {verb!r} is the verb of agent {owner.name!r}, which keeps it "
+                f"(agents' own verbs win over routing verbs): not routed to {target.name!r}"
             )
             found.append(Problem(file=routing.file, line=line, message=message))
             continue
@@ -329,23 +382,20 @@ def _default_agent(routing: RoutingConfig, lookup: _Lookup, found: list[Problem]
     return agent
 
 
-def _verb_order(name: str, verbs: list[str]) -> tuple[str, ...]:
-    own = verb_form(name)
-    return tuple(sorted(verbs, key=lambda verb: (verb != own, verb)))
-
-
 def _resolve_handoffs(spec: AgentSpec, lookup: _Lookup, found: list[Problem]) -> tuple[ResolvedHandoff, ...]:
     resolved: list[ResolvedHandoff] = []
     for handoff in spec.handoffs:
         target: AgentSpec | None = lookup(handoff.agent)
-        if target is None:
-            builtin = (
-                " (VS Code's built-in agent, which this bot does not have)"
-                if handoff.agent == "agent"
-                else ""
+        if target is None and handoff.agent.strip().casefold() in VSCODE_BUILTIN_AGENTS:
+            message = (
+                f"handoff {handoff.label!r} goes to VS Code's built-in {handoff.agent.strip()!r} agent, "
+                "which this bot does not have: not offered here (it still works in VS Code)"
             )
-            message = f"handoff {handoff.label!r} targets {handoff.agent!r}{builtin}, "
-            message += "not a loaded agent; not offered"
+            found.append(Problem(file=spec.file, line=handoff.line, message=message, severity="warning"))
+            continue
+        if target is None:
+            message = f"handoff {handoff.label!r} targets {handoff.agent!r}, which is not a loaded agent "
+            message += "(check the name): not offered"
             found.append(Problem(file=spec.file, line=handoff.line, message=message))
             continue
         resolved.append(ResolvedHandoff(handoff=handoff, target=target.name))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from bot.core.agents import AgentSpec
-from bot.core.registry import Registry
+from bot.core.registry import RESERVED_VERBS, Registry
+from bot.core.text import shortlist
 from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
 
-HELP_WORDS = frozenset({"", "help", "?", "-h", "--help"})
+HELP_WORDS = frozenset({"", "?", "-h", "--help"}) | RESERVED_VERBS
 COMMAND = "/architect"
+VERBS_SHOWN = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +37,7 @@ def parse_command(text: str, registry: Registry) -> ParsedCommand:
     if agent is None:
         return ParsedCommand(
             error=(
-                f"I don't know `{escape_mrkdwn(truncate(verb, 60))}`. "
+                f"I don't know `{escape_mrkdwn(truncate(verb, 60))}`.{_did_you_mean(verb, registry)} "
                 f"Verbs that work: {_verb_list(registry)}. Try `{COMMAND} help`."
             )
         )
@@ -54,10 +57,18 @@ def parse_command(text: str, registry: Registry) -> ParsedCommand:
     return ParsedCommand(agent=agent, text=body)
 
 
+def _people_verbs(registry: Registry) -> list[str]:
+    return sorted({verb for spec in registry.user_invocable() for verb in registry.verbs_for(spec.name)})
+
+
 def _verb_list(registry: Registry) -> str:
-    verbs = sorted({verb for spec in registry.user_invocable() for verb in registry.verbs_for(spec.name)})
-    shown = ", ".join(f"`{escape_mrkdwn(v)}`" for v in verbs[:30])
-    return shown + (" …" if len(verbs) > 30 else "") if verbs else "(no agents are loaded)"
+    verbs = [f"`{escape_mrkdwn(v)}`" for v in _people_verbs(registry)]
+    return shortlist(verbs, VERBS_SHOWN) if verbs else "(no agents are loaded)"
+
+
+def _did_you_mean(word: str, registry: Registry) -> str:
+    close = difflib.get_close_matches(word.casefold(), _people_verbs(registry), n=3, cutoff=0.6)
+    return f" Did you mean {' or '.join(f'`{escape_mrkdwn(v)}`' for v in close)}?" if close else ""
 
 
 def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
@@ -71,11 +82,12 @@ def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
         usage += f" (*{escape_mrkdwn(registry.default_agent.name)}*)"
     lines: list[str] = []
     for spec in registry.user_invocable():
-        verbs = ", ".join(f"`{escape_mrkdwn(v)}`" for v in registry.verbs_for(spec.name))
+        verb, *aliases = registry.verbs_for(spec.name)
+        also = f" (also {', '.join(f'`{escape_mrkdwn(a)}`' for a in aliases)})" if aliases else ""
         desc = (
             escape_mrkdwn(truncate(spec.description.strip(), 200)) if spec.description else "_no description_"
         )
-        lines.append(f"• *{escape_mrkdwn(spec.name)}* ({verbs}): {desc}")
+        lines.append(f"• `{COMMAND} {escape_mrkdwn(verb)}`{also}: *{escape_mrkdwn(spec.name)}*, {desc}")
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": usage}}]
     if not lines:
         lines = ["_No agents are loaded. Ask the bot's operators to check the agents folder._"]
