@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # --- Agents --------------------------------------------------------------------------------
     agents_dir: Path = DEFAULT_AGENTS_DIR
     routing_file: Path | None = Field(default=None, description="Default: routing.yaml in AGENTS_DIR")
+    policy_file: Path | None = Field(
+        default=None, description="Access and cost policy. Default: policy.yaml in AGENTS_DIR"
+    )
 
     # --- Runtime -------------------------------------------------------------------------------
     stage: str = "local"
@@ -91,6 +94,11 @@ class Settings(BaseSettings):
     def routing_path(self) -> Path:
         """Where the verb routing lives."""
         return self.routing_file or (self.agents_dir / "routing.yaml")
+
+    @property
+    def policy_path(self) -> Path:
+        """Where the access and cost policy lives (an absent file restricts nothing)."""
+        return self.policy_file or (self.agents_dir / "policy.yaml")
 
     @property
     def conversation_ttl_s(self) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.agent_files import load_registry
+from bot.adapters.policy_file import load_policy
 from bot.core.agents import Problem
 from bot.core.registry import Registry
 from bot.core.text import plural, shortlist
@@ -52,6 +53,11 @@ def register(subparsers: Any) -> None:
         ),
     )
     _folder_options(validate)
+    validate.add_argument(
+        "--policy",
+        type=Path,
+        help="access and cost policy (default: policy.yaml in the folder, or POLICY_FILE); absent = none",
+    )
     validate.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     validate.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     validate.add_argument("--allow-warnings", action="store_true", help=argparse.SUPPRESS)  # the default now
@@ -166,23 +172,36 @@ def _exit_code(problems: tuple[Problem, ...], *, strict: bool) -> int:
     return 1 if problems and strict else 0
 
 
+def _policy_problems(args: argparse.Namespace, registry: Registry) -> list[Problem]:
+    """The policy file's problems, agent names checked against the loaded agents."""
+    folder = _folder(args)
+    path: Path = args.policy or (folder / "policy.yaml" if folder else Settings().policy_path)
+
+    def canonical(name: str) -> str | None:
+        spec = registry.get(name)
+        return spec.name if spec is not None else None
+
+    return load_policy(path, canonical)[1]
+
+
 def _validate(args: argparse.Namespace) -> int:
     registry = _load(args)
     if registry is None:
         return 2
-    code = _exit_code(registry.problems, strict=args.strict)
+    problems = (*registry.problems, *_policy_problems(args, registry))
+    code = _exit_code(problems, strict=args.strict)
     if args.json:
-        print(json.dumps(_as_json(registry), ensure_ascii=False, indent=2))
+        print(json.dumps(_as_json(registry, problems), ensure_ascii=False, indent=2))
         return code
-    for problem in registry.problems:
+    for problem in problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         print(f"{where}: {problem.severity}: {problem.message}")
     verdict = "OK" if code == 0 else "FAILED"
-    print(f"{verdict}: {plural(len(registry), 'agent')} loaded; {_problem_counts(registry.problems)}")
+    print(f"{verdict}: {plural(len(registry), 'agent')} loaded; {_problem_counts(problems)}")
     return code
 
 
-def _as_json(registry: Registry) -> dict[str, Any]:
+def _as_json(registry: Registry, problems: tuple[Problem, ...]) -> dict[str, Any]:
     return {
         "agents": [
             {
@@ -200,8 +219,7 @@ def _as_json(registry: Registry) -> dict[str, Any]:
             for spec in registry
         ],
         "problems": [
-            {"file": p.file, "line": p.line, "message": p.message, "severity": p.severity}
-            for p in registry.problems
+            {"file": p.file, "line": p.line, "message": p.message, "severity": p.severity} for p in problems
         ],
     }
 
