@@ -272,6 +272,17 @@ def chat_post_ephemeral(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "message_ts": shown.id}
 
 
+@method("usergroups.users.list", required=("usergroup",))
+def usergroups_users_list(request: ApiRequest) -> dict[str, Any]:
+    """The members of a user group (scope ``usergroups:read``)."""
+    ws = request.workspace
+    with ws.lock:
+        members = ws.usergroups.get(str(request.params["usergroup"]))
+        if members is None:
+            raise SlackError("no_such_subteam")
+        return {"ok": True, "users": sorted(members)}
+
+
 def _view_answer(ws: Workspace, shown: View) -> dict[str, Any]:
     return {
         "ok": True,

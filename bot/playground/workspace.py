@@ -202,6 +202,7 @@ class Workspace:
         self._changed = threading.Condition(self.lock)
         self.users: dict[str, User] = {bot_user_id: User(bot_user_id, bot_name, bot_name, is_bot=True)}
         self.channels: dict[str, Channel] = {}
+        self.usergroups: dict[str, set[str]] = {}  # user group id (S...) -> member user ids
         self.messages: dict[tuple[str, str], Message] = {}
         self.ephemeral: list[Ephemeral] = []
         self.views: dict[str, View] = {}
@@ -231,6 +232,11 @@ class Workspace:
             channel = Channel(channel_id, name, set(members or ()))
             self.channels[channel_id] = channel
             return channel
+
+    def add_usergroup(self, group_id: str, members: set[str]) -> None:
+        """Add (or replace) a user group and its members (``usergroups.users.list`` answers it)."""
+        with self.lock:
+            self.usergroups[group_id] = set(members)
 
     def channel(self, channel_id: str) -> Channel | None:
         """The channel, created on first use when not strict."""
