@@ -60,7 +60,7 @@ class Services:
         if settings.redis_url is not None:
             from bot.adapters.redis_store import RedisConversationStore
 
-            log.info("store_selected", store="redis")
+            log.debug("store_selected", store="redis")
             return RedisConversationStore.from_url(
                 settings.redis_url.get_secret_value(),
                 prefix=settings.redis_key_prefix,
@@ -75,7 +75,7 @@ class Services:
             )
         from bot.adapters.memory_store import MemoryConversationStore
 
-        log.warning("store_selected", store="memory", note="REDIS_URL not set: conversations vanish on exit")
+        log.info("store_selected", store="memory", note="REDIS_URL not set: conversations vanish on exit")
         return MemoryConversationStore(
             ttl_s=settings.conversation_ttl_s, max_turns=settings.max_turns, clock=self.clock
         )
@@ -133,3 +133,24 @@ class Services:
                     ),
                 )
             return self._engine
+
+    def warm(self) -> None:
+        """Build the engine and everything under it now (imports included), not on first use.
+
+        Run in a background thread after a cold start's first ack, or before a SnapStart snapshot,
+        so the first answer does not pay for importing the OpenAI SDK and Redis client.
+        """
+        try:
+            self.engine  # noqa: B018 - builds store, model, counter
+        except Exception as error:  # noqa: BLE001 - the real use reports it to the person
+            log.warning("warm_up_failed", error_type=type(error).__name__)
+
+    def reconnect(self) -> None:
+        """Drop network clients (after a SnapStart restore: sockets from the snapshot are dead)."""
+        with self._lock:
+            reset = getattr(self._store, "reconnect", None)
+            if callable(reset):
+                reset()
+            reset = getattr(self._model, "reconnect", None)
+            if callable(reset):
+                reset()

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     aws_lambda_function_name: str | None = Field(default=None, description="Set by Lambda itself")
     aws_region: str | None = None
     port: int = 3000
+    warm_after_ack: bool = Field(
+        default=True, description="After a cold start's first ack, build the engine in the background"
+    )
 
     # --- Secrets from AWS (deployment) ----------------------------------------------------------
     slack_signing_secret_ssm_parameter: str | None = None

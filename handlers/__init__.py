@@ -1,1 +1,1 @@
-"""Thin entry points: the Lambda handler, the Bolt app and its listeners, the local server."""
+"""Thin process entry points: the Lambda handler and the local server. The app lives in bot/."""

@@ -1,14 +1,21 @@
 """The AWS Lambda entry point: ``handlers/lambda_function.handler`` (named in serverless.yml).
 
-Cold start: settings from the environment, secrets from SSM / Secrets Manager when named, logging,
-the agent registry, the Bolt app. A missing secret fails the cold start with one clear log line
-naming the parameter, so Slack never talks to a half-configured bot. The Bolt Lambda adapter
-re-invokes this same function asynchronously for lazy listeners (boto3's Lambda client, which
-honours ``AWS_ENDPOINT_URL_LAMBDA``).
+Cold start = :func:`bot.bootstrap.bootstrap` (settings, secrets from SSM / Secrets Manager,
+logging, agents) + the Bolt app. A missing secret fails the cold start with one clear log line
+naming it, so Slack never talks to a half-configured bot. Bolt's Lambda adapter re-invokes this
+same function asynchronously for lazy listeners (boto3, which honours ``AWS_ENDPOINT_URL_LAMBDA``).
+
+First words fast: the ack path imports neither ``openai`` nor ``redis``. After a cold start's
+first ack, a background thread builds the engine (imports included) so the lazy run that follows
+on this container finds it ready. With SnapStart (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``)
+everything is built during init, before the snapshot, and network clients are re-made after each
+restore.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,49 +23,38 @@ from typing import Any
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 
 from bot import runtime
-from bot.adapters.agent_files import load_registry
-from bot.adapters.aws_secrets import resolve_secrets
+from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.container import Services
-from bot.errors import ConfigurationError
-from bot.logging import bind_request, configure_logging, get_logger
-from bot.settings import Settings
-from handlers.app import build_app
+from bot.logging import bind_request, get_logger
+from bot.slack.app import build_app
 
 log = get_logger("handlers.lambda")
 
 LAZY_HEADER = "x-slack-bolt-lazy-only"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Container:
     """What a warm Lambda container keeps between invocations."""
 
     handler: SlackRequestHandler
     services: Services
+    warming: threading.Thread | None = None
 
 
 _container: Container | None = None
 
 
-def _use_json(settings: Settings) -> bool:
-    return settings.log_format == "json" or (settings.log_format == "auto" and settings.on_lambda)
-
-
-def cold_start(settings: Settings | None = None) -> Container:
-    """Build everything the handler needs, once per container."""
-    settings = settings or Settings()
-    configure_logging(json=_use_json(settings), level=settings.log_level)
-    settings = resolve_secrets(settings)  # an unreadable secret: one log line naming it, then raises
-    missing = settings.missing("slack_signing_secret", "slack_bot_token")
-    if missing:
-        log.error("cold_start_failed", missing=", ".join(missing))
-        raise ConfigurationError(f"missing settings: {', '.join(missing)}")
-    registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
-    for problem in registry.problems:
-        log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
-    log.info("cold_start", agents=len(registry), stage=settings.stage)
-    services = Services(settings, registry)
+def cold_start() -> Container:
+    """Build everything the ack path needs, once per container."""
+    services = bootstrap(required=SLACK_REQUIRED)
     return Container(SlackRequestHandler(build_app(services)), services)
+
+
+def _warm_in_background(container: Container) -> None:
+    if container.warming is None and container.services.settings.warm_after_ack:
+        container.warming = threading.Thread(target=container.services.warm, name="warm-up", daemon=True)
+        container.warming.start()
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -69,12 +65,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bind_request(request_id=invocation.request_id)
     if _container is None:
         _container = cold_start()
-    response: dict[str, Any] = _container.handler.handle(event, context)
+    response: dict[str, Any] = _container.handler.handle(event, context)  # type: ignore[no-untyped-call]
     headers = {str(key).lower() for key in (event.get("headers") or {})}
     if LAZY_HEADER not in headers:
         elapsed_ms = (time.monotonic() - started) * 1000
         _container.services.metrics.ack_latency(elapsed_ms)
         log.info("acked", duration_ms=round(elapsed_ms, 1), status=response.get("statusCode"))
+    _warm_in_background(_container)
     return response
 
 
@@ -82,3 +79,17 @@ def reset() -> None:
     """Forget the built app (tests simulate a new container with it)."""
     global _container  # noqa: PLW0603
     _container = None
+
+
+def _snap_start() -> None:  # pragma: no cover - runs only inside Lambda's SnapStart init
+    """Build and warm everything before the snapshot; re-make network clients after restore."""
+    global _container  # noqa: PLW0603
+    from snapshot_restore_py import register_after_restore  # provided by the Lambda runtime
+
+    _container = cold_start()
+    _container.services.warm()
+    register_after_restore(_container.services.reconnect)
+
+
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":  # pragma: no cover
+    _snap_start()

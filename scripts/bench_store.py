@@ -1,7 +1,8 @@
 """What one conversation turn costs in Redis: commands, round trips and milliseconds. Asserts nothing.
 
-One turn = the store calls a Slack thread reply makes: claim the event, append the user's turn,
-take the answer lock, load the conversation, append the answer, complete the event, release the lock.
+One turn = what a Slack thread reply makes the engine do (the real :class:`~bot.core.engine.Engine`
+with a scripted model): claim the event, store the reply, take the answer lock and read the
+conversation, store the answer and release the lock, complete the event.
 
 Measured two ways:
 - client side, exactly: a counting connection class counts every command and every network round
@@ -21,15 +22,32 @@ import statistics
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import redis
 
 from bot.adapters.redis_store import RedisConversationStore
-from bot.core.conversation import ConversationMeta, Role, Turn
-from bot.core.ports import SystemClock
+from bot.adapters.token_counter import EstimatingCounter
+from bot.core.agents import parse_agent
+from bot.core.conversation import UserMessage
+from bot.core.engine import Engine, EngineConfig
+from bot.core.ports import Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
+from bot.core.registry import Registry, RoutingConfig
+from bot.logging import configure_logging
 
-STEPS = ("claim", "append_user", "lock", "get", "append_answer", "complete", "unlock")
+STEPS = ("claim", "reply", "lock+read", "answer+unlock", "complete", "unlock", "other")
+
+
+class ScriptedModel:
+    """Answers 1,500 characters at once."""
+
+    def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
+        """One delta and the end."""
+        from bot.core.conversation import Usage
+
+        yield TextDelta("a" * 1500)
+        yield Completion(usage=Usage(model=request.model))
 
 
 class Counts:
@@ -49,7 +67,12 @@ def counting(base: type[redis.Connection]) -> type[redis.Connection]:
 
     class CountingConnection(base):  # type: ignore[valid-type, misc]
         def send_command(self, *args: Any, **kwargs: Any) -> None:
-            COUNTS.commands[(COUNTS.step, str(args[0]).upper())] += 1
+            name = str(args[0]).upper()
+            if name == "EVALSHA":
+                COUNTS.step = SCRIPT_STEPS.get(str(args[1]), "other")
+            elif name == "SET":
+                COUNTS.step = "complete"
+            COUNTS.commands[(COUNTS.step, name)] += 1
             super().send_command(*args, **kwargs)
 
         def pack_commands(self, commands: Any) -> Any:
@@ -71,25 +94,17 @@ def commandstats(client: redis.Redis) -> Counter[str]:
     return Counter({name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()})
 
 
-def one_turn(store: RedisConversationStore, conv_id: str, i: int) -> None:
-    """The store calls of one Slack reply and its answer."""
+SCRIPT_STEPS: dict[str, str] = {}
+
+
+def one_turn(engine: Engine, conv_id: str, i: int) -> None:
+    """The engine calls of one Slack reply and its answer."""
     user_ts = f"{1_700_000_000 + 2 * i}.000100"
-    COUNTS.step = "claim"
-    store.claim(f"Ev{i}", ttl_s=60)
-    COUNTS.step = "append_user"
-    store.append_turn(conv_id, Turn(id=user_ts, role=Role.USER, text="q" * 300, ts=user_ts, user_id="U1"))
-    COUNTS.step = "lock"
-    lock = store.lock(conv_id, ttl_s=120, wait_s=60)
-    lock.__enter__()
-    COUNTS.step = "get"
-    store.get(conv_id)
-    COUNTS.step = "append_answer"
-    answer_ts = f"{1_700_000_001 + 2 * i}.000100"
-    store.append_turn(conv_id, Turn(id=f"a{i}", role=Role.ASSISTANT, text="a" * 1500, ts=answer_ts))
-    COUNTS.step = "complete"
-    store.complete(f"Ev{i}")
-    COUNTS.step = "unlock"
-    lock.__exit__(None, None, None)
+    with engine.once(f"Ev{i}") as first:
+        assert first
+        engine.reply(conversation_id=conv_id, message=UserMessage(text="q" * 300, user_id="U1", ts=user_ts))
+        result = engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
+        assert result is not None
     COUNTS.step = "other"
 
 
@@ -99,6 +114,8 @@ def report_counts(n: int, before: Counter[str], after: Counter[str]) -> None:
     print(f"  {'step':<14} {'round trips':>11}  commands")
     for step in STEPS:
         cmds = {name: c / n for (s, name), c in COUNTS.commands.items() if s == step}
+        if not cmds:
+            continue
         shown = ", ".join(f"{name} x{count:g}" for name, count in sorted(cmds.items()))
         print(f"  {step:<14} {COUNTS.round_trips[step] / n:>11g}  {shown}")
     total_rt = sum(COUNTS.round_trips[s] for s in STEPS) / n
@@ -138,6 +155,7 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--max-turns", type=int, default=500)
     args = parser.parse_args()
+    configure_logging(json=False, level="WARNING")
 
     base = redis.SSLConnection if args.url.startswith("rediss://") else redis.Connection
     pool = redis.ConnectionPool.from_url(args.url, connection_class=counting(base))
@@ -147,18 +165,41 @@ def main() -> None:
     store = RedisConversationStore(
         client, prefix=prefix, ttl_s=3600, max_turns=args.max_turns, clock=SystemClock()
     )
+    SCRIPT_STEPS.update(
+        {
+            store._acquire.sha: "claim",
+            store._append.sha: "reply",
+            store._lock_get.sha: "lock+read",
+            store._finish.sha: "answer+unlock",
+            store._release.sha: "unlock",
+            store._open.sha: "other",
+        }
+    )
+    spec, _ = parse_agent("---\nname: director\n---\nYou direct.", "director.agent.md")
+    assert spec is not None
+    registry = Registry.build([spec], [], RoutingConfig(), "gpt-4.1")
+    engine = Engine(
+        registry=registry,
+        store=store,
+        model=ScriptedModel(),
+        counter=EstimatingCounter(),
+        clock=SystemClock(),
+        config=EngineConfig(max_prompt_tokens=120_000, reserve_tokens=4096, lock_ttl_s=120, lock_wait_s=60),
+    )
     conv_id = "T1:C1:1700000000.000100"
     try:
-        now = time.time()
-        store.create(ConversationMeta(id=conv_id, agent="director", created_at=now, updated_at=now))
-        one_turn(store, conv_id, -1)  # warm up: connection, client setinfo, SCRIPT LOAD after NOSCRIPT
+        engine.start(
+            conversation_id=conv_id, agent="director", message=UserMessage(text="start", ts="1699999999.0")
+        )
+        engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
+        one_turn(engine, conv_id, -1)  # warm up: connection, client setinfo, SCRIPT LOAD after NOSCRIPT
         COUNTS.commands.clear()
         COUNTS.round_trips.clear()
         before = commandstats(admin)
         durations: list[float] = []
         for i in range(args.turns):
             started = time.perf_counter()
-            one_turn(store, conv_id, i)
+            one_turn(engine, conv_id, i)
             durations.append((time.perf_counter() - started) * 1000)
         after = commandstats(admin)
         version = admin.info("server")["redis_version"]

@@ -327,6 +327,7 @@ def bot_env(
         "STAGE": "test",
         "MODEL_RETRY_BASE_DELAY_S": "0.01",
         "LOCK_WAIT_S": "20",
+        "WARM_AFTER_ACK": "false",
     }
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.pool import Pool
+from typing import Any
 
 import pytest
 import redis
@@ -25,7 +26,7 @@ from redis.retry import Retry
 
 from bot.adapters.redis_store import RedisConversationStore
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn
-from bot.core.ports import FixedClock, SystemClock
+from bot.core.ports import AppendOutcome, FixedClock, HandoffStatus, SystemClock
 from bot.errors import StoreUnavailableError
 
 CONV = "T1:C1:1700000000.000100"
@@ -49,7 +50,7 @@ def _meta(conv_id: str = CONV) -> ConversationMeta:
 
 
 def _turn(turn_id: str, ts: str, role: Role = Role.USER) -> Turn:
-    return Turn(id=turn_id, role=role, text=f"text of {turn_id}", ts=ts)
+    return Turn(id=turn_id, role=role, text=f"text of {turn_id}", ts=ts, agent="director")
 
 
 def _ts(i: int) -> str:
@@ -72,7 +73,7 @@ def _append_worker(url: str, prefix: str, turns: list[tuple[str, str]], start_at
     """Append turns to CONV from one 'instance'; return the ids this worker stored."""
     store = _store(url, prefix)
     _sleep_until(start_at)
-    return [tid for tid, ts in turns if store.append_turn(CONV, _turn(tid, ts))]
+    return [tid for tid, ts in turns if store.append_turn(CONV, _turn(tid, ts)) is AppendOutcome.STORED]
 
 
 def _claim_worker(url: str, prefix: str, deliveries: list[str], start_at: float) -> list[str]:
@@ -88,7 +89,7 @@ def _locked_increment_worker(url: str, prefix: str, counter: str, times: int, st
     client = redis.Redis.from_url(url)
     _sleep_until(start_at)
     for _ in range(times):
-        with store.lock(CONV, ttl_s=10, wait_s=30):
+        with store.locked(CONV, ttl_s=10, wait_s=30):
             value = int(client.get(counter) or 0)
             time.sleep(0.001)
             client.set(counter, value + 1, ex=600)
@@ -124,12 +125,14 @@ def test_every_key_has_a_ttl_after_each_operation(redis_client: redis.Redis, red
     check(redis_client, redis_prefix, "append user")
     store.append_turn(CONV, _turn("a1", "2.0", Role.ASSISTANT))
     check(redis_client, redis_prefix, "append answer")
-    store.hand_off(CONV, expected_answer_id="a1", record=HANDOFF)
+    store.hand_off(
+        CONV, expected_answer_id="a1", record=HANDOFF, prompt=_turn("handoff-a1", "3.0"), model=None
+    )
     check(redis_client, redis_prefix, "hand_off")
     for i in range(3, 8):
         store.append_turn(CONV, _turn(f"u{i}", f"{i}.0"))
     check(redis_client, redis_prefix, "cap")
-    with store.lock(CONV, ttl_s=30, wait_s=0):
+    with store.locked(CONV, ttl_s=30, wait_s=0):
         assert check(redis_client, redis_prefix, "lock") == 6  # meta turns bodies ids handoffs lock
     store.claim("Ev1", ttl_s=30)
     check(redis_client, redis_prefix, "claim")
@@ -146,8 +149,10 @@ def test_every_write_refreshes_the_ttl_of_all_conversation_keys(
     store = _local(redis_client, redis_prefix, ttl_s=600, max_turns=50)
     store.create(_meta())
     store.append_turn(CONV, _turn("a1", "1.0", Role.ASSISTANT))
-    store.hand_off(CONV, expected_answer_id="a1", record=HANDOFF)
-    keys = store.conversation_keys(CONV)
+    store.hand_off(
+        CONV, expected_answer_id="a1", record=HANDOFF, prompt=_turn("handoff-a1", "3.0"), model=None
+    )
+    keys = store.conversation_keys(CONV)[:5]  # parked and lock have lives of their own
     for key in keys:
         redis_client.pexpire(key, 5_000)
     store.append_turn(CONV, _turn("u2", "2.0"))
@@ -220,27 +225,34 @@ def test_a_retry_after_a_lost_reply_reports_the_first_success(redis_url: str, re
     client = redis.Redis(connection_pool=pool)
     store = RedisConversationStore(client, prefix=redis_prefix, ttl_s=60, max_turns=50, clock=FixedClock())
     store.get(CONV)  # scripts loaded, connection open
-    steps = [
-        lambda: store.create(_meta()),
-        lambda: store.append_turn(CONV, _turn("a1", "1.0", Role.ASSISTANT)),
-        lambda: store.hand_off(CONV, expected_answer_id="a1", record=HANDOFF),
-        lambda: store.claim("Ev1", ttl_s=30),
+    handoff_prompt = _turn("handoff-a1", "3.0")
+    steps: list[tuple[Any, object]] = [
+        (lambda: store.create(_meta()), True),
+        (lambda: store.append_turn(CONV, _turn("a1", "1.0", Role.ASSISTANT)), AppendOutcome.STORED),
+        (
+            lambda: store.hand_off(
+                CONV, expected_answer_id="a1", record=HANDOFF, prompt=handoff_prompt, model=None
+            ),
+            HandoffStatus.DONE,
+        ),
+        (lambda: store.claim("Ev1", ttl_s=30), True),
+        (lambda: store.open(_meta(), _turn("u9", "9.0")).stored, True),
     ]
     try:
-        for step in steps:
+        for step, expected in steps:
             _LosesOneReply.armed = True
-            assert step() is True
+            assert step() == expected
             assert _LosesOneReply.armed is False  # the reply really was lost once
-        with store.lock(CONV, ttl_s=30, wait_s=0):  # the lock, too, recognises its own token
+        with store.locked(CONV, ttl_s=30, wait_s=0):  # the lock, too, recognises its own token
             _LosesOneReply.armed = True
-            with store.lock("T1:C1:other", ttl_s=30, wait_s=0):
+            with store.locked("T1:C1:other", ttl_s=30, wait_s=0):
                 pass
     finally:
         _LosesOneReply.armed = False
     conv = store.get(CONV)
     assert conv is not None
     assert conv.agent == "f"
-    assert len(conv.turns) == 1
+    assert [t.id for t in conv.turns] == ["a1", "handoff-a1", "u9"]
     assert len(conv.handoffs) == 1
     client.close()
 
@@ -339,7 +351,7 @@ def test_redis_down_fails_fast_without_leaking_the_url(redis_prefix: str) -> Non
         lambda: store.create(_meta()),
         lambda: store.append_turn(CONV, _turn("u1", "1.0")),
         lambda: store.claim("Ev1", ttl_s=5),
-        lambda: store.lock(CONV, ttl_s=5, wait_s=5).__enter__(),
+        lambda: store.locked(CONV, ttl_s=5, wait_s=5).__enter__(),
     ]
     for call in calls:
         started = time.monotonic()

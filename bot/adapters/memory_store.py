@@ -22,7 +22,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
 from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
-from bot.core.ports import Clock
+from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened
 from bot.errors import ConversationBusyError, ConversationNotFoundError
 
 # Waiting for a lock: first sleep, growth factor and cap (seconds). Short, because an answer lock is
@@ -88,6 +88,9 @@ class OwnerTokens:
             return token
 
 
+PARK_TTL_S = 600.0  # how long a reply that overtook its conversation's creation waits for it
+
+
 @dataclass
 class _Conv:
     meta: ConversationMeta
@@ -96,6 +99,39 @@ class _Conv:
     turns: dict[str, Turn] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)  # every turn id ever appended (idempotency)
     handoffs: list[HandoffRecord] = field(default_factory=list)
+
+
+class _Locked:
+    """A conversation read under the lock; :meth:`finish` stores the answer and releases."""
+
+    def __init__(self, store: MemoryConversationStore, conversation_id: str, token: str) -> None:
+        self._store = store
+        self._conversation_id = conversation_id
+        self._token = token
+        self.released = False
+        self.conversation = store.get(conversation_id)
+
+    def finish(self, answer: Turn) -> bool:
+        """Store the answer and release the lock atomically."""
+        with self._store._cond:
+            try:
+                stored = self._store._append_locked(self._conversation_id, answer)
+            finally:
+                self.release()
+        if stored is AppendOutcome.MISSING:
+            raise ConversationNotFoundError(self._conversation_id)
+        return stored is AppendOutcome.STORED
+
+    def release(self) -> None:
+        """Release the lock if we still own it."""
+        with self._store._cond:
+            if self.released:
+                return
+            self.released = True
+            held = self._store._locks.get(self._conversation_id)
+            if held is not None and held[0] == self._token:  # only the owner releases
+                del self._store._locks[self._conversation_id]
+                self._store._cond.notify_all()
 
 
 class MemoryConversationStore:
@@ -109,6 +145,7 @@ class MemoryConversationStore:
         self.clock = clock
         self._cond = threading.Condition()
         self._convs: dict[str, _Conv] = {}
+        self._parked: dict[str, dict[str, tuple[Turn, float]]] = {}  # conv id -> turn id -> (turn, expires)
         self._claims: dict[str, tuple[str, float]] = {}  # delivery id -> (token or "done", expires)
         self._locks: dict[str, tuple[str, float]] = {}  # conversation id -> (owner token, expires)
         self._owned = OwnerTokens()
@@ -133,6 +170,21 @@ class MemoryConversationStore:
             self._convs[meta.id] = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
             return True
 
+    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+        """Create if absent (adopting parked turns), then store ``turn``; one atomic step."""
+        with self._cond:
+            conv = self._live(meta.id)
+            created = conv is None
+            if conv is None:
+                conv = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
+                self._convs[meta.id] = conv
+                now = self.clock.monotonic()
+                for parked, expires in self._parked.pop(meta.id, {}).values():
+                    if expires > now:
+                        self._append_locked(meta.id, parked)
+            stored = self._append_locked(meta.id, turn)
+            return Opened(created=created, agent=conv.meta.agent, stored=stored is AppendOutcome.STORED)
+
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation, or None if unknown or expired."""
         with self._cond:
@@ -145,57 +197,84 @@ class MemoryConversationStore:
                 handoffs=tuple(conv.handoffs),
             )
 
-    def append_turn(self, conversation_id: str, turn: Turn) -> bool:
-        """Append a turn; False if a turn with that id was already stored (nothing changes).
+    def append_turn(
+        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+    ) -> AppendOutcome:
+        """Store a turn; park it when the conversation does not exist yet and ``park_if_missing``."""
+        with self._cond:
+            outcome = self._append_locked(conversation_id, turn)
+            if outcome is AppendOutcome.MISSING and park_if_missing:
+                parked = self._parked.setdefault(conversation_id, {})
+                parked.setdefault(turn.id, (turn, self.clock.monotonic() + PARK_TTL_S))
+                if len(self._parked) > 1024:  # purge expired parkings now and then
+                    now = self.clock.monotonic()
+                    for key in [k for k, v in self._parked.items() if all(e <= now for _, e in v.values())]:
+                        del self._parked[key]
+                return AppendOutcome.PARKED
+            return outcome
 
-        Raises ``ConversationNotFoundError`` if the conversation is unknown or expired.
-        """
+    def _append_locked(self, conversation_id: str, turn: Turn) -> AppendOutcome:
+        """Append under ``self._cond`` (held by the caller)."""
         score = ts_micros(turn.ts)
+        conv = self._live(conversation_id)
+        if conv is None:
+            return AppendOutcome.MISSING
+        if turn.id in conv.seen:
+            return AppendOutcome.DUPLICATE
+        update: dict[str, object] = {"updated_at": self.clock.now()}
+        if turn.role is Role.ASSISTANT:
+            if conv.order:
+                score = max(score, conv.order[-1][0] + 1)
+            update["last_answer_id"] = turn.id
+        bisect.insort(conv.order, (score, turn.id))
+        conv.turns[turn.id] = turn
+        conv.seen.add(turn.id)
+        excess = len(conv.order) - self.max_turns
+        if excess > 0:  # keep the first turn (rank 0), drop the oldest others
+            for _, dropped in conv.order[1 : 1 + excess]:
+                del conv.turns[dropped]
+            del conv.order[1 : 1 + excess]
+            update["dropped_turns"] = conv.meta.dropped_turns + excess
+        conv.meta = conv.meta.model_copy(update=update)
+        self._touch(conv)
+        return AppendOutcome.STORED
+
+    def hand_off(
+        self,
+        conversation_id: str,
+        *,
+        expected_answer_id: str,
+        record: HandoffRecord,
+        prompt: Turn,
+        model: str | None,
+    ) -> HandoffStatus:
+        """Switch the agent, record the handoff and store the prompt turn, in one atomic step."""
         with self._cond:
             conv = self._live(conversation_id)
             if conv is None:
-                raise ConversationNotFoundError(conversation_id)
-            if turn.id in conv.seen:
-                return False
-            update: dict[str, object] = {"updated_at": self.clock.now()}
-            if turn.role is Role.ASSISTANT:
-                if conv.order:
-                    score = max(score, conv.order[-1][0] + 1)
-                update["last_answer_id"] = turn.id
-            bisect.insort(conv.order, (score, turn.id))
-            conv.turns[turn.id] = turn
-            conv.seen.add(turn.id)
-            excess = len(conv.order) - self.max_turns
-            if excess > 0:  # keep the first turn (rank 0), drop the oldest others
-                for _, dropped in conv.order[1 : 1 + excess]:
-                    del conv.turns[dropped]
-                del conv.order[1 : 1 + excess]
-                update["dropped_turns"] = conv.meta.dropped_turns + excess
-            conv.meta = conv.meta.model_copy(update=update)
-            self._touch(conv)
-            return True
-
-    def hand_off(self, conversation_id: str, *, expected_answer_id: str, record: HandoffRecord) -> bool:
-        """Switch the agent and record the handoff, only if ``expected_answer_id`` is the live answer."""
-        with self._cond:
-            conv = self._live(conversation_id)
-            if conv is None or conv.meta.last_answer_id != expected_answer_id:
-                return False
+                return HandoffStatus.MISSING
+            if conv.meta.last_answer_id != expected_answer_id:
+                return HandoffStatus.STALE
+            answer = conv.turns.get(expected_answer_id)
+            if answer is None or answer.agent != record.from_agent:
+                return HandoffStatus.WRONG_AGENT
             conv.meta = conv.meta.model_copy(
-                update={"agent": record.to_agent, "last_answer_id": None, "updated_at": self.clock.now()}
+                update={"agent": record.to_agent, "model": model, "last_answer_id": None}
             )
             conv.handoffs.append(record)
-            self._touch(conv)
-            return True
+            self._append_locked(conversation_id, prompt)
+            return HandoffStatus.DONE
 
     # ------------------------------------------------------------------------------------- lock
 
-    def lock(self, conversation_id: str, *, ttl_s: float, wait_s: float) -> AbstractContextManager[None]:
-        """Exclusive answer lock; waits up to ``wait_s`` (real time), expires ``ttl_s`` after taking."""
+    def locked(
+        self, conversation_id: str, *, ttl_s: float, wait_s: float
+    ) -> AbstractContextManager[LockedConversation]:
+        """Take the answer lock (waiting up to ``wait_s`` real time) and read the conversation."""
         return self._locked(conversation_id, ttl_s, wait_s)
 
     @contextmanager
-    def _locked(self, conversation_id: str, ttl_s: float, wait_s: float) -> Iterator[None]:
+    def _locked(self, conversation_id: str, ttl_s: float, wait_s: float) -> Iterator[LockedConversation]:
         token = new_token()
         deadline = time.monotonic() + wait_s
         delay = LOCK_POLL_FIRST_S
@@ -211,14 +290,11 @@ class MemoryConversationStore:
                 # Woken early by a release; the timeout re-checks expiry under a moving fake clock.
                 self._cond.wait(min(remaining, delay))
                 delay = min(delay * LOCK_POLL_FACTOR, LOCK_POLL_MAX_S)
+            locked = _Locked(self, conversation_id, token)
         try:
-            yield
+            yield locked
         finally:
-            with self._cond:
-                held = self._locks.get(conversation_id)
-                if held is not None and held[0] == token:  # only the owner releases
-                    del self._locks[conversation_id]
-                    self._cond.notify_all()
+            locked.release()
 
     # ------------------------------------------------------------------------------- deliveries
 

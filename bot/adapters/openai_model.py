@@ -128,12 +128,20 @@ class OpenAIChatModel:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._client = openai.OpenAI(
-            api_key=api_key,
-            base_url=base_url,
+        self._base_url = base_url
+        self._client = self._new_client()
+
+    def _new_client(self) -> openai.OpenAI:
+        return openai.OpenAI(
+            api_key=self._api_key,
+            base_url=self._base_url,
             max_retries=0,
-            timeout=openai.Timeout(read_timeout_s, connect=connect_timeout_s),
+            timeout=openai.Timeout(self._read_timeout_s, connect=self._connect_timeout_s),
         )
+
+    def reconnect(self) -> None:
+        """A fresh HTTP client (after a SnapStart restore, pooled sockets are dead)."""
+        self._client = self._new_client()
 
     # ------------------------------------------------------------------------------------ public
 

@@ -56,7 +56,7 @@ from bot.adapters.memory_store import (
     ts_micros,
 )
 from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
-from bot.core.ports import Clock, SystemClock
+from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened, SystemClock
 from bot.errors import ConversationBusyError, ConversationNotFoundError, StoreUnavailableError
 from bot.logging import get_logger
 
@@ -65,8 +65,49 @@ log = get_logger(__name__)
 T = TypeVar("T")
 
 DONE = b"done"
+PARK_TTL_S = 600.0  # how long a reply that overtook its conversation's creation waits for it
 
-# KEYS: meta turns bodies ids handoffs. ARGV: ttl_ms nonce field1 json1 field2 json2 ...
+# Shared Lua: KEYS are always meta turns bodies ids handoffs parked lock (one slot: the hash tag).
+# A turn travels as 5 arguments: id json score is_assistant last_answer_json.
+# append() returns 1 stored (also when this call's nonce stored it: a retried call), 0 duplicate id.
+_LIB = """
+local function append(nonce, updated, max_turns, id, body, score, is_answer, last_json)
+  local prev = redis.call('HGET', KEYS[4], id)
+  if prev then
+    if prev == nonce then return 1 end
+    return 0
+  end
+  score = tonumber(score)
+  if is_answer == '1' then
+    local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+    if last[2] then
+      local top = tonumber(last[2])
+      if top >= score then score = top + 1 end
+    end
+    redis.call('HSET', KEYS[1], 'last_answer_id', last_json)
+  end
+  redis.call('HSET', KEYS[1], 'updated_at', updated)
+  redis.call('ZADD', KEYS[2], string.format('%d', score), id)
+  redis.call('HSET', KEYS[3], id, body)
+  redis.call('HSET', KEYS[4], id, nonce)
+  local excess = redis.call('ZCARD', KEYS[2]) - tonumber(max_turns)
+  if excess > 0 then
+    local dropped = redis.call('ZRANGE', KEYS[2], 1, excess)
+    redis.call('ZREMRANGEBYRANK', KEYS[2], 1, excess)
+    for _, d in ipairs(dropped) do redis.call('HDEL', KEYS[3], d) end
+    redis.call('HINCRBY', KEYS[1], 'dropped_turns', excess)
+  end
+  return 1
+end
+local function touch(ttl)
+  for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+local function release(token)
+  if redis.call('GET', KEYS[7]) == token then redis.call('DEL', KEYS[7]) end
+end
+"""
+
+# ARGV: ttl_ms nonce field1 json1 field2 json2 ...
 # A leftover of an expired conversation (keys expire one by one) is wiped before creating.
 _CREATE = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -79,55 +120,108 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
-# KEYS: meta turns bodies ids handoffs.
-# ARGV: turn_id turn_json score is_assistant updated_at_json last_answer_json max_turns ttl_ms nonce
-# Returns 1 stored, 0 duplicate id, -1 unknown conversation.
-_APPEND = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local prev = redis.call('HGET', KEYS[4], ARGV[1])
-if prev then
-  if prev == ARGV[9] then return 1 end
-  return 0
-end
-local score = tonumber(ARGV[3])
-if ARGV[4] == '1' then
-  local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-  if last[2] then
-    local top = tonumber(last[2])
-    if top >= score then score = top + 1 end
+# ARGV: ttl_ms max_turns updated nonce  turn(5)  n_meta_fields field1 json1 ...
+# Returns {created (1/0), agent_json, stored (1/0)}.
+_OPEN = (
+    _LIB
+    + """
+local created = 0
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  redis.call('HSET', KEYS[1], '_open', ARGV[4], unpack(ARGV, 11, 10 + 2 * tonumber(ARGV[10])))
+  local parked = redis.call('HGETALL', KEYS[6])
+  for i = 1, #parked, 2 do
+    local p = cjson.decode(parked[i + 1])
+    append(ARGV[4], ARGV[3], ARGV[2], parked[i], p[1], p[2], '0', '')
   end
-  redis.call('HSET', KEYS[1], 'last_answer_id', ARGV[6])
+  redis.call('DEL', KEYS[6])
+  created = 1
+elseif redis.call('HGET', KEYS[1], '_open') == ARGV[4] then
+  created = 1
 end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
-redis.call('ZADD', KEYS[2], string.format('%d', score), ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('HSET', KEYS[4], ARGV[1], ARGV[9])
-local excess = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[7])
-if excess > 0 then
-  local dropped = redis.call('ZRANGE', KEYS[2], 1, excess)
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 1, excess)
-  for _, id in ipairs(dropped) do redis.call('HDEL', KEYS[3], id) end
-  redis.call('HINCRBY', KEYS[1], 'dropped_turns', excess)
-end
-for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
-return 1
+local stored = append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+touch(ARGV[1])
+return {created, redis.call('HGET', KEYS[1], 'agent'), stored}
 """
+)
 
-# KEYS: meta turns bodies ids handoffs. ARGV: expected_json agent_json record_json updated_json ttl nonce
-_HAND_OFF = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('HGET', KEYS[1], 'last_answer_id') ~= ARGV[1] then
-  if redis.call('HGET', KEYS[1], '_handoff') == ARGV[6] then return 1 end
+# ARGV: ttl_ms max_turns updated nonce  turn(5)  park park_ttl_ms
+# Returns 1 stored, 0 duplicate id, -1 unknown conversation, 2 parked.
+_APPEND = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[10] ~= '1' then return -1 end
+  redis.call('HSETNX', KEYS[6], ARGV[5], cjson.encode({ARGV[6], ARGV[7]}))
+  redis.call('PEXPIRE', KEYS[6], ARGV[11])
+  return 2
+end
+local stored = append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+touch(ARGV[1])
+return stored
+"""
+)
+
+# ARGV: ttl_ms max_turns updated nonce  prompt turn(5)  expected_id expected_json from_agent
+#       to_agent_json model_json record_json
+# Returns 1 done, 0 stale, -1 unknown conversation, -2 the answer is not from_agent's.
+_HAND_OFF = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if redis.call('HGET', KEYS[1], 'last_answer_id') ~= ARGV[11] then
+  if redis.call('HGET', KEYS[1], '_handoff') == ARGV[4] then return 1 end
   return 0
 end
-redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'last_answer_id', 'null', 'updated_at', ARGV[4],
-  '_handoff', ARGV[6])
-redis.call('RPUSH', KEYS[5], ARGV[3])
-for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[5]) end
+local answer = redis.call('HGET', KEYS[3], ARGV[10])
+if not answer or cjson.decode(answer)['agent'] ~= ARGV[12] then return -2 end
+redis.call('HSET', KEYS[1], 'agent', ARGV[13], 'model', ARGV[14], 'last_answer_id', 'null',
+  '_handoff', ARGV[4])
+redis.call('RPUSH', KEYS[5], ARGV[15])
+append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+touch(ARGV[1])
 return 1
 """
+)
 
-# KEYS: meta turns bodies handoffs. Returns {meta pairs, turn bodies in order, handoffs} or nil.
+# Take the answer lock (SET NX PX, or ours already: a retried call) and read the conversation.
+# ARGV: token lock_ttl_ms. Returns {0} busy, {1} locked but no conversation,
+# {1, meta pairs, turn bodies in order, handoffs}.
+_LOCK_GET = """
+local v = redis.call('GET', KEYS[7])
+if v and v ~= ARGV[1] then return {0} end
+redis.call('SET', KEYS[7], ARGV[1], 'PX', ARGV[2])
+local meta = redis.call('HGETALL', KEYS[1])
+if #meta == 0 then return {1} end
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+local pairs_ = redis.call('HGETALL', KEYS[3])
+local by_id = {}
+for i = 1, #pairs_, 2 do by_id[pairs_[i]] = pairs_[i + 1] end
+local bodies = {}
+for _, id in ipairs(ids) do
+  local body = by_id[id]
+  if body then bodies[#bodies + 1] = body end
+end
+return {1, meta, bodies, redis.call('LRANGE', KEYS[5], 0, -1)}
+"""
+
+# Store the answer and release the lock. ARGV: ttl_ms max_turns updated nonce turn(5) token
+# Returns 1 stored, 0 duplicate id, -1 unknown conversation (the lock is released in every case).
+_FINISH = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  release(ARGV[10])
+  return -1
+end
+local stored = append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
+touch(ARGV[1])
+release(ARGV[10])
+return stored
+"""
+)
+
+# Read-only: {meta pairs, turn bodies in order, handoffs} or nil.
 _GET = """
 local meta = redis.call('HGETALL', KEYS[1])
 if #meta == 0 then return false end
@@ -140,7 +234,7 @@ for _, id in ipairs(ids) do
   local body = by_id[id]
   if body then bodies[#bodies + 1] = body end
 end
-return {meta, bodies, redis.call('LRANGE', KEYS[4], 0, -1)}
+return {meta, bodies, redis.call('LRANGE', KEYS[5], 0, -1)}
 """
 
 # SET NX PX, also true if the key already holds our token (a retried call whose reply was lost).
@@ -190,8 +284,11 @@ class RedisConversationStore:
         self.clock = clock
         self._owned = OwnerTokens()
         self._create: Script = client.register_script(_CREATE)
+        self._open: Script = client.register_script(_OPEN)
         self._append: Script = client.register_script(_APPEND)
         self._hand_off: Script = client.register_script(_HAND_OFF)
+        self._lock_get: Script = client.register_script(_LOCK_GET)
+        self._finish: Script = client.register_script(_FINISH)
         self._get: Script = client.register_script(_GET)
         self._acquire: Script = client.register_script(_ACQUIRE)
         self._release: Script = client.register_script(_RELEASE)
@@ -230,12 +327,21 @@ class RedisConversationStore:
         )
         return cls(client, prefix=prefix, ttl_s=ttl_s, max_turns=max_turns, clock=clock or SystemClock())
 
+    def reconnect(self) -> None:
+        """Close pooled connections; the next command opens fresh ones (after a SnapStart restore)."""
+        self.client.connection_pool.disconnect()
+
     # ------------------------------------------------------------------------------------- keys
 
     def conversation_keys(self, conversation_id: str) -> list[str]:
-        """meta, turns, bodies, ids, handoffs: the keys of one conversation (one cluster slot)."""
+        """meta, turns, bodies, ids, handoffs, parked, lock: the keys of one conversation (one slot).
+
+        The first five live and expire together; ``parked`` holds replies that overtook the
+        conversation's creation (minutes); ``lock`` is the answer lock.
+        """
         base = f"{self.prefix}:conv:{{{_hash_tag(conversation_id)}}}"
-        return [f"{base}:meta", f"{base}:turns", f"{base}:bodies", f"{base}:ids", f"{base}:handoffs"]
+        names = ("meta", "turns", "bodies", "ids", "handoffs", "parked", "lock")
+        return [f"{base}:{name}" for name in names]
 
     def lock_key(self, conversation_id: str) -> str:
         """The answer lock of one conversation (same slot as its other keys)."""
@@ -268,84 +374,110 @@ class RedisConversationStore:
         args: list[str | int] = [_ms(self.ttl_s), new_token(), *fields]
         return bool(self._run("create", self._create, self.conversation_keys(meta.id), args))
 
+    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+        """Create if absent (adopting parked turns) and store ``turn``: one round trip."""
+        fields: list[str] = []
+        for name, value in meta.model_dump(mode="json").items():
+            fields += [name, json.dumps(value)]
+        args = [*self._head(), *self._turn_args(turn), len(fields) // 2, *fields]
+        created, agent, stored = self._run("open", self._open, self.conversation_keys(meta.id), args)
+        return Opened(created=bool(created), agent=json.loads(agent), stored=bool(stored))
+
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation (one round trip), or None if unknown or expired."""
-        meta_key, turns_key, bodies_key, _, handoffs_key = self.conversation_keys(conversation_id)
-        found = self._run("get", self._get, [meta_key, turns_key, bodies_key, handoffs_key], [])
-        if not found:
-            return None
-        meta_pairs, bodies, handoffs = found
-        meta_fields: dict[str, Any] = {}
-        for i in range(0, len(meta_pairs), 2):
-            name = meta_pairs[i].decode()
-            if not name.startswith("_"):
-                meta_fields[name] = json.loads(meta_pairs[i + 1])
-        return Conversation(
-            meta=ConversationMeta.model_validate(meta_fields),
-            turns=tuple(Turn.model_validate_json(body) for body in bodies),
-            handoffs=tuple(HandoffRecord.model_validate_json(item) for item in handoffs),
+        found = self._run("get", self._get, self.conversation_keys(conversation_id), [])
+        return _conversation(*found) if found else None
+
+    def append_turn(
+        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+    ) -> AppendOutcome:
+        """Store a turn in one round trip (parked when the conversation does not exist yet)."""
+        args = [*self._head(), *self._turn_args(turn), "1" if park_if_missing else "0", _ms(PARK_TTL_S)]
+        result = self._run("append_turn", self._append, self.conversation_keys(conversation_id), args)
+        return {1: AppendOutcome.STORED, 0: AppendOutcome.DUPLICATE, 2: AppendOutcome.PARKED}.get(
+            result, AppendOutcome.MISSING
         )
 
-    def append_turn(self, conversation_id: str, turn: Turn) -> bool:
-        """Append a turn in one round trip; False if a turn with that id was already stored.
+    def hand_off(
+        self,
+        conversation_id: str,
+        *,
+        expected_answer_id: str,
+        record: HandoffRecord,
+        prompt: Turn,
+        model: str | None,
+    ) -> HandoffStatus:
+        """Compare-and-set, handoff record and prompt turn in one script."""
+        args = [
+            *self._head(),
+            *self._turn_args(prompt),
+            expected_answer_id,
+            json.dumps(expected_answer_id),
+            record.from_agent,
+            json.dumps(record.to_agent),
+            json.dumps(model),
+            record.model_dump_json(),
+        ]
+        result = self._run("hand_off", self._hand_off, self.conversation_keys(conversation_id), args)
+        return {
+            1: HandoffStatus.DONE,
+            0: HandoffStatus.STALE,
+            -2: HandoffStatus.WRONG_AGENT,
+        }.get(result, HandoffStatus.MISSING)
 
-        Raises ``ConversationNotFoundError`` if the conversation is unknown or expired (nothing is
-        written: no orphan turns).
-        """
+    def _head(self) -> list[str | int]:
+        """The arguments every writing script starts with: ttl, cap, updated_at, retry nonce."""
+        return [_ms(self.ttl_s), self.max_turns, json.dumps(self.clock.now()), new_token()]
+
+    @staticmethod
+    def _turn_args(turn: Turn) -> list[str | int]:
         is_answer = turn.role is Role.ASSISTANT
-        args: list[str | int] = [
+        return [
             turn.id,
             turn.model_dump_json(),
             ts_micros(turn.ts),
             "1" if is_answer else "0",
-            json.dumps(self.clock.now()),
-            json.dumps(turn.id),
-            self.max_turns,
-            _ms(self.ttl_s),
-            new_token(),
+            json.dumps(turn.id) if is_answer else "",
         ]
-        result = self._run("append_turn", self._append, self.conversation_keys(conversation_id), args)
-        if result == -1:
-            raise ConversationNotFoundError(conversation_id)
-        return bool(result)
-
-    def hand_off(self, conversation_id: str, *, expected_answer_id: str, record: HandoffRecord) -> bool:
-        """Compare-and-set in one script: only if ``expected_answer_id`` is the live answer."""
-        args: list[str | int] = [
-            json.dumps(expected_answer_id),
-            json.dumps(record.to_agent),
-            record.model_dump_json(),
-            json.dumps(self.clock.now()),
-            _ms(self.ttl_s),
-            new_token(),
-        ]
-        return bool(self._run("hand_off", self._hand_off, self.conversation_keys(conversation_id), args))
 
     # ------------------------------------------------------------------------------------- lock
 
-    def lock(self, conversation_id: str, *, ttl_s: float, wait_s: float) -> AbstractContextManager[None]:
-        """Exclusive answer lock across processes: SET NX PX with an owner token, polled with backoff."""
-        return self._locked(self.lock_key(conversation_id), ttl_s, wait_s)
+    def locked(
+        self, conversation_id: str, *, ttl_s: float, wait_s: float
+    ) -> AbstractContextManager[LockedConversation]:
+        """Take the answer lock and read the conversation in one round trip (polled while busy)."""
+        return self._locked(conversation_id, ttl_s, wait_s)
 
     @contextmanager
-    def _locked(self, key: str, ttl_s: float, wait_s: float) -> Iterator[None]:
+    def _locked(self, conversation_id: str, ttl_s: float, wait_s: float) -> Iterator[LockedConversation]:
+        keys = self.conversation_keys(conversation_id)
         token = new_token()
         deadline = time.monotonic() + wait_s  # real time: a fake clock would never let us stop waiting
         delay = LOCK_POLL_FIRST_S
-        while not self._run("lock", self._acquire, [key], [token, _ms(ttl_s)]):
+        while True:
+            found = self._run("lock", self._lock_get, keys, [token, _ms(ttl_s)])
+            if found[0]:
+                break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ConversationBusyError(f"lock wait exceeded {wait_s:g}s")
             jittered = delay * (0.5 + random.random())  # noqa: S311 - jitter, not a secret
             time.sleep(min(remaining, jittered))
             delay = min(delay * LOCK_POLL_FACTOR, LOCK_POLL_MAX_S)
+        locked = _RedisLocked(self, keys, token, _conversation(*found[1:]) if len(found) > 1 else None)
         try:
-            yield
+            yield locked
         finally:
-            try:
-                self._run("unlock", self._release, [key], [token])
-            except StoreUnavailableError as exc:  # it expires after ttl_s; don't mask the real outcome
-                log.warning("lock_release_failed", error=exc.detail)
+            if not locked.finished:
+                try:
+                    self._run("unlock", self._release, [keys[6]], [token])
+                except StoreUnavailableError as exc:  # it expires after ttl_s; don't mask the outcome
+                    log.warning("lock_release_failed", error=exc.detail)
+
+    def finish(self, keys: list[str], token: str, answer: Turn) -> int:
+        """Store ``answer`` and release the lock held with ``token`` (one script)."""
+        args = [*self._head(), *self._turn_args(answer), token]
+        return int(self._run("finish", self._finish, keys, args))
 
     # ------------------------------------------------------------------------------- deliveries
 
@@ -372,3 +504,38 @@ class RedisConversationStore:
         token = self._owned.take(delivery_id)
         if token is not None:
             self._run("release", self._release, [self.delivery_key(delivery_id)], [token])
+
+
+class _RedisLocked:
+    """A conversation read under the lock; :meth:`finish` stores the answer and releases (one script)."""
+
+    def __init__(
+        self, store: RedisConversationStore, keys: list[str], token: str, conversation: Conversation | None
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._token = token
+        self.conversation = conversation
+        self.finished = False
+
+    def finish(self, answer: Turn) -> bool:
+        """Store the answer and release the lock."""
+        result = self._store.finish(self._keys, self._token, answer)
+        self.finished = True
+        if result == -1:
+            raise ConversationNotFoundError(self._keys[0])
+        return result == 1
+
+
+def _conversation(meta_pairs: list[bytes], bodies: list[bytes], handoffs: list[bytes]) -> Conversation:
+    """A conversation from the read scripts' reply (``_``-prefixed meta fields are nonces)."""
+    meta_fields: dict[str, Any] = {}
+    for i in range(0, len(meta_pairs), 2):
+        name = meta_pairs[i].decode()
+        if not name.startswith("_"):
+            meta_fields[name] = json.loads(meta_pairs[i + 1])
+    return Conversation(
+        meta=ConversationMeta.model_validate(meta_fields),
+        turns=tuple(Turn.model_validate_json(body) for body in bodies),
+        handoffs=tuple(HandoffRecord.model_validate_json(item) for item in handoffs),
+    )

@@ -12,9 +12,10 @@ import sys
 import uuid
 from typing import Any, TextIO
 
+from bot.core.conversation import UserMessage
 from bot.core.engine import AnswerResult, Engine
+from bot.core.refs import HandoffRef
 from bot.errors import BotError
-from bot.settings import Settings
 
 NO_CREDENTIALS = (
     "architect-bot chat needs an OpenAI API key.\n"
@@ -34,16 +35,14 @@ def register(subparsers: Any) -> None:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    settings = Settings()
-    if settings.openai_api_key is None:
+    from bot.bootstrap import MissingSettingsError, bootstrap
+
+    try:
+        services = bootstrap(required=("openai_api_key",), log_level="WARNING", json_logs=False)
+    except MissingSettingsError:
         print(NO_CREDENTIALS, file=sys.stderr)
         return 2
-    from bot.adapters.agent_files import load_registry
-    from bot.container import Services
-    from bot.logging import configure_logging
-
-    configure_logging(json=False, level="WARNING")
-    registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
+    registry = services.registry
     spec = registry.resolve_verb(args.agent) if args.agent else registry.default_agent
     if spec is None:
         from bot.cli.agents import unknown_agent
@@ -53,7 +52,6 @@ def _chat(args: argparse.Namespace) -> int:
             args.agent = ""
         print(f"architect-bot: {unknown_agent(args.agent, registry)}", file=sys.stderr)
         return 2
-    services = Services(settings, registry)
     return Session(services.engine, spec.name, sys.stdin, sys.stdout).run()
 
 
@@ -91,14 +89,11 @@ class Session:
                 last = self._hand_off(last, int(line.strip()))
                 continue
             try:
+                message = UserMessage(text=line, user_id="terminal")
                 if self.started:
-                    self.engine.add_user_turn(
-                        conversation_id=self.conversation_id, user_id="terminal", text=line
-                    )
+                    self.engine.reply(conversation_id=self.conversation_id, message=message)
                 else:
-                    self.engine.start(
-                        conversation_id=self.conversation_id, agent=self.agent, user_id="terminal", text=line
-                    )
+                    self.engine.start(conversation_id=self.conversation_id, agent=self.agent, message=message)
                     self.started = True
                 last = self._answer() or last
             except BotError as error:
@@ -135,13 +130,13 @@ class Session:
                 return last
             prompt = edited.strip() or prompt
         try:
-            outcome = self.engine.hand_off(
+            ref = HandoffRef(
                 conversation_id=self.conversation_id,
                 answer_id=last.turn.id,
+                from_agent=last.agent,
                 target=handoff.target,
-                by_user="terminal",
-                prompt=prompt,
             )
+            outcome = self.engine.hand_off(ref=ref, by_user="terminal", prompt=prompt)
         except BotError as error:
             self._say(f"! {error.user_message}")
             return last

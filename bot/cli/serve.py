@@ -1,7 +1,6 @@
 """``architect-bot serve``: the bot locally (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT).
 
-The server itself is an entry point and lives in :mod:`handlers.local`; it is imported only when
-this command runs.
+The server lives in :mod:`bot.slack.server`; it is imported only when this command runs.
 """
 
 from __future__ import annotations
@@ -21,6 +20,6 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(_args: argparse.Namespace) -> int:
-    from handlers.local import main
+    from bot.slack.server import main
 
     return main()

@@ -7,6 +7,8 @@ change them live in :mod:`bot.core.engine`, storage behind :class:`bot.core.port
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -86,6 +88,9 @@ class ConversationMeta(BaseModel):
         default=None, description="Id of the latest answer whose handoff buttons are still live"
     )
     dropped_turns: int = Field(default=0, description="Turns removed by the storage cap (oldest first)")
+    model: str | None = Field(
+        default=None, description="Model chosen by the latest handoff (its `model`), for the current agent"
+    )
 
 
 class Conversation(BaseModel):
@@ -122,6 +127,46 @@ class Conversation(BaseModel):
         return next((t for t in self.turns if t.id == turn_id), None)
 
 
+@dataclass(frozen=True, slots=True)
+class UserMessage:
+    """What a person wrote, as the engine's use cases take it.
+
+    ``id`` makes storing idempotent (a Slack message ts or event id); ``ts`` orders it (a Slack ts;
+    None = now).
+    """
+
+    text: str
+    user_id: str | None = None
+    ts: str | None = None
+    id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadAddress:
+    """Where a conversation lives in Slack, as encoded in its id."""
+
+    team_id: str | None
+    channel_id: str
+    thread_ts: str
+
+
+_SLACK_ID = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,40}$")
+_SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+
+
 def conversation_id(team_id: str | None, channel_id: str, thread_ts: str) -> str:
-    """The id of the conversation that lives in a Slack thread."""
+    """The id of the conversation that lives in a Slack thread: ``team:channel:thread_ts``."""
     return f"{team_id or '-'}:{channel_id}:{thread_ts}"
+
+
+def parse_conversation_id(value: str) -> ThreadAddress | None:
+    """The Slack thread of a :func:`conversation_id`, or None for anything else (e.g. ``cli:...``)."""
+    parts = value.split(":")
+    if len(parts) != 3:
+        return None
+    team, channel, thread_ts = parts
+    if team != "-" and not _SLACK_ID.match(team):
+        return None
+    if not _SLACK_ID.match(channel) or not _SLACK_TS.match(thread_ts):
+        return None
+    return ThreadAddress(None if team == "-" else team, channel, thread_ts)

@@ -1,18 +1,25 @@
-"""The conversation engine: the use cases Slack and the terminal both drive.
+"""The conversation engine: the only door to conversations, for Slack, the terminal and tests.
 
-- :meth:`Engine.start` opens a conversation with an agent and stores the first user turn.
-- :meth:`Engine.add_user_turn` stores a reply in an existing conversation.
-- :meth:`Engine.answer` lets the current agent answer everything not answered yet, streaming.
+Use cases (each one store operation where it can be):
+
+- :meth:`Engine.start` opens a conversation with an agent and stores the first user turn;
+- :meth:`Engine.reply` stores a reply in an existing conversation (or parks it until the
+  conversation it overtook exists);
+- :meth:`Engine.continue_or_start` does either, atomically: a mention in a thread;
+- :meth:`Engine.answer` lets the current agent answer everything not answered yet, streaming;
 - :meth:`Engine.hand_off` moves the conversation to another agent after a button click.
 
 The engine knows nothing about how an answer is shown. :meth:`Engine.answer` returns an
-:class:`AnswerStream`: iterate it for text deltas, then read :attr:`AnswerStream.result`.
+:class:`AnswerStream`: :meth:`AnswerStream.open` says whether there is anything to answer (and who
+answers), iterating yields text deltas, then :attr:`AnswerStream.result` holds the stored answer.
 
 Guarantees (with a store that keeps the :class:`~bot.core.ports.ConversationStore` contract):
 - a user's turn is stored *before* the model is called, so an outage loses nothing: the next
   answer in that thread picks it up;
 - answers in one conversation never interleave: answering holds the conversation's lock, and a
   second answerer that finds nothing pending does nothing;
+- a handoff is one atomic store operation (new agent and model, the handoff record, the prompt
+  turn): a crash leaves either the old state or the new one, and the next answer picks it up;
 - an answer cut by the deadline is stored with ``status="cut"`` and said to be cut, not lost.
 """
 
@@ -20,22 +27,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 
 from bot.core.budget import build_prompt
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn, Usage
+from bot.core.conversation import (
+    Conversation,
+    ConversationMeta,
+    HandoffRecord,
+    Role,
+    Turn,
+    Usage,
+    UserMessage,
+)
+from bot.core.model_names import resolve_model
 from bot.core.ports import (
+    AppendOutcome,
     ChatModel,
     Clock,
     Completion,
     ConversationStore,
+    HandoffStatus,
+    LockedConversation,
     ModelRequest,
     TextDelta,
     TokenCounter,
 )
+from bot.core.refs import HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
 from bot.errors import (
     AgentNotFoundError,
+    BotError,
     ConversationNotFoundError,
     HandoffNotAllowedError,
     StaleHandoffError,
@@ -93,20 +116,68 @@ class HandoffOutcome:
     model: str | None
 
 
-class AnswerStream:
-    """Text deltas of an answer as the model writes them; :attr:`result` once exhausted.
+@dataclass(frozen=True, slots=True)
+class AnswerPlan:
+    """What an answer is about to do: who answers, with which model, covering which turns."""
 
-    Iterating drives the whole use case: it takes the conversation's lock, calls the model and
-    stores the answer. Closing the iterator early (``close()``) releases the lock and stores
-    nothing. Errors are the typed errors of :mod:`bot.errors`.
+    conversation: Conversation
+    agent: str
+    model: str
+    pending: tuple[Turn, ...]
+
+
+class ReplyOutcome(StrEnum):
+    """What :meth:`Engine.reply` did with a reply."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # a re-delivery: stored before
+    NOT_FOUND = "not_found"  # no conversation in that thread: not ours, or forgotten by the store
+    PARKED = "parked"  # the conversation is being created: the reply is adopted by it
+
+
+@dataclass(frozen=True, slots=True)
+class Continued:
+    """What :meth:`Engine.continue_or_start` did."""
+
+    started: bool
+    agent: str
+    stored: bool
+
+
+class AnswerStream:
+    """One answer: :meth:`open` (lock + one read), then text deltas, then :attr:`result`.
+
+    Iterating without calling :meth:`open` opens implicitly. Closing early (:meth:`close`) releases
+    the lock and stores nothing. Errors are the typed errors of :mod:`bot.errors`.
     """
 
-    def __init__(self, generator: Iterator[str], holder: list[AnswerResult]) -> None:
+    def __init__(self, generator: Iterator[AnswerPlan | AnswerResult | str]) -> None:
         self._generator = generator
-        self._holder = holder
+        self._opened = False
+        self._plan: AnswerPlan | None = None
+        self._result: AnswerResult | None = None
+
+    def open(self) -> AnswerPlan | None:
+        """Take the lock and read the conversation; None (and the lock released) if nothing is pending."""
+        if not self._opened:
+            self._opened = True
+            first = next(self._generator, None)
+            self._plan = first if isinstance(first, AnswerPlan) else None
+        return self._plan
+
+    @property
+    def plan(self) -> AnswerPlan | None:
+        """What :meth:`open` found."""
+        return self._plan
 
     def __iter__(self) -> Iterator[str]:
-        return self._generator
+        if self.open() is None:
+            return
+        for item in self._generator:
+            if isinstance(item, str):
+                yield item
+            elif isinstance(item, AnswerResult):
+                self._result = item
 
     def close(self) -> None:
         """Stop early (releases the lock)."""
@@ -117,11 +188,11 @@ class AnswerStream:
     @property
     def result(self) -> AnswerResult | None:
         """The stored answer; None until the stream is exhausted, or if nothing was pending."""
-        return self._holder[0] if self._holder else None
+        return self._result
 
     def drain(self) -> AnswerResult | None:
         """Consume the whole stream (for callers that don't render progressively)."""
-        for _ in self._generator:
+        for _ in self:
             pass
         return self.result
 
@@ -146,6 +217,34 @@ class Engine:
         self.clock = clock
         self.config = config
 
+    # ------------------------------------------------------------------------------- deliveries
+
+    @contextmanager
+    def once(self, delivery_id: str) -> Iterator[bool]:
+        """Run a delivery (a Slack event, click, command) at most once across retries and re-deliveries.
+
+        Yields False when another attempt already claimed ``delivery_id`` (do nothing). A typed
+        :class:`~bot.errors.BotError` completes the claim (it was told; a retry would fail the
+        same way); any other exception releases it so a retry may do the work.
+        """
+        # In progress for as long as one attempt can run: a concurrent duplicate is skipped, while
+        # Lambda's retry of an attempt that timed out (a minute or more later) finds it expired.
+        claim_ttl = max(60.0, self.config.lock_ttl_s)
+        if not self.store.claim(delivery_id, ttl_s=claim_ttl):
+            log.info("duplicate_delivery_skipped", delivery=delivery_id)
+            yield False
+            return
+        try:
+            yield True
+        except BotError:
+            self.store.complete(delivery_id)
+            raise
+        except Exception:
+            self.store.release(delivery_id)
+            raise
+        else:
+            self.store.complete(delivery_id)
+
     # ------------------------------------------------------------------------------------ start
 
     def start(
@@ -153,108 +252,117 @@ class Engine:
         *,
         conversation_id: str,
         agent: str,
-        user_id: str | None,
-        text: str,
-        ts: str | None = None,
-        turn_id: str | None = None,
+        message: UserMessage,
         team_id: str | None = None,
         channel_id: str | None = None,
         thread_ts: str | None = None,
     ) -> Turn:
         """Open a conversation owned by ``agent`` with the user's first turn; returns that turn.
 
-        Idempotent: starting the same conversation id again keeps the first one's agent and
-        stores the turn only once (same ``turn_id``).
+        One store operation. Idempotent: starting the same conversation id again keeps the first
+        one's agent and stores the turn only once (same message id).
         """
         spec = self.registry.get(agent)
         if spec is None:
             raise AgentNotFoundError(f"unknown agent {agent!r}")
-        now = self.clock.now()
-        self.store.create(
-            ConversationMeta(
-                id=conversation_id,
-                agent=spec.name,
-                created_at=now,
-                updated_at=now,
-                team_id=team_id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-            )
+        turn = self._user_turn(spec.name, message)
+        opened = self.store.open(self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts), turn)
+        log.info(
+            "conversation_started", conversation=conversation_id, agent=opened.agent, created=opened.created
         )
-        turn = self._store_user_turn(conversation_id, spec.name, user_id, text, ts, turn_id)
-        log.info("conversation_started", conversation=conversation_id, agent=spec.name)
         return turn
 
-    def add_user_turn(
+    def reply(
+        self, *, conversation_id: str, message: UserMessage, park_if_missing: bool = False
+    ) -> ReplyOutcome:
+        """Store a reply in an existing conversation: one store operation, no read.
+
+        ``park_if_missing``: the thread is known to be the bot's (e.g. under its own message) but
+        has no conversation yet; the reply is kept aside and adopted when the conversation is
+        created, so a reply that overtakes :meth:`start` is answered, not dropped.
+        """
+        turn = self._user_turn(None, message)
+        outcome = self.store.append_turn(conversation_id, turn, park_if_missing=park_if_missing)
+        return {
+            AppendOutcome.STORED: ReplyOutcome.STORED,
+            AppendOutcome.DUPLICATE: ReplyOutcome.DUPLICATE,
+            AppendOutcome.PARKED: ReplyOutcome.PARKED,
+            AppendOutcome.MISSING: ReplyOutcome.NOT_FOUND,
+        }[outcome]
+
+    def continue_or_start(
         self,
         *,
         conversation_id: str,
-        user_id: str | None,
-        text: str,
-        ts: str | None = None,
-        turn_id: str | None = None,
-    ) -> Conversation:
-        """Store a reply in an existing conversation (idempotent by ``turn_id``).
+        default_agent: str,
+        message: UserMessage,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Continued:
+        """Add the message to the thread's conversation, or start one with ``default_agent``.
 
-        Raises :class:`ConversationNotFoundError` for a thread that has no conversation (not the
-        bot's, or expired); returns the conversation as it was before the reply.
+        One atomic store operation, so two mentions at the same moment make one conversation.
         """
-        conversation = self.store.get(conversation_id)
-        if conversation is None:
-            raise ConversationNotFoundError(conversation_id)
-        self._store_user_turn(conversation_id, conversation.agent, user_id, text, ts, turn_id)
-        return conversation
+        spec = self.registry.get(default_agent)
+        if spec is None:
+            raise AgentNotFoundError(f"unknown agent {default_agent!r}")
+        turn = self._user_turn(None, message)
+        opened = self.store.open(self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts), turn)
+        if opened.created:
+            log.info("conversation_started", conversation=conversation_id, agent=opened.agent)
+        return Continued(started=opened.created, agent=opened.agent, stored=opened.stored)
 
-    def _store_user_turn(  # noqa: PLR0917 - private helper, every caller passes all six
+    def _meta(
         self,
         conversation_id: str,
         agent: str,
-        user_id: str | None,
-        text: str,
-        ts: str | None,
-        turn_id: str | None,
-    ) -> Turn:
+        team_id: str | None,
+        channel_id: str | None,
+        thread_ts: str | None,
+    ) -> ConversationMeta:
         now = self.clock.now()
-        turn_ts = ts or slack_ts(now)
-        turn = Turn(
-            id=turn_id or turn_ts,
+        return ConversationMeta(
+            id=conversation_id,
+            agent=agent,
+            created_at=now,
+            updated_at=now,
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+        )
+
+    def _user_turn(self, agent: str | None, message: UserMessage) -> Turn:
+        now = self.clock.now()
+        turn_ts = message.ts or slack_ts(now)
+        return Turn(
+            id=message.id or turn_ts,
             role=Role.USER,
-            text=text,
+            text=message.text,
             ts=turn_ts,
-            user_id=user_id,
+            user_id=message.user_id,
             agent=agent,
             created_at=now,
         )
-        self.store.append_turn(conversation_id, turn)
-        return turn
 
     # ----------------------------------------------------------------------------------- answer
 
-    def answer(
-        self, conversation_id: str, *, deadline: float, model_override: str | None = None
-    ) -> AnswerStream:
+    def answer(self, conversation_id: str, *, deadline: float) -> AnswerStream:
         """Let the current agent answer the turns it has not answered yet.
 
         ``deadline`` is a ``clock.monotonic()`` value (on Lambda: now + remaining time - margin).
-        The stream yields nothing and :attr:`AnswerStream.result` stays None when another answer
-        already covered every pending turn.
+        :meth:`AnswerStream.open` returns None when another answer already covered every pending
+        turn; raises :class:`ConversationNotFoundError` when the conversation does not exist.
         """
-        holder: list[AnswerResult] = []
-        return AnswerStream(self._answer(conversation_id, deadline, model_override, holder), holder)
+        return AnswerStream(self._answer(conversation_id, deadline))
 
-    def _answer(
-        self,
-        conversation_id: str,
-        deadline: float,
-        model_override: str | None,
-        holder: list[AnswerResult],
-    ) -> Iterator[str]:
+    def _answer(self, conversation_id: str, deadline: float) -> Iterator[AnswerPlan | AnswerResult | str]:
         left = deadline - self.clock.monotonic()
         wait_s = max(0.0, min(self.config.lock_wait_s, left - 1.0))
         # the lock must outlive this answer, or a second answer could start in the middle of it
         ttl_s = max(self.config.lock_ttl_s, left + 15.0)
-        with self.store.lock(conversation_id, ttl_s=ttl_s, wait_s=wait_s):
-            conversation = self.store.get(conversation_id)
+        with self.store.locked(conversation_id, ttl_s=ttl_s, wait_s=wait_s) as locked:
+            conversation = locked.conversation
             if conversation is None:
                 raise ConversationNotFoundError(conversation_id)
             pending = conversation.pending_user_turns()
@@ -265,82 +373,103 @@ class Engine:
             if spec is None:
                 raise AgentNotFoundError(f"agent {conversation.agent!r} is no longer loaded")
             choice = self.registry.model_for(spec.name)
-            model = model_override or choice.model
-            prompt = build_prompt(
+            model = conversation.meta.model or choice.model
+            yield AnswerPlan(conversation=conversation, agent=spec.name, model=model, pending=pending)
+            yield from self._generate(
+                locked=locked,
+                conversation=conversation,
+                agent=spec.name,
                 instructions=spec.instructions,
-                turns=conversation.turns,
-                agent=spec.name,
                 model=model,
-                counter=self.counter,
-                max_prompt_tokens=self.config.max_prompt_tokens,
-                reserve_tokens=self.config.reserve_tokens,
+                deadline=deadline,
             )
-            if prompt.dropped_turns:
-                log.info(
-                    "prompt_trimmed",
-                    conversation=conversation_id,
-                    dropped_turns=prompt.dropped_turns,
-                    prompt_tokens=prompt.prompt_tokens,
-                    limit=prompt.limit,
-                )
-            request = ModelRequest(
-                model=model,
-                messages=prompt.messages,
-                max_output_tokens=self.config.reserve_tokens,
-                fallback_models=choice.fallbacks if model_override is None else (),
-            )
-            parts: list[str] = []
-            completion: Completion | None = None
-            for event in self.model.stream(request, deadline=deadline):
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        parts.append(event.text)
-                        yield event.text
-                else:
-                    completion = event
-            cut = completion is None or completion.cut
-            text = "".join(parts)
-            if cut:
-                yield CUT_NOTICE
-                text += CUT_NOTICE
-            usage = completion.usage if completion is not None else Usage(model=model)
-            now = self.clock.now()
-            turn = Turn(
-                id=f"a-{uuid.uuid4().hex}",
-                role=Role.ASSISTANT,
-                text=text,
-                ts=slack_ts(now),
-                agent=spec.name,
-                status="cut" if cut else "complete",
-                usage=usage,
-                created_at=now,
-                answered=tuple(t.id for t in pending),
-            )
-            self.store.append_turn(conversation_id, turn)
+
+    def _generate(
+        self,
+        *,
+        locked: LockedConversation,
+        conversation: Conversation,
+        agent: str,
+        instructions: str,
+        model: str,
+        deadline: float,
+    ) -> Iterator[AnswerResult | str]:
+        conversation_id = conversation.meta.id
+        pending = conversation.pending_user_turns()
+        prompt = build_prompt(
+            instructions=instructions,
+            turns=conversation.turns,
+            agent=agent,
+            model=model,
+            counter=self.counter,
+            max_prompt_tokens=self.config.max_prompt_tokens,
+            reserve_tokens=self.config.reserve_tokens,
+        )
+        if prompt.dropped_turns:
             log.info(
-                "answer_stored",
+                "prompt_trimmed",
                 conversation=conversation_id,
-                agent=spec.name,
-                model=usage.model,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                latency_ms=usage.latency_ms,
-                first_token_ms=usage.first_token_ms,
-                cut=cut,
-                answer_chars=len(text),
+                dropped_turns=prompt.dropped_turns,
+                prompt_tokens=prompt.prompt_tokens,
+                limit=prompt.limit,
             )
-            holder.append(
-                AnswerResult(
-                    conversation_id=conversation_id,
-                    turn=turn,
-                    agent=spec.name,
-                    handoffs=self.registry.handoffs(spec.name),
-                    answered_turn_ids=tuple(t.id for t in pending),
-                    prompt_tokens=prompt.prompt_tokens,
-                    dropped_turns=prompt.dropped_turns,
-                    cut=cut,
-                )
-            )
+        fallbacks = self.registry.model_for(agent).fallbacks if conversation.meta.model is None else ()
+        request = ModelRequest(
+            model=model,
+            messages=prompt.messages,
+            max_output_tokens=self.config.reserve_tokens,
+            fallback_models=fallbacks,
+        )
+        parts: list[str] = []
+        completion: Completion | None = None
+        for event in self.model.stream(request, deadline=deadline):
+            if isinstance(event, TextDelta):
+                if event.text:
+                    parts.append(event.text)
+                    yield event.text
+            else:
+                completion = event
+        cut = completion is None or completion.cut
+        text = "".join(parts)
+        if cut:
+            yield CUT_NOTICE
+            text += CUT_NOTICE
+        usage = completion.usage if completion is not None else Usage(model=model)
+        now = self.clock.now()
+        turn = Turn(
+            id=f"a-{uuid.uuid4().hex}",
+            role=Role.ASSISTANT,
+            text=text,
+            ts=slack_ts(now),
+            agent=agent,
+            status="cut" if cut else "complete",
+            usage=usage,
+            created_at=now,
+            answered=tuple(t.id for t in pending),
+        )
+        locked.finish(turn)
+        log.info(
+            "answer_stored",
+            conversation=conversation_id,
+            agent=agent,
+            model=usage.model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            latency_ms=usage.latency_ms,
+            first_token_ms=usage.first_token_ms,
+            cut=cut,
+            answer_chars=len(text),
+        )
+        yield AnswerResult(
+            conversation_id=conversation_id,
+            turn=turn,
+            agent=agent,
+            handoffs=self.registry.handoffs(agent),
+            answered_turn_ids=tuple(t.id for t in pending),
+            prompt_tokens=prompt.prompt_tokens,
+            dropped_turns=prompt.dropped_turns,
+            cut=cut,
+        )
 
     # --------------------------------------------------------------------------------- handoff
 
@@ -351,49 +480,60 @@ class Engine:
             raise HandoffNotAllowedError(f"{agent!r} offers no handoff to {target!r}")
         return handoff
 
-    def hand_off(
-        self,
-        *,
-        conversation_id: str,
-        answer_id: str,
-        target: str,
-        by_user: str | None,
-        prompt: str | None = None,
-    ) -> HandoffOutcome:
-        """Hand the conversation to ``target`` from the answer ``answer_id``'s buttons.
+    def handoff_model(self, handoff: ResolvedHandoff) -> str | None:
+        """The OpenAI model a handoff's ``model`` names (mapped like an agent's), or None."""
+        if not handoff.handoff.model:
+            return None
+        return resolve_model([handoff.handoff.model], self.registry.default_model).model
 
-        The answering agent is read from the stored answer, never from the button, so a forged
-        button value cannot reach an agent that agent does not list. Only the latest answer's
-        buttons work, once: a second click or an old button raises :class:`StaleHandoffError`.
-        ``prompt`` is the (possibly edited) text; None means the handoff's own prompt.
+    def hand_off(self, *, ref: HandoffRef, by_user: str | None, prompt: str | None = None) -> HandoffOutcome:
+        """Hand the conversation to ``ref.target`` from the buttons of answer ``ref.answer_id``.
+
+        One atomic store operation, no read. The button's claims are checked against state: the
+        handoff must be one ``ref.from_agent`` offers (registry), and the store verifies that the
+        answer is the live one and was written by ``ref.from_agent``, so a forged value cannot
+        reach an agent the answering agent does not list. Only the latest answer's buttons work,
+        once: a second click or an old button raises :class:`StaleHandoffError`. ``prompt`` is the
+        (possibly edited) text; None means the handoff's own prompt. The handoff's ``model`` (if
+        any) answers from now on, wherever the conversation runs.
         """
-        conversation = self.store.get(conversation_id)
-        if conversation is None:
-            raise ConversationNotFoundError(conversation_id)
-        answer = conversation.turn(answer_id)
-        if answer is None or answer.role is not Role.ASSISTANT or answer.agent is None:
-            raise StaleHandoffError(f"answer {answer_id!r} is not in the conversation")
-        handoff = self.allowed_handoff(answer.agent, target)
+        handoff = self.allowed_handoff(ref.from_agent, ref.target)
         text = (prompt if prompt is not None else handoff.handoff.prompt).strip() or handoff.handoff.prompt
+        model = self.handoff_model(handoff)
         now = self.clock.now()
         record = HandoffRecord(
-            from_agent=answer.agent,
+            from_agent=ref.from_agent,
             to_agent=handoff.target,
             label=handoff.handoff.label,
             by_user=by_user,
             at=now,
         )
-        if not self.store.hand_off(conversation_id, expected_answer_id=answer_id, record=record):
-            raise StaleHandoffError(f"answer {answer_id!r} is not the latest or was used")
-        turn = self._store_user_turn(
-            conversation_id, handoff.target, by_user, text, None, f"handoff-{answer_id}"
+        turn = Turn(
+            id=f"handoff-{ref.answer_id}",
+            role=Role.USER,
+            text=text,
+            ts=slack_ts(now),
+            user_id=by_user,
+            agent=handoff.target,
+            created_at=now,
         )
-        log.info("handed_off", conversation=conversation_id, from_agent=answer.agent, to_agent=handoff.target)
+        status = self.store.hand_off(
+            ref.conversation_id, expected_answer_id=ref.answer_id, record=record, prompt=turn, model=model
+        )
+        if status is HandoffStatus.MISSING:
+            raise ConversationNotFoundError(ref.conversation_id)
+        if status is HandoffStatus.WRONG_AGENT:
+            raise HandoffNotAllowedError(f"answer {ref.answer_id!r} was not written by {ref.from_agent!r}")
+        if status is HandoffStatus.STALE:
+            raise StaleHandoffError(f"answer {ref.answer_id!r} is not the latest or was used")
+        log.info(
+            "handed_off", conversation=ref.conversation_id, from_agent=ref.from_agent, to_agent=handoff.target
+        )
         return HandoffOutcome(
-            conversation_id=conversation_id,
-            from_agent=answer.agent,
+            conversation_id=ref.conversation_id,
+            from_agent=ref.from_agent,
             to_agent=handoff.target,
             label=handoff.handoff.label,
             prompt_turn=turn,
-            model=handoff.handoff.model,
+            model=model,
         )

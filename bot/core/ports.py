@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Literal, Protocol
 
 from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Turn, Usage
@@ -17,44 +18,113 @@ from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord,
 # --------------------------------------------------------------------------------------------- store
 
 
+class AppendOutcome(StrEnum):
+    """What :meth:`ConversationStore.append_turn` did."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # a turn with that id was stored before: nothing changed
+    MISSING = "missing"  # no such conversation: nothing written
+    PARKED = "parked"  # no such conversation yet: kept aside, adopted when it is opened
+
+
+class HandoffStatus(StrEnum):
+    """What :meth:`ConversationStore.hand_off` did."""
+
+    DONE = "done"
+    STALE = "stale"  # not the live answer (older, or its buttons were used): nothing changed
+    WRONG_AGENT = "wrong_agent"  # the stored answer was not written by the claimed agent
+    MISSING = "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What :meth:`ConversationStore.open` found or made."""
+
+    created: bool  # False: the conversation existed and keeps its agent
+    agent: str  # the conversation's current agent
+    stored: bool  # False: the turn was a duplicate (a re-delivery)
+
+
+class LockedConversation(Protocol):
+    """A conversation read under its answer lock (:meth:`ConversationStore.locked`)."""
+
+    conversation: Conversation | None
+
+    def finish(self, answer: Turn) -> bool:
+        """Store the answer (an assistant turn) and release the lock, in one operation.
+
+        False if a turn with that id was already stored. Raises ``ConversationNotFoundError`` if the
+        conversation expired meanwhile.
+        """
+        ...
+
+
 class ConversationStore(Protocol):
     """Durable conversation state. Every method may raise ``StoreUnavailableError``.
 
     Contract:
     - every key/record written expires ``ttl_s`` after the last activity (each write refreshes it);
-    - ``append_turn`` is idempotent by ``turn.id`` and keeps turns ordered by ``turn.ts``; an
+    - storing a turn is idempotent by ``turn.id`` and keeps turns ordered by ``turn.ts``; an
       assistant turn is always placed after every turn already stored, and makes itself the
       conversation's ``last_answer_id`` (its buttons are the live ones); at most ``max_turns`` are
       kept: the oldest are dropped, except the first turn, and ``dropped_turns`` counts them;
+    - every method is one atomic operation (one round trip for Redis): a crash between two calls
+      never leaves a half-done use case;
     - all of this holds across processes (Lambda instances), not only threads.
     """
 
     def create(self, meta: ConversationMeta) -> bool:
-        """Store a new conversation; False (and nothing changes) if the id exists."""
+        """Store a new, empty conversation; False (and nothing changes) if the id exists."""
+        ...
+
+    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+        """Create the conversation if it does not exist (adopting parked turns), then store ``turn``.
+
+        An existing conversation keeps its agent and metadata; only the turn is added.
+        """
         ...
 
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation, or None if unknown or expired."""
         ...
 
-    def append_turn(self, conversation_id: str, turn: Turn) -> bool:
-        """Append a turn; False if a turn with that id was already stored (nothing changes)."""
-        ...
+    def append_turn(
+        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+    ) -> AppendOutcome:
+        """Store a turn in an existing conversation.
 
-    def hand_off(self, conversation_id: str, *, expected_answer_id: str, record: HandoffRecord) -> bool:
-        """Atomically switch the current agent to ``record.to_agent`` and append ``record``.
-
-        Only if ``last_answer_id`` equals ``expected_answer_id`` (the button's answer is the latest
-        and unused); it then clears ``last_answer_id`` so a second click finds it gone. False
-        otherwise, with nothing changed.
+        With ``park_if_missing``, a turn for a conversation that does not exist yet is kept aside
+        (for minutes, not the conversation TTL) and adopted by the :meth:`open` that creates it: a
+        reply that overtakes the conversation's creation is not lost.
         """
         ...
 
-    def lock(self, conversation_id: str, *, ttl_s: float, wait_s: float) -> AbstractContextManager[None]:
-        """Exclusive answer lock for one conversation, across processes.
+    def hand_off(
+        self,
+        conversation_id: str,
+        *,
+        expected_answer_id: str,
+        record: HandoffRecord,
+        prompt: Turn,
+        model: str | None,
+    ) -> HandoffStatus:
+        """In one atomic operation: switch the agent to ``record.to_agent`` (and its model to
+        ``model``), append ``record`` and the ``prompt`` turn, and clear ``last_answer_id``.
+
+        Only if ``last_answer_id`` equals ``expected_answer_id`` (the button's answer is the latest
+        and unused) and that answer was written by ``record.from_agent``; otherwise nothing changes.
+        Retrying a done handoff (same prompt turn id) reports DONE again.
+        """
+        ...
+
+    def locked(
+        self, conversation_id: str, *, ttl_s: float, wait_s: float
+    ) -> AbstractContextManager[LockedConversation]:
+        """Take the conversation's exclusive answer lock and read it, in one operation.
 
         Waits up to ``wait_s`` then raises ``ConversationBusyError``. The lock expires after
-        ``ttl_s`` (a crashed holder cannot block forever) and is released only by its owner.
+        ``ttl_s`` (a crashed holder cannot block forever) and is released only by its owner: by
+        :meth:`LockedConversation.finish`, or on leaving the block.
         """
         ...
 

@@ -1,14 +1,12 @@
 """The slow path, shared by every lazy listener: answer in a thread, hand off, report errors.
 
-Each function takes the services and a Slack ``WebClient`` and does one user-visible thing. Errors
-are told in the thread in plain words with a tracking id (the request id, also in every log line);
-nothing here lets an exception reach Bolt unreported.
+Each function takes the services and a Slack ``WebClient`` and does one user-visible thing through
+the engine's use cases (never the store). Errors are told in the thread in plain words with a
+tracking id (the request id, also in every log line); nothing here lets an exception reach Bolt
+unreported.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot import runtime
 from bot.container import Services
 from bot.core.engine import AnswerResult, HandoffOutcome
-from bot.core.model_names import resolve_model
+from bot.core.refs import HandoffRef
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import (
@@ -30,32 +28,6 @@ from bot.slack.blocks import (
 from bot.slack.streaming import ThreadWriter
 
 log = get_logger("bot.slack.answering")
-
-
-@contextmanager
-def once(services: Services, delivery_id: str) -> Iterator[bool]:
-    """Run a delivery at most once across retries and re-deliveries.
-
-    Yields False when another attempt already claimed ``delivery_id`` (do nothing). An unexpected
-    exception releases the claim so a retry may do the work; anything else completes it.
-    """
-    # In progress for as long as one attempt can run: a concurrent duplicate is skipped, while Lambda's
-    # retry of an attempt that timed out (a minute or more after the timeout) finds the claim expired.
-    claim_ttl = max(60.0, services.settings.lock_ttl_s)
-    if not services.store.claim(delivery_id, ttl_s=claim_ttl):
-        log.info("duplicate_delivery_skipped", delivery=delivery_id)
-        yield False
-        return
-    try:
-        yield True
-    except BotError:
-        services.store.complete(delivery_id)
-        raise
-    except Exception:
-        services.store.release(delivery_id)
-        raise
-    else:
-        services.store.complete(delivery_id)
 
 
 def tell_error(
@@ -84,44 +56,46 @@ def stream_answer(
     conversation_id: str,
     channel: str,
     thread_ts: str,
-    model_override: str | None = None,
 ) -> AnswerResult | None:
-    """Let the thread's current agent answer what is pending, streamed into the thread."""
-    engine = services.engine
-    conversation = services.store.get(conversation_id)
-    if conversation is None:
-        raise ConversationNotFoundError(conversation_id)
-    if not conversation.pending_user_turns():
-        log.info("nothing_pending", conversation=conversation_id)
+    """Let the thread's current agent answer what is pending, streamed into the thread.
+
+    Posts nothing when there is nothing to answer (another answer covered it). Errors before the
+    first Slack post propagate (the caller tells them); errors while streaming are told in place
+    of the answer.
+    """
+    invocation = runtime.current()
+    stream = services.engine.answer(conversation_id, deadline=invocation.deadline)
+    plan = stream.open()
+    if plan is None:
         return None
-    bind_more(agent=conversation.agent, channel=channel, thread_ts=thread_ts)
+    bind_more(agent=plan.agent, channel=channel, thread_ts=thread_ts)
     writer = ThreadWriter(
         client,
         channel=channel,
         thread_ts=thread_ts,
         clock=services.clock,
         interval_s=services.settings.slack_update_interval_s,
-        placeholder=f"_{conversation.agent} is thinking…_",
+        placeholder=f"_{plan.agent} is thinking…_",
     )
-    writer.start()
-    invocation = runtime.current()
-    stream = engine.answer(conversation_id, deadline=invocation.deadline, model_override=model_override)
     try:
+        writer.start()
         for delta in stream:
             writer.write(delta)
     except BotError as error:
+        stream.close()
         services.metrics.error(error.kind)
         log.warning("answer_failed", kind=error.kind, detail=error.detail)
         writer.fail(error.user_message, invocation.request_id)
         return None
     except Exception:
+        stream.close()
         services.metrics.error("unexpected")
         log.exception("answer_crashed")
         writer.fail(BotError.user_message, invocation.request_id)
         return None
     result = stream.result
-    if result is None:  # an earlier answer covered everything while we waited for the lock
-        _delete_quietly(client, channel, writer.stats.message_ts)
+    if result is None:  # the stream ended without storing (it cannot, short of a bug): say so
+        writer.fail(BotError.user_message, invocation.request_id)
         return None
     usage = result.turn.usage
     buttons = [
@@ -147,47 +121,32 @@ def stream_answer(
     return result
 
 
-def _delete_quietly(client: WebClient, channel: str, message_ts: list[str]) -> None:
-    for ts in message_ts:
-        try:
-            client.chat_delete(channel=channel, ts=ts)
-        except SlackApiError:
-            log.warning("placeholder_delete_failed")
-
-
 def perform_handoff(
     services: Services,
     client: WebClient,
     *,
-    conversation_id: str,
-    answer_id: str,
-    target: str,
+    ref: HandoffRef,
     user_id: str | None,
     channel: str,
     prompt: str | None,
     message_ts: str | None,
     message_blocks: list[dict[str, object]] | None,
 ) -> HandoffOutcome:
-    """Hand the thread to ``target``, record it in the thread, and let the target answer.
+    """Hand the thread to ``ref.target``, record it in the thread, and let the target answer.
 
-    The thread to answer in comes from the stored conversation, never from the button; a button
-    whose conversation lives in another channel is refused.
+    The thread comes from the conversation id, and must be in the channel where the button was
+    clicked; the engine checks the rest against the stored conversation.
     """
-    conversation = services.store.get(conversation_id)
-    if conversation is None:
-        raise ConversationNotFoundError(conversation_id)
-    meta = conversation.meta
-    bind_more(channel=meta.channel_id, thread_ts=meta.thread_ts)
-    if meta.channel_id != channel or meta.thread_ts is None:
-        raise ConversationNotFoundError(f"conversation {conversation_id} is not in channel {channel}")
-    outcome = services.engine.hand_off(
-        conversation_id=conversation_id, answer_id=answer_id, target=target, by_user=user_id, prompt=prompt
-    )
+    thread = ref.thread
+    if thread is None or thread.channel_id != channel:
+        raise ConversationNotFoundError(f"conversation {ref.conversation_id} is not in channel {channel}")
+    bind_more(channel=channel, thread_ts=thread.thread_ts)
+    outcome = services.engine.hand_off(ref=ref, by_user=user_id, prompt=prompt)
     services.metrics.handoff(outcome.from_agent, outcome.to_agent)
     line = handoff_line(
         user_id=user_id, from_agent=outcome.from_agent, to_agent=outcome.to_agent, label=outcome.label
     )
-    client.chat_postMessage(channel=channel, thread_ts=meta.thread_ts, text=line)
+    client.chat_postMessage(channel=channel, thread_ts=thread.thread_ts, text=line)
     if message_ts and message_blocks is not None:
         try:
             client.chat_update(
@@ -198,15 +157,7 @@ def perform_handoff(
             )
         except SlackApiError:
             log.warning("old_buttons_not_removed")
-    override = (
-        resolve_model([outcome.model], services.settings.default_model).model if outcome.model else None
-    )
     stream_answer(
-        services,
-        client,
-        conversation_id=conversation_id,
-        channel=channel,
-        thread_ts=meta.thread_ts,
-        model_override=override,
+        services, client, conversation_id=ref.conversation_id, channel=channel, thread_ts=thread.thread_ts
     )
     return outcome

@@ -8,17 +8,17 @@ balanced across the split). Nothing here is hand-rolled Markdown conversion.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from bot.core.refs import HandoffRef
 
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
 MESSAGE_MARKDOWN_BUDGET = 11_000  # per message, leaves room for the cursor and fence closers
 FALLBACK_TEXT_LIMIT = 2_900
 BUTTON_TEXT_LIMIT = 75
-BUTTON_VALUE_LIMIT = 2_000
 ACTIONS_PER_BLOCK = 25
 SECTION_TEXT_LIMIT = 3_000
 CURSOR = " ▌"
@@ -99,30 +99,6 @@ class HandoffButton:
     send: bool
 
 
-def handoff_value(*, conversation_id: str, answer_id: str, from_agent: str, target: str) -> str:
-    """The button value: ids only; the server re-checks everything against its own state."""
-    value = json.dumps(
-        {"c": conversation_id, "a": answer_id, "f": from_agent, "t": target}, separators=(",", ":")
-    )
-    if len(value) > BUTTON_VALUE_LIMIT:  # ids are short; this only trips on a bug
-        raise ValueError("handoff button value too long")
-    return value
-
-
-def parse_handoff_value(value: str) -> dict[str, str] | None:
-    """The fields of a handoff button value, or None if it is not one of ours."""
-    try:
-        data = json.loads(value)
-    except (TypeError, ValueError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    fields = {key: data.get(key) for key in ("c", "a", "f", "t")}
-    if not all(isinstance(v, str) and v for v in fields.values()):
-        return None
-    return {k: str(v) for k, v in fields.items()}
-
-
 def markdown_blocks(content: str) -> list[Block]:
     """One markdown block (content must already fit: see :func:`split_markdown`)."""
     return [{"type": "markdown", "text": content or "_(empty answer)_"}]
@@ -147,12 +123,12 @@ def handoff_actions(
             "type": "button",
             "action_id": f"{HANDOFF_ACTION_PREFIX}{index}",
             "text": {"type": "plain_text", "text": truncate(button.label, BUTTON_TEXT_LIMIT), "emoji": True},
-            "value": handoff_value(
+            "value": HandoffRef(
                 conversation_id=conversation_id,
                 answer_id=answer_id,
                 from_agent=from_agent,
                 target=button.target,
-            ),
+            ).encode(),
         }
         for index, button in enumerate(buttons)
     ]

@@ -10,14 +10,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot import runtime
 from bot.container import Services
-from bot.core.conversation import conversation_id
+from bot.core.conversation import UserMessage, conversation_id
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
-from bot.slack.answering import once, stream_answer, tell_error
+from bot.slack.answering import stream_answer, tell_error
 from bot.slack.blocks import request_message
 from bot.slack.help import help_blocks, parse_command
 
-log = get_logger("handlers.commands")
+log = get_logger("bot.slack.commands")
 
 NOT_IN_CHANNEL = (
     "I can't post in this conversation. Invite me first with `/invite @architect-bot`, "
@@ -49,7 +49,7 @@ def register(app: App, services: Services) -> None:
         user = command["user_id"]
         root_ts: str | None = None
         try:
-            with once(services, f"cmd:{command['trigger_id']}") as first:
+            with services.engine.once(f"cmd:{command['trigger_id']}") as first:
                 if not first:
                     return
                 text, blocks = request_message(user_id=user, agent=parsed.agent.name, text=parsed.text)
@@ -66,10 +66,7 @@ def register(app: App, services: Services) -> None:
                 services.engine.start(
                     conversation_id=conv_id,
                     agent=parsed.agent.name,
-                    user_id=user,
-                    text=parsed.text,
-                    ts=root_ts,
-                    turn_id=root_ts,
+                    message=UserMessage(text=parsed.text, user_id=user, ts=root_ts, id=root_ts),
                     team_id=context.get("team_id"),
                     channel_id=channel,
                     thread_ts=root_ts,

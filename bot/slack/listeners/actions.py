@@ -7,7 +7,6 @@ sends at once comes from the registry, never from the button.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -16,19 +15,19 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
+from bot.core.refs import HandoffModalRef, HandoffRef
 from bot.errors import BotError, HandoffNotAllowedError
 from bot.logging import get_logger
-from bot.slack.answering import once, perform_handoff, tell_error
+from bot.slack.answering import perform_handoff, tell_error
 from bot.slack.blocks import (
     HANDOFF_ACTION_PREFIX,
     HANDOFF_MODAL_CALLBACK,
     HANDOFF_PROMPT_ACTION,
     HANDOFF_PROMPT_BLOCK,
     handoff_modal,
-    parse_handoff_value,
 )
 
-log = get_logger("handlers.actions")
+log = get_logger("bot.slack.actions")
 
 FORGED = "That button is not valid (it may come from an older version of the bot). Nothing was handed off."
 
@@ -50,53 +49,48 @@ def register(app: App, services: Services) -> None:
     def ack_click(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         """Acknowledge; for a ``send: false`` handoff open the prompt editor right away."""
         ack()
-        value = parse_handoff_value(action.get("value", ""))
+        ref = HandoffRef.decode(action.get("value"))
         channel = (body.get("channel") or {}).get("id")
         user = (body.get("user") or {}).get("id")
-        thread_ts = (body.get("container") or {}).get("thread_ts")
-        handoff = services.registry.handoff_to(value["f"], value["t"]) if value else None
-        if value is None or handoff is None:
-            _ephemeral(client, channel=channel, user=user, text=FORGED, thread_ts=thread_ts)
+        container = body.get("container") or {}
+        handoff = services.registry.handoff_to(ref.from_agent, ref.target) if ref else None
+        if ref is None or handoff is None or not channel:
+            log.warning("handoff_button_refused", decoded=ref is not None)
+            _ephemeral(client, channel=channel, user=user, text=FORGED, thread_ts=container.get("thread_ts"))
             return
         if handoff.handoff.send:
             return  # the lazy listener hands off at once
-        metadata = json.dumps(
-            {**value, "ch": channel, "mts": (body.get("container") or {}).get("message_ts")},
-            separators=(",", ":"),
-        )
+        metadata = HandoffModalRef(button=ref, channel_id=channel, message_ts=container.get("message_ts"))
         client.views_open(
             trigger_id=body["trigger_id"],
             view=handoff_modal(
                 prompt=handoff.handoff.prompt,
                 label=handoff.handoff.label,
-                from_agent=value["f"],
+                from_agent=ref.from_agent,
                 to_agent=handoff.target,
-                private_metadata=metadata,
+                private_metadata=metadata.encode(),
             ),
         )
 
     def run_click(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
         """A ``send: true`` handoff: forward the thread to the target at once."""
-        value = parse_handoff_value(action.get("value", ""))
-        if value is None:
+        ref = HandoffRef.decode(action.get("value"))
+        if ref is None:
             return
-        handoff = services.registry.handoff_to(value["f"], value["t"])
+        handoff = services.registry.handoff_to(ref.from_agent, ref.target)
         if handoff is None or not handoff.handoff.send:
             return  # refused in the ack, or the modal takes over
-        channel = (body.get("channel") or {}).get("id")
-        user = (body.get("user") or {}).get("id")
         container = body.get("container") or {}
         _hand_off(
             services,
             client,
             delivery_id=f"click:{body.get('trigger_id') or action.get('action_ts')}",
-            value=value,
-            user=user,
-            channel=channel,
+            ref=ref,
+            user=(body.get("user") or {}).get("id"),
+            channel=(body.get("channel") or {}).get("id"),
             prompt=None,
             message_ts=container.get("message_ts"),
             message_blocks=(body.get("message") or {}).get("blocks"),
-            thread_ts=container.get("thread_ts"),
         )
 
     def ack_view(ack: Ack, view: dict[str, Any]) -> None:
@@ -109,26 +103,20 @@ def register(app: App, services: Services) -> None:
 
     def run_view(body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
         """A submitted ``send: false`` handoff: forward the thread with the edited prompt."""
-        try:
-            metadata = json.loads(view.get("private_metadata") or "{}")
-        except ValueError:
-            metadata = {}
-        value = parse_handoff_value(json.dumps({k: metadata.get(k) for k in ("c", "a", "f", "t")}))
-        user = (body.get("user") or {}).get("id")
-        if value is None:
+        metadata = HandoffModalRef.decode(view.get("private_metadata"))
+        if metadata is None:
             log.warning("modal_metadata_invalid")
             return
         _hand_off(
             services,
             client,
             delivery_id=f"view:{view.get('id')}",
-            value=value,
-            user=user,
-            channel=metadata.get("ch"),
+            ref=metadata.button,
+            user=(body.get("user") or {}).get("id"),
+            channel=metadata.channel_id,
             prompt=_submitted_prompt(view),
             message_ts=None,
             message_blocks=None,
-            thread_ts=None,
         )
 
     app.action(re.compile(rf"^{re.escape(HANDOFF_ACTION_PREFIX)}\d+$"))(ack=ack_click, lazy=[run_click])
@@ -145,30 +133,26 @@ def _hand_off(
     client: WebClient,
     *,
     delivery_id: str,
-    value: dict[str, str],
+    ref: HandoffRef,
     user: str | None,
     channel: str | None,
     prompt: str | None,
     message_ts: str | None,
     message_blocks: list[dict[str, Any]] | None,
-    thread_ts: str | None,
 ) -> None:
     if not channel:
         log.warning("handoff_without_channel")
         return
-    if thread_ts is None and value["c"].count(":") == 2:  # team:channel:thread_ts, for error replies only
-        _team, conv_channel, conv_thread = value["c"].split(":")
-        thread_ts = conv_thread if conv_channel == channel else None
+    thread = ref.thread
+    thread_ts = thread.thread_ts if thread is not None and thread.channel_id == channel else None
     try:
-        with once(services, delivery_id) as first:
+        with services.engine.once(delivery_id) as first:
             if not first:
                 return
             perform_handoff(
                 services,
                 client,
-                conversation_id=value["c"],
-                answer_id=value["a"],
-                target=value["t"],
+                ref=ref,
                 user_id=user,
                 channel=channel,
                 prompt=prompt,

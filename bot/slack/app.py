@@ -1,8 +1,8 @@
 """build_app(services) -> the Bolt App, with the one error handler and request-context middleware.
 
-The same App serves Lambda (handlers/lambda_function.py), the local servers (handlers/local.py)
-and the tests. Listeners live in commands.py, events.py and actions.py and reach the services as
-arguments, never as module globals.
+The same App serves Lambda (handlers/lambda_function.py), the local server (bot/slack/server.py)
+and the tests. Listeners live in bot/slack/listeners/ and reach the services as arguments, never
+as module globals.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from bot import runtime
 from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
-from handlers import actions, commands, events
+from bot.slack.listeners import actions, commands, events
 
-log = get_logger("handlers.app")
+log = get_logger("bot.slack.app")
 
 SLACK_HTTP_TIMEOUT_S = 10
 

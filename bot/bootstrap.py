@@ -1,0 +1,61 @@
+"""The one start-up: settings -> logging -> secrets -> required settings -> agents -> services.
+
+Lambda (:mod:`handlers.lambda_function`), the local server (:mod:`bot.slack.server`) and the
+terminal (:mod:`bot.cli.chat`) all start here; they differ only in what they require and how they
+log. Nothing slow is built here: the store, the model and the engine are built on first use by
+:class:`~bot.container.Services` (or ahead of need by :meth:`~bot.container.Services.warm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.adapters.agent_files import load_registry
+from bot.adapters.aws_secrets import resolve_secrets
+from bot.container import Services
+from bot.core.ports import Clock
+from bot.errors import ConfigurationError
+from bot.logging import configure_logging, get_logger
+from bot.settings import Settings
+
+log = get_logger("bot.bootstrap")
+
+SLACK_REQUIRED = ("slack_signing_secret", "slack_bot_token")
+
+
+class MissingSettingsError(ConfigurationError):
+    """Required settings have no value; ``missing`` names their environment variables."""
+
+    def __init__(self, missing: Sequence[str]) -> None:
+        super().__init__(f"missing settings: {', '.join(missing)}")
+        self.missing = tuple(missing)
+
+
+def bootstrap(
+    *,
+    required: Sequence[str] = (),
+    settings: Settings | None = None,
+    log_level: str | None = None,
+    json_logs: bool | None = None,
+    clock: Clock | None = None,
+) -> Services:
+    """Build the process's services.
+
+    ``required``: setting names that must have a value (else :class:`MissingSettingsError`, after
+    one log line naming them). ``json_logs`` None: JSON on Lambda or with ``LOG_FORMAT=json``.
+    Raises :class:`~bot.errors.ConfigurationError` for a secret that cannot be read.
+    """
+    settings = settings or Settings()
+    if json_logs is None:
+        json_logs = settings.log_format == "json" or (settings.log_format == "auto" and settings.on_lambda)
+    configure_logging(json=json_logs, level=log_level or settings.log_level)
+    settings = resolve_secrets(settings)  # an unreadable secret: one log line naming it, then raises
+    missing = settings.missing(*required)
+    if missing:
+        log.error("start_failed", missing=", ".join(missing))
+        raise MissingSettingsError(missing)
+    registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
+    for problem in registry.problems:
+        log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
+    log.info("started", agents=len(registry), stage=settings.stage)
+    return Services(settings, registry, clock=clock)
