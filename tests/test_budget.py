@@ -22,6 +22,7 @@ from bot.core.budget import build_prompt
 from bot.core.conversation import Role, Turn
 from bot.core.prompts import context_window
 from bot.errors import ThreadTooLongError
+from tests.tiktoken_files import seed_cache
 
 INSTRUCTIONS = "You are the architect. Answer with a plan."
 
@@ -236,15 +237,38 @@ def _varied_texts() -> list[str]:
     return samples
 
 
-@pytest.mark.skipif(
-    not tiktoken_available(),
-    reason="tiktoken's o200k_base/cl100k_base files are not in TIKTOKEN_CACHE_DIR (never downloaded here); "
-    "seed the cache to compare the estimate with exact counts",
-)
-@pytest.mark.parametrize("model", ["gpt-4.1", "gpt-4o", "gpt-4", "gpt-3.5-turbo"])
-def test_estimate_is_never_below_tiktoken(model: str) -> None:
-    """The estimate never under-counts (so a trimmed prompt always fits), measured on varied text."""
-    exact = TiktokenCounter()
+@pytest.fixture(scope="module")
+def encodings_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiktoken's cache holding the real o200k_base and cl100k_base files (from an installed package)."""
+    return seed_cache(tmp_path_factory.mktemp("tiktoken-cache"))
+
+
+@pytest.fixture
+def exact(encodings_dir: Path, monkeypatch: pytest.MonkeyPatch) -> TiktokenCounter:
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(encodings_dir))
+    monkeypatch.delenv("DATA_GYM_CACHE_DIR", raising=False)
+
+    def no_download(blobpath: str) -> bytes:
+        raise AssertionError(f"tiktoken tried to download {blobpath}")
+
+    monkeypatch.setattr("tiktoken.load.read_file", no_download)  # only called on a cache miss
+    assert tiktoken_available()
+    return TiktokenCounter()
+
+
+def test_real_encodings_are_used_when_cached(exact: TiktokenCounter) -> None:
+    """With the real files in tiktoken's cache, counts are exact and match known tokenizations."""
     assert exact.exact
+    assert isinstance(make_counter(), TiktokenCounter)
+    # "hello world" is 2 tokens in both encodings; o200k and cl100k split this text differently.
+    assert exact.count("hello world", "gpt-4o") == exact.count("hello world", "gpt-4") == 2
+    text = "The deployment failed: Lambda couldn't reach Redis 🚀"
+    assert exact.count(text, "gpt-4.1") != exact.count(text, "gpt-4")
+
+
+@pytest.mark.parametrize("model", ["gpt-4.1", "gpt-4o", "gpt-4", "gpt-3.5-turbo"])
+def test_estimate_is_never_below_tiktoken(model: str, exact: TiktokenCounter) -> None:
+    """The estimate never under-counts (so a trimmed prompt always fits), measured on varied text
+    against OpenAI's own tokenizer with the real encoding files."""
     for text in _varied_texts():
         assert estimate_tokens(text) >= exact.count(text, model), text[:80]

@@ -14,11 +14,12 @@ Why not ``bytes / 3``: measured against the exact o200k/cl100k encodings, Englis
 ``"a\\n" * n`` 1.0 bytes per token: ``bytes / 3`` under-counts those by up to 3x, which would
 overflow a 128k window. The estimate below splits text into runs the way tiktoken's pre-tokenizer
 does (letters, digits, whitespace, punctuation, other scripts) and charges each run a bound that
-held on every sample measured (``tests/test_budget.py`` re-checks it whenever the encodings are
-available; 0 under-counts in 4,000 mixed texts and 20,000 short random strings). The price: it
-over-counts English by about 1.7x, code about 2x, JSON/ids about 1.4x (a realistic 200-turn thread:
-1.65x, see ``scripts/bench_budget.py``). Known blind spot: long lowercase gibberish ("qxzvkw...")
-and random Cyrillic strings are under-counted; they are rare in chat and mixed with prose.
+held on every sample measured (``tests/test_budget.py`` re-checks it against tiktoken with the real
+encoding files on every run; 0 under-counts in 4,000 mixed texts and 20,000 short random strings).
+The price: it over-counts English by about 1.7x, code about 2x, JSON/ids about 1.4x (a realistic
+200-turn thread: 1.65x, see ``scripts/bench_budget.py``). Known blind spot: long lowercase
+gibberish ("qxzvkw...") and random Cyrillic strings are under-counted; they are rare in chat and
+mixed with prose.
 """
 
 from __future__ import annotations
@@ -141,14 +142,18 @@ def tiktoken_cache_dir() -> Path | None:
     return Path(tempfile.gettempdir()) / "data-gym-cache"
 
 
+def cache_file_name(encoding: str) -> str:
+    """The name tiktoken gives ``encoding``'s file in its cache: the sha1 of the blob URL."""
+    return hashlib.sha1(_BLOB.format(name=encoding).encode(), usedforsecurity=False).hexdigest()
+
+
 def cached_encoding_path(encoding: str) -> Path | None:
     """The local file tiktoken would read for ``encoding``, if present and intact; else None."""
     directory = tiktoken_cache_dir()
     expected = ENCODING_SHA256.get(encoding)
     if directory is None or expected is None:
         return None
-    key = hashlib.sha1(_BLOB.format(name=encoding).encode(), usedforsecurity=False).hexdigest()
-    path = directory / key
+    path = directory / cache_file_name(encoding)
     try:
         data = path.read_bytes()
     except OSError:
