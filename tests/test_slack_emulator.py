@@ -246,3 +246,39 @@ def test_form_encoded_blocks_and_scripted_failures(server: SlackApiServer) -> No
     ws.fail("chat.postMessage", status=429, retry_after=7)
     status, _, headers = _post(api, form=form)
     assert (status, headers["Retry-After"]) == (429, "7")
+
+
+def test_threads_and_files_read_back_as_slack_gives_them(workspace: Workspace, client: WebClient) -> None:
+    """conversations.replies: parent first, pages, metadata only on request; files.info needs files:read."""
+    root = client.chat_postMessage(
+        channel="C1",
+        text="root",
+        metadata={"event_type": "architect_request", "event_payload": {"agent": "a"}},
+    )["ts"]
+    for i in range(4):
+        workspace.post(channel="C1", user="U1", text=f"reply {i}", thread_ts=root)
+    plain = client.conversations_replies(channel="C1", ts=root, limit=3)
+    assert [m["text"] for m in plain["messages"]] == ["root", "reply 0", "reply 1"]
+    assert "metadata" not in plain["messages"][0]
+    assert plain["has_more"]
+    rest = client.conversations_replies(
+        channel="C1",
+        ts=root,
+        limit=3,
+        cursor=plain["response_metadata"]["next_cursor"],
+        include_all_metadata=True,
+    )
+    assert [m["text"] for m in rest["messages"]] == ["reply 2", "reply 3"]
+    assert not rest["has_more"]
+    first = client.conversations_replies(channel="C1", ts=root, limit=1, include_all_metadata=True)
+    assert first["messages"][0]["metadata"]["event_type"] == "architect_request"
+    shared = workspace.add_file("a.md", b"# a", mimetype="text/markdown", filetype="markdown", user="U1")
+    assert client.files_info(file=shared.id)["file"]["name"] == "a.md"
+    workspace.scopes = {"chat:write"}
+    with pytest.raises(SlackApiError) as refused:
+        client.files_info(file=shared.id)
+    assert refused.value.response["error"] == "missing_scope"
+    assert refused.value.response["needed"] == "files:read"
+    with pytest.raises(SlackApiError) as no_history:
+        client.conversations_replies(channel="C1", ts=root)
+    assert no_history.value.response["needed"] == "channels:history"

@@ -61,6 +61,18 @@ log = get_logger(__name__)
 MAX_IMAGE_SIDE = 2048
 IMAGE_CACHE_BYTES = 64_000_000
 _HTML_EXTENSIONS = frozenset({"html", "htm"})
+_NO_ACCESS = frozenset(
+    {
+        "file_not_found",
+        "file_deleted",
+        "access_denied",
+        "not_allowed_token_type",
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "account_inactive",
+    }
+)
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # its warnings may quote parts of a document
 
@@ -396,7 +408,7 @@ class SlackFiles:
         if code == "missing_scope":
             needed = str(error.response.get("needed") or "files:read")
             return _Refused(Notice.missing_scope(needed), "missing_scope")
-        if code in {"file_not_found", "file_deleted", "access_denied", "not_allowed_token_type"}:
+        if code in _NO_ACCESS:
             return _Refused(Notice.file_no_access(slack_file.name), code)
         return _Refused(Notice.file_download_failed(slack_file.name, f"Slack said {code or 'error'}"), code)
 

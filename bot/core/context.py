@@ -180,12 +180,12 @@ def decode_text(data: bytes) -> str | None:
     if b"\x00" in data[:8192]:
         return None
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    text = data.decode("cp1252", errors="replace")
-    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\t\n\r\f")
-    return None if controls > len(text[:8192]) // 100 else text
+        text = data.decode("cp1252", errors="replace")
+    head = text[:8192]
+    controls = sum(1 for ch in head if ord(ch) < 32 and ch not in "\t\n\r\f")
+    return None if controls > len(head) // 100 else text
 
 
 # ----------------------------------------------------------------------------------- attachments

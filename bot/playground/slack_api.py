@@ -42,11 +42,13 @@ from bot.playground.workspace import (
     RESPONSE_URL_TTL_S,
     RESPONSE_URL_USES,
     TRIGGER_TTL_S,
+    Call,
     Channel,
     Failure,
     Message,
     ResponsePost,
     ResponseUrl,
+    StoredFile,
     View,
     Workspace,
 )
@@ -66,10 +68,16 @@ class SlackError(Exception):
         self.messages = list(messages)
         self.status = status
         self.headers = dict(headers or {})
+        self.fields: dict[str, Any] = {}
+
+    def with_fields(self, **fields: Any) -> SlackError:
+        """The same error with extra top-level fields (``missing_scope`` names what is ``needed``)."""
+        self.fields.update(fields)
+        return self
 
     def body(self) -> dict[str, Any]:
         """The JSON answer."""
-        body: dict[str, Any] = {"ok": False, "error": self.error}
+        body: dict[str, Any] = {"ok": False, "error": self.error, **self.fields}
         if self.messages:
             body["response_metadata"] = {"messages": [f"[ERROR] {m}" for m in self.messages]}
         return body
@@ -77,11 +85,12 @@ class SlackError(Exception):
 
 @dataclass
 class ApiResponse:
-    """One HTTP answer of the emulator."""
+    """One HTTP answer of the emulator (``content``: raw bytes instead of the JSON ``body``)."""
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    content: bytes | None = None
 
 
 @dataclass
@@ -283,6 +292,84 @@ def usergroups_users_list(request: ApiRequest) -> dict[str, Any]:
         return {"ok": True, "users": sorted(members)}
 
 
+_HISTORY_SCOPES = {"C": "channels:history", "G": "groups:history", "D": "im:history"}
+
+
+def _needs(request: ApiRequest, scope: str) -> None:
+    """Refuse as Slack does when the token lacks ``scope``."""
+    if not request.workspace.has_scope(scope):
+        raise SlackError("missing_scope").with_fields(needed=scope)
+
+
+@method("conversations.replies", required=("channel", "ts"))
+def conversations_replies(request: ApiRequest) -> dict[str, Any]:
+    """A thread, parent first, a page at a time (``limit``, ``cursor``); metadata on request."""
+    channel = request.channel()
+    _needs(request, _HISTORY_SCOPES.get(channel.id[:1], "channels:history"))
+    ws = request.workspace
+    messages = ws.thread_with_parent(channel.id, str(request.params["ts"]))
+    if not messages:
+        raise SlackError("thread_not_found")
+    try:
+        limit = int(request.params.get("limit") or 1000)
+        start = int(request.params.get("cursor") or 0)
+    except ValueError:
+        raise SlackError("invalid_arguments", "limit and cursor must be numbers") from None
+    limit = max(1, min(limit, 1000, ws.replies_limit_cap or 1000))
+    page = messages[start : start + limit]
+    metadata = request.flag("include_all_metadata")
+    shown = []
+    for message in page:
+        item = message.to_slack()
+        if not metadata:
+            item.pop("metadata", None)
+        if message.thread_ts:
+            item["thread_ts"] = message.thread_ts
+        shown.append(item)
+    more = start + limit < len(messages)
+    answer: dict[str, Any] = {"ok": True, "messages": shown, "has_more": more}
+    answer["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
+    return answer
+
+
+@method("files.info", required=("file",))
+def files_info(request: ApiRequest) -> dict[str, Any]:
+    """A file's object (its download URL once Slack has processed it)."""
+    _needs(request, "files:read")
+    stored = request.workspace.files.get(str(request.params["file"]))
+    if stored is None:
+        raise SlackError("file_not_found")
+    return {"ok": True, "file": _ready(stored).to_slack(request.base_url)}
+
+
+def _ready(stored: StoredFile) -> StoredFile:
+    """Slack finishes processing a file by the time anyone asks ``files.info``."""
+    stored.ready = True
+    return stored
+
+
+LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
+
+
+def download(ws: Workspace, path: str, headers: Mapping[str, str]) -> ApiResponse:
+    """A private file download (``url_private_download``): the bot token, or Slack's login page."""
+    parts = path.strip("/").split("/")
+    stored = ws.files.get(parts[1]) if len(parts) >= 2 else None
+    auth = headers.get("Authorization") or headers.get("authorization") or ""
+    token = auth.removeprefix("Bearer ").strip()
+    with ws.lock:
+        ws.calls.append(Call("files.download", {"file": parts[1] if len(parts) > 1 else ""}, token or None))
+    authorised = token.startswith("xoxb-") and (ws.bot_token is None or token == ws.bot_token)
+    if stored is None or not authorised or not ws.has_scope("files:read"):
+        # Slack answers 200 with its sign-in page, not 401/403
+        return ApiResponse(200, {}, {"Content-Type": "text/html; charset=utf-8"}, LOGIN_PAGE)
+    if stored.redirect_to:
+        return ApiResponse(302, {}, {"Location": stored.redirect_to, "Content-Length": "0"}, b"")
+    return ApiResponse(
+        200, {}, {"Content-Type": stored.mimetype or "application/octet-stream"}, stored.content
+    )
+
+
 def _view_answer(ws: Workspace, shown: View) -> dict[str, Any]:
     return {
         "ok": True,
@@ -481,6 +568,8 @@ def handle(
     content_type = headers.get("Content-Type") or headers.get("content-type") or ""
     if parts.path.startswith("/response/"):
         return respond(ws, parts.path.removeprefix("/response/"), parse_params(body, content_type), base_url)
+    if parts.path.startswith("/files-pri/"):
+        return download(ws, parts.path, headers)
     if not parts.path.startswith("/api/"):
         return None
     params = parse_params(body, content_type, parts.query)
@@ -491,12 +580,15 @@ def handle(
 
 def send(handler: BaseHTTPRequestHandler, response: ApiResponse) -> None:
     """Write an :class:`ApiResponse` to an HTTP handler."""
-    data = json.dumps(response.body).encode()
+    raw = response.content is not None
+    data = response.content if response.content is not None else json.dumps(response.body).encode()
     handler.send_response(response.status)
-    handler.send_header("Content-Type", "application/json; charset=utf-8")
+    if not raw:
+        handler.send_header("Content-Type", "application/json; charset=utf-8")
     handler.send_header("Content-Length", str(len(data)))
     for key, value in response.headers.items():
-        handler.send_header(key, value)
+        if key.lower() != "content-length":
+            handler.send_header(key, value)
     handler.end_headers()
     handler.wfile.write(data)
 
@@ -529,7 +621,9 @@ class SlackApiServer:
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -158,12 +158,46 @@ class ResponsePost:
 
 
 @dataclass
+class StoredFile:
+    """A file shared in the workspace: what ``files.info`` and a private download give."""
+
+    id: str
+    name: str
+    mimetype: str
+    filetype: str
+    content: bytes
+    user: str
+    ready: bool = True  # False: still processing (events say ``file_access: check_file_info``)
+    redirect_to: str | None = None  # a download answers 302 to this URL (tests of redirects)
+
+    def to_slack(self, base_url: str) -> dict[str, Any]:
+        """The file object as messages, events and ``files.info`` show it."""
+        url = f"{base_url.rstrip('/')}/files-pri/{self.id}/{self.name}"
+        shown: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "title": self.name,
+            "mimetype": self.mimetype,
+            "filetype": self.filetype,
+            "size": len(self.content),
+            "user": self.user,
+            "mode": "hosted",
+            "url_private": url,
+            "url_private_download": url + "?download=1",
+        }
+        if not self.ready:
+            return {"id": self.id, "mode": "hosted", "file_access": "check_file_info"}
+        return shown
+
+
+@dataclass
 class Failure:
     """A scripted failure for the next call of a method."""
 
     status: int = 200
     error: str | None = None
     retry_after: int | None = None
+    passes: bool = False  # a call let through before the failures (``fail(..., after=n)``)
 
 
 @dataclass(frozen=True)
@@ -214,6 +248,9 @@ class Workspace:
         self.calls: list[Call] = []
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
         self.changes: deque[Change] = deque(maxlen=CHANGE_FEED_LENGTH)
+        self.files: dict[str, StoredFile] = {}
+        self.scopes: set[str] | None = None  # the bot token's scopes; None grants every one
+        self.replies_limit_cap: int | None = None  # e.g. 15: Tier 1 for commercially distributed apps
         self._seq = 0
         self._last_ts_micros = 0
 
@@ -288,12 +325,16 @@ class Workspace:
         subtype: str | None = None,
         metadata: dict[str, Any] | None = None,
         files: list[dict[str, Any]] | None = None,
+        ts: str | None = None,
     ) -> Message:
-        """Add a message to a channel (or a thread) and tell the pages."""
+        """Add a message to a channel (or a thread) and tell the pages (``ts``: one the caller chose)."""
         with self.lock:
+            if ts is not None:  # keep later ts after it: Slack's are unique and ordered
+                seconds, _, micros = ts.partition(".")
+                self._last_ts_micros = max(self._last_ts_micros, int(seconds) * 1_000_000 + int(micros or 0))
             message = Message(
                 channel=channel,
-                ts=self.next_ts(),
+                ts=ts or self.next_ts(),
                 text=text,
                 blocks=list(blocks or []),
                 thread_ts=thread_ts,
@@ -447,6 +488,42 @@ class Workspace:
             self.notify("home", user=user)
             return published
 
+    # ----------------------------------------------------------------------------- files
+
+    def add_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str,
+        filetype: str,
+        user: str,
+        ready: bool = True,
+    ) -> StoredFile:
+        """Share a file (attach :meth:`StoredFile.to_slack` to a message to show it there)."""
+        with self.lock:
+            stored = StoredFile(
+                f"F{uuid.uuid4().hex[:10].upper()}", name, mimetype, filetype, content, user, ready
+            )
+            self.files[stored.id] = stored
+            return stored
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether the bot token was granted ``scope``."""
+        with self.lock:
+            return self.scopes is None or scope in self.scopes
+
+    def thread_with_parent(self, channel: str, thread_ts: str) -> list[Message]:
+        """A thread as ``conversations.replies`` gives it: the parent, then the replies, oldest first."""
+        with self.lock:
+            parent = self.messages.get((channel, thread_ts))
+            replies = [
+                m
+                for m in self.messages.values()
+                if m.channel == channel and m.thread_ts == thread_ts and m.ts != thread_ts
+            ]
+        return ([parent] if parent is not None else []) + sorted(replies, key=lambda m: float(m.ts))
+
     # --------------------------------------------------------------------------- failures
 
     def fail(
@@ -457,9 +534,12 @@ class Workspace:
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail."""
+        """Make ``times`` calls of ``method`` fail, once ``after`` more calls have been answered."""
         with self.lock:
+            for _ in range(after):
+                self.failures[method].append(Failure(passes=True))
             for _ in range(times):
                 self.failures[method].append(Failure(status=status, error=error, retry_after=retry_after))
 
@@ -468,4 +548,5 @@ class Workspace:
         with self.lock:
             self.calls.append(Call(method, params, token))
             queue = self.failures.get(method)
-            return queue.popleft() if queue else None
+            failure = queue.popleft() if queue else None
+            return None if failure is not None and failure.passes else failure

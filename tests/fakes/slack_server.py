@@ -57,9 +57,60 @@ class FakeSlack:
         status: int = 200,
         retry_after: int | None = None,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail."""
-        self.workspace.fail(method, error=error, status=status, retry_after=retry_after, times=times)
+        """Make ``times`` calls of ``method`` fail, once ``after`` more calls have been answered."""
+        self.workspace.fail(
+            method, error=error, status=status, retry_after=retry_after, times=times, after=after
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the emulator (file downloads live under it)."""
+        return self._server.url
+
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        mimetype: str,
+        filetype: str = "",
+        user: str = "U1",
+        ready: bool = True,
+    ) -> dict[str, Any]:
+        """Store a file; returns its object as a message event shows it (``files`` entry)."""
+        stored = self.workspace.add_file(
+            name,
+            content,
+            mimetype=mimetype,
+            filetype=filetype or name.rsplit(".", 1)[-1],
+            user=user,
+            ready=ready,
+        )
+        return stored.to_slack(self.base_url)
+
+    def say(
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        thread_ts: str | None = None,
+        files: list[dict[str, Any]] | None = None,
+        ts: str | None = None,
+    ) -> Message:
+        """A person's message as it now stands in Slack (what ``conversations.replies`` reads back)."""
+        self.workspace.channel(channel)
+        return self.workspace.post(
+            channel=channel,
+            user=user,
+            text=text,
+            thread_ts=thread_ts,
+            subtype="file_share" if files else None,
+            files=files,
+            ts=ts,
+        )
 
     @property
     def calls(self) -> list[Call]:
