@@ -384,10 +384,11 @@ def test_random_yaml_frontmatter_never_raises(value: object, body: str) -> None:
 @settings(max_examples=200)
 @given(text=st.text(max_size=300))
 def test_random_text_never_raises(text: str) -> None:
-    """Any text (including `---` and YAML-looking lines) is parsed without an exception."""
-    parse_agent(text, "t.agent.md")
-    parse_agent("---\n" + text, "t.agent.md")
-    parse_agent("---\n" + text + "\n---\n", "t.agent.md")
+    """Any text (including `---` and YAML-looking lines) is parsed without an exception, and a file is
+    never dropped silently: it loads as an agent, or the problems say why not."""
+    for content in (text, "---\n" + text, "---\n" + text + "\n---\n"):
+        spec, problems = parse_agent(content, "t.agent.md")
+        assert spec is not None or any(p.severity == "error" for p in problems)
 
 
 def test_pathological_yaml_is_reported() -> None:

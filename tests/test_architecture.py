@@ -44,3 +44,46 @@ def test_agent_loading_and_cli_import_no_outside_systems() -> None:
     """The agent-file adapter and the CLI stay light: `architect-bot agents validate` needs no SDK."""
     modules = ["bot.adapters.agent_files", "bot.cli", "bot.cli.agents"]
     assert _imported_by(modules) == {module: [] for module in modules}
+
+
+STORE_OWNERS = {"bot/core/engine.py", "bot/container.py", "bot/core/ports.py"}
+
+
+def test_only_the_engine_and_the_container_touch_the_conversation_store() -> None:
+    """Every listener, the Slack layer and the terminal go through the engine's use cases, so its
+    guarantees (one read per turn, atomic handoffs, exactly-once) cannot be bypassed."""
+    import ast
+
+    offenders: list[str] = []
+    for path in sorted([*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in STORE_OWNERS or relative.startswith("bot/adapters/"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=relative)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr == "store":
+                offenders.append(f"{relative}:{node.lineno} uses .store")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith(
+                ("redis_store", "memory_store")
+            ):
+                offenders.append(f"{relative}:{node.lineno} imports {node.module}")
+    assert offenders == []
+
+
+def test_nothing_under_bot_imports_handlers() -> None:
+    """Dependencies point inward: the entry points in handlers/ use bot/, never the other way round."""
+    import ast
+
+    offenders = []
+    for path in sorted(ROOT.glob("bot/**/*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "handlers"]
+    assert offenders == []

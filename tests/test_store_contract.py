@@ -369,8 +369,12 @@ def test_lock_excludes_a_second_holder(harness: Harness) -> None:
 def test_lock_is_per_conversation(harness: Harness) -> None:
     """Answering in one thread never delays another thread."""
     store = harness.make()
-    with store.locked(CONV, ttl_s=30, wait_s=0), store.locked("T1:C1:other", ttl_s=30, wait_s=0):
-        pass
+    store.create(meta("T1:C1:other"))
+    with store.locked(CONV, ttl_s=30, wait_s=0), store.locked("T1:C1:other", ttl_s=30, wait_s=0) as other:
+        assert other.conversation is not None
+        assert other.conversation.meta.id == "T1:C1:other"
+        with pytest.raises(ConversationBusyError):  # while the first thread's lock is really held
+            store.locked(CONV, ttl_s=30, wait_s=0).__enter__()
 
 
 def test_lock_waits_for_the_holder(harness: Harness) -> None:
@@ -409,11 +413,13 @@ def test_lock_gives_up_after_wait_s(harness: Harness) -> None:
 def test_lock_expires_after_ttl_s(harness: Harness) -> None:
     """A crashed instance holding the lock cannot block the thread forever."""
     store = harness.make()
+    store.create(meta())
     crashed = store.locked(CONV, ttl_s=0.3, wait_s=0)
-    crashed.__enter__()  # never exited: the holder died
+    crashed.__enter__()  # never exited: the holder died (held-means-busy: test_lock_excludes_...)
     harness.advance(0.4)
-    with store.locked(CONV, ttl_s=30, wait_s=0):
-        pass
+    with store.locked(CONV, ttl_s=30, wait_s=0) as taken:
+        assert taken.conversation is not None
+        assert taken.conversation.meta.id == CONV
 
 
 def test_only_the_owner_releases_the_lock(harness: Harness) -> None:

@@ -245,6 +245,12 @@ class Engine:
         else:
             self.store.complete(delivery_id)
 
+    # ------------------------------------------------------------------------------------- read
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """The stored conversation (e.g. to continue a Slack thread in the terminal), or None."""
+        return self.store.get(conversation_id)
+
     # ------------------------------------------------------------------------------------ start
 
     def start(

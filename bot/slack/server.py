@@ -35,7 +35,7 @@ def main() -> int:
         print(f"architect-bot: {error.detail}", file=sys.stderr)
         return 2
     settings = services.settings
-    services.store  # noqa: B018 - build now so the store choice is logged at start-up
+    services.warm()  # store, model and engine built now: the choice is logged, the first answer is fast
     app = build_app(services)
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
