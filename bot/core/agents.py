@@ -8,8 +8,11 @@ it turns one file's *text* into an :class:`AgentSpec` or :class:`Problem` s; rea
 severity ``error`` means the file (or the entry it names, e.g. one handoff) was not loaded; a
 ``warning`` means something was ignored or replaced by its default and the agent still loads.
 
-Values of keys this bot ignores (``mcp-servers``, ``metadata``, ``hooks``, unknown keys) are never
-stored, expanded or quoted in problems: they may hold ``${{ secrets.X }}`` references.
+Values of keys this bot ignores (``metadata``, ``hooks``, unknown keys) are never stored, expanded
+or quoted in problems: they may hold ``${{ secrets.X }}`` references. Of ``mcp-servers`` only each
+server's name, ``type``, ``url``, ``command`` (whether there is one) and ``tools`` filter are kept;
+``headers``, ``env``, ``args`` and ``auth`` are never stored: credentials come from the bot's
+settings, and ``${{ secrets.X }}`` is never expanded.
 """
 
 from __future__ import annotations
@@ -59,6 +62,19 @@ class Handoff(BaseModel):
     line: int | None = Field(default=None, description="Line of the entry in its file, for problems")
 
 
+class McpServerSpec(BaseModel):
+    """An MCP server an agent file declares (``mcp-servers``), without any credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    type: str | None = Field(default=None, description="http, sse, local, stdio... as written")
+    url: str | None = None
+    command: bool = Field(default=False, description="True when the entry runs a local command")
+    tools: tuple[str, ...] | None = Field(default=None, description="The entry's tools filter; None = all")
+    credentials: bool = Field(default=False, description="True when headers/env/auth were given (not kept)")
+
+
 class AgentSpec(BaseModel):
     """One agent as loaded from its file."""
 
@@ -71,6 +87,8 @@ class AgentSpec(BaseModel):
     models: tuple[str, ...] = Field(default=(), description="Model names as written, in preference order")
     target: str | None = None
     tools: tuple[str, ...] = ()
+    tools_given: bool = Field(default=False, description="False when the file has no 'tools' (all tools)")
+    mcp_servers: tuple[McpServerSpec, ...] = ()
     argument_hint: str | None = None
     agents: tuple[str, ...] = ()
     user_invocable: bool = True
@@ -284,6 +302,8 @@ def _build(
         models=fields.models(),
         target=target.strip().lower() if target else None,
         tools=fields.names("tools"),
+        tools_given=fields.given("tools"),
+        mcp_servers=fields.mcp_servers(),
         argument_hint=fields.text("argument-hint"),
         agents=fields.names("agents"),
         user_invocable=fields.user_invocable(),
@@ -338,6 +358,58 @@ class _Fields:
 
     def _get(self, key: str) -> object:
         return self.data.get(key)
+
+    def given(self, key: str) -> bool:
+        """True when ``key`` is in the frontmatter with a usable value (a list or a string)."""
+        return isinstance(self._get(key), list | str)
+
+    def mcp_servers(self) -> tuple[McpServerSpec, ...]:
+        """The ``mcp-servers`` entries: name, type, url, tools filter; credentials are not kept."""
+        value = self._get("mcp-servers")
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.report.add(
+                f"'mcp-servers' should be a mapping of server names, found a {_type_name(value)}: ignored",
+                key="mcp-servers",
+            )
+            return ()
+        servers: list[McpServerSpec] = []
+        for raw_name, entry in value.items():
+            name = _scalar_text(raw_name)
+            if not name or not name.strip():
+                self.report.add("'mcp-servers': an entry without a name: ignored", key="mcp-servers")
+                continue
+            name = name.strip()
+            if not isinstance(entry, dict):
+                self.report.add(
+                    f"MCP server {name!r} should be a mapping, found a {_type_name(entry)}: ignored",
+                    key="mcp-servers",
+                )
+                continue
+            kind = _scalar_text(entry.get("type"))
+            url = _scalar_text(entry.get("url"))
+            tools = entry.get("tools")
+            filter_: tuple[str, ...] | None = None
+            if isinstance(tools, str):
+                filter_ = tuple(part.strip() for part in tools.split(",") if part.strip())
+            elif isinstance(tools, list):
+                filter_ = tuple(
+                    text.strip() for item in tools if (text := _scalar_text(item)) and text.strip()
+                )
+            elif tools is not None:
+                self.report.add(f"MCP server {name!r}: 'tools' should be a list: ignored", key="mcp-servers")
+            servers.append(
+                McpServerSpec(
+                    name=name,
+                    type=kind.strip() if kind else None,
+                    url=url.strip() if url and url.strip() else None,
+                    command=entry.get("command") is not None,
+                    tools=filter_,
+                    credentials=any(entry.get(key) is not None for key in ("headers", "env", "auth")),
+                )
+            )
+        return tuple(servers)
 
     def text(self, key: str) -> str | None:
         value = self._get(key)
