@@ -212,7 +212,8 @@ def test_writes_ask_unless_trusted_and_ask_first_always_asks() -> None:
 def test_vscode_only_tools_are_reported_not_available() -> None:
     """editFiles, the terminal, the codebase... are listed with a reason; fetch and githubRepo run."""
     spec = agent(
-        "tools: ['editFiles', 'runInTerminal', 'codebase', 'fetch', 'githubRepo', 'execute/runTests', 'ms-python.python/installPythonPackage', 'openSimpleBrowser']"
+        "tools: ['editFiles', 'runInTerminal', 'codebase', 'fetch', 'githubRepo', 'execute/runTests', "
+        "'ms-python.python/installPythonPackage', 'openSimpleBrowser']"
     )
     plan = plan_tools(spec, ALL_ON)
     assert plan.builtins == {FETCH, GITHUB}
