@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: test lint typecheck pytest run bench package clean
 
 $(STAMP): pyproject.toml
+	@echo "== installing Python dependencies into $(VENV) (pyproject.toml changed; about a minute, needs PyPI)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev,tiktoken]'
@@ -36,7 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_budget.py
 	$(BIN)/python scripts/bench_slack.py
 
-## make package: serverless packages for every stage + cfn-lint
+## make package: serverless packages for every stage + cfn-lint (needs npm; the first time, the network)
 package: $(STAMP)
 	bash scripts/package.sh
 

@@ -8,6 +8,13 @@
 # .serverless/ into the --package directory, which must therefore live outside it.
 # Fails on any packaging error and on any cfn-lint error or warning (W3005 excepted: osls itself
 # emits a redundant DependsOn on the HTTP API route).
+#
+# Needs: npm (Node >= 18) and, the first time, the network: npm ci fetches osls and the requirements
+# plugin (~220 packages) from the npm registry into npm's cache (~/.npm), and pip fetches the Lambda's
+# arm64 wheels from PyPI into serverless-python-requirements' cache
+# (~/.cache/serverless-python-requirements, keyed by requirements.txt). Once those caches are
+# filled it runs without the network: npm ci --prefer-offline takes everything from the cache, and a
+# node_modules that already matches package-lock.json is kept as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,11 +40,44 @@ export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=f
 started=$(date +%s)
 "$PYTHON_BIN" scripts/lock_requirements.py --check
 
-echo "== npm ci"
-npm ci --silent --no-audit --no-fund 2>&1 | { grep -v 'Unknown user config' || true; }
+# npm ci with progress lines (never minutes of silence on a slow network): a count of registry
+# requests every 50 (and how many the npm cache answered), a heartbeat every 20 s, npm's own summary.
+npm_ci() {
+  local t0 ticker rc=0
+  t0=$(date +%s)
+  ( while sleep 20; do echo "   ... npm ci still running ($(( $(date +%s) - t0 )) s)"; done ) &
+  ticker=$!
+  npm ci --no-audit --no-fund --prefer-offline --loglevel=http 2>&1 | awk '
+    /http fetch/ {
+      n++; if ($0 ~ /\(cache (hit|stale|revalidated)\)/) cached++
+      if (n % 50 == 0) { printf "   npm ci: %d registry requests (%d answered by the npm cache)\n", n, cached; fflush() }
+      next
+    }
+    /Unknown user config|^npm warn install-scripts|^[[:space:]]*$/ { next }
+    { print "   " $0; fflush() }
+    END { if (n % 50) printf "   npm ci: %d registry requests (%d answered by the npm cache)\n", n, cached }
+  ' || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  if (( rc != 0 )); then
+    echo "npm ci FAILED (exit $rc). The first run needs the npm registry (network); later runs use npm's cache." >&2
+    return "$rc"
+  fi
+}
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+npm_stamp=node_modules/.package-lock.sha256
+if [[ -f "$npm_stamp" && "$(cat "$npm_stamp")" == "$lock_sum" && -x node_modules/.bin/osls ]]; then
+  echo "== npm ci: skipped, node_modules matches package-lock.json (rm -rf node_modules to reinstall)"
+else
+  echo "== npm ci (the first time it downloads ~220 packages; later they come from npm's cache)"
+  npm_ci
+  echo "$lock_sum" >"$npm_stamp"
+fi
 
 rm -rf "$OUT" .serverless
 mkdir -p "$OUT"
+echo "== packaging: $STAGES (each ~15-30 s; the first ever also downloads the Lambda's wheels from PyPI)"
 
 package() {  # package <name> <stage> [osls args...]
   local name=$1 stage=$2; shift 2
