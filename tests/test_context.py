@@ -180,11 +180,10 @@ def test_files_read_in_a_prompt_with_their_names() -> None:
     doc = Attachment(id="F1", name="design.md", kind="text", text="# Plan\n```py\nx = 1\n```")
     pdf = Attachment(id="F2", name="spec.pdf", kind="pdf", text="page text", pages=3, truncated=True)
     image = Attachment(id="F3", name="arch.png", kind="image", width=800, height=600)
-    rendered = render_attachments("please review", [doc, pdf, image], images_shown=True, notes=["x"])
+    rendered = render_attachments("please review", [doc, pdf, image], shown_images={"F3"})
     assert rendered.startswith("please review\n\n[file design.md]\n````\n# Plan")
     assert "[PDF spec.pdf (3 pages, cut: only the beginning is included)]" in rendered
-    assert "[image arch.png, 800x600: attached below]" in rendered
-    assert rendered.endswith("[x]")
+    assert rendered.endswith("[image arch.png, 800x600: attached below]")
     assert "not shown to you" in render_attachment(image, image_shown=False)
 
 

@@ -73,7 +73,13 @@ def test_a_bot_thread_rebuilds_with_its_agent_turns_and_live_buttons() -> None:
         bot(
             "100.000003",
             "U1 handed this thread",
-            HandoffMark(from_agent="director", to_agent="backend-builder", answer_id="a-1", by_user="U1"),
+            HandoffMark(
+                from_agent="director",
+                to_agent="backend-builder",
+                answer_id="a-1",
+                by_user="U1",
+                model="gpt-4o",
+            ),
         ),
         bot("100.000004", "Part one.", AnswerMark(agent="backend-builder", answer_id="a-2", buttons="live")),
         bot("100.000005", "Part two.", AnswerMark(agent="backend-builder", answer_id="a-2", buttons="live")),
@@ -83,22 +89,25 @@ def test_a_bot_thread_rebuilds_with_its_agent_turns_and_live_buttons() -> None:
     ]
     rebuilt = rebuild(messages)
     assert rebuilt.agent == "backend-builder"
+    assert rebuilt.model == "gpt-4o"  # the handoff's model answers from then on
     assert rebuilt.last_answer_id == "a-2"
     assert [h.to_agent for h in rebuilt.handoffs] == ["backend-builder"]
     assert [(t.role, t.id) for t in rebuilt.turns] == [
         (Role.USER, "100.000001"),
         (Role.ASSISTANT, "a-1"),
+        (Role.USER, "handoff-a-1"),  # the handoff's prompt (the engine fills in its text)
         (Role.ASSISTANT, "a-2"),
         (Role.USER, "100.000006"),
         (Role.USER, "100.000008"),
     ]
-    first, plan, answer = rebuilt.turns[0], rebuilt.turns[1], rebuilt.turns[2]
+    first, plan, handoff, answer = rebuilt.turns[:4]
     assert first.user_id == "U1"
     assert first.text == "design a queue"
     assert plan.answered == ("100.000001",)
+    assert (handoff.user_id, handoff.agent, handoff.text) == ("U1", "backend-builder", "")
     assert answer.text == "Part one.\n\nPart two."
     assert answer.agent == "backend-builder"
-    assert answer.answered == ()
+    assert answer.answered == ("handoff-a-1",)
     assert rebuilt.pending == ("100.000006", "100.000008")
     assert rebuilt.answers == 2
     assert rebuilt.messages == len(messages)

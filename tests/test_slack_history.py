@@ -85,9 +85,10 @@ def test_a_thread_reads_back_with_marks_and_rebuilds(slack: FakeSlack) -> None:
     rebuilt = rebuild(messages)
     assert rebuilt.agent == "backend-builder"
     assert rebuilt.last_answer_id == "a-2"
-    assert [t.role for t in rebuilt.turns] == [
+    assert [t.role for t in rebuilt.turns] == [  # request, answer, handoff prompt, answer, 2 replies
         Role.USER,
         Role.ASSISTANT,
+        Role.USER,
         Role.ASSISTANT,
         Role.USER,
         Role.USER,

@@ -20,6 +20,7 @@ import pytest
 
 from bot.adapters.memory_store import MemoryConversationStore
 from bot.adapters.redis_store import RedisConversationStore
+from bot.core.context import Attachment
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn, Usage
 from bot.core.ports import AppendOutcome, ConversationStore, FixedClock, HandoffStatus
 from bot.errors import ConversationBusyError
@@ -445,3 +446,47 @@ def test_lock_is_released_when_the_answer_fails(harness: Harness) -> None:
         raise RuntimeError("model failed")
     with store.locked(CONV, ttl_s=30, wait_s=0):
         pass
+
+
+# ------------------------------------------------------------------------------------------ adopt
+
+
+def test_adopt_recreates_a_lost_conversation_from_its_thread(harness: Harness) -> None:
+    """A thread read back from Slack becomes the conversation again: turns, live answer, handoffs, parked."""
+    store = harness.make(max_turns=4)
+    assert (
+        store.append_turn(CONV, user("late", "1700000020.000000"), park_if_missing=True)
+        is AppendOutcome.PARKED
+    )
+    doc = Attachment(id="F1", name="design.md", kind="text", text="# plan")
+    history = [
+        user("u1", "1700000001.000000").model_copy(update={"attachments": (doc,)}),
+        answer("a1", "1700000002.000000"),
+        user("u2", "1700000003.000000"),
+        Turn(id="a2", role=Role.ASSISTANT, text="built", ts="1700000004.000000", agent="frontend-builder"),
+    ]
+    opened = store.adopt(
+        meta(agent="frontend-builder", last_answer_id="a2"), list(reversed(history)), [record()]
+    )
+    assert opened.created
+    assert opened.agent == "frontend-builder"
+    conv = store.get(CONV)
+    assert conv is not None
+    assert [t.id for t in conv.turns] == ["u1", "u2", "a2", "late"]  # capped at 4: the first kept
+    assert conv.turns[0].attachments == (doc,)
+    assert conv.meta.dropped_turns == 1
+    assert conv.meta.last_answer_id == "a2"
+    assert conv.agent == "frontend-builder"
+    assert [h.to_agent for h in conv.handoffs] == ["frontend-builder"]
+    assert store.append_turn(CONV, user("u2", "1700000003.000000")) is AppendOutcome.DUPLICATE
+
+
+def test_adopt_leaves_an_existing_conversation_alone(harness: Harness) -> None:
+    """Two replies rebuilding the same thread at once make one conversation, not two histories."""
+    store = harness.make()
+    store.create(meta())
+    store.append_turn(CONV, user("u1", "1700000001.000000"))
+    opened = store.adopt(meta(agent="other"), [user("x", "1700000005.000000")], [])
+    assert not opened.created
+    assert opened.agent == "director"
+    assert ids(store) == ["u1"]

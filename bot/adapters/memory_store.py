@@ -17,7 +17,7 @@ import bisect
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
@@ -184,6 +184,26 @@ class MemoryConversationStore:
                         self._append_locked(meta.id, parked)
             stored = self._append_locked(meta.id, turn)
             return Opened(created=created, agent=conv.meta.agent, stored=stored is AppendOutcome.STORED)
+
+    def adopt(
+        self, meta: ConversationMeta, turns: Sequence[Turn], handoffs: Sequence[HandoffRecord]
+    ) -> Opened:
+        """Create the conversation with its history if absent (adopting parked turns); one atomic step."""
+        with self._cond:
+            conv = self._live(meta.id)
+            if conv is not None:
+                return Opened(created=False, agent=conv.meta.agent, stored=False)
+            conv = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
+            self._convs[meta.id] = conv
+            for turn in sorted(turns, key=lambda t: ts_micros(t.ts)):
+                self._append_locked(meta.id, turn)
+            now = self.clock.monotonic()
+            for parked, expires in self._parked.pop(meta.id, {}).values():
+                if expires > now:
+                    self._append_locked(meta.id, parked)
+            conv.meta = conv.meta.model_copy(update={"last_answer_id": meta.last_answer_id})
+            conv.handoffs.extend(handoffs)
+            return Opened(created=True, agent=meta.agent, stored=True)
 
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation, or None if unknown or expired."""

@@ -145,6 +145,41 @@ return {created, redis.call('HGET', KEYS[1], 'agent'), stored}
 """
 )
 
+# ARGV: ttl_ms max_turns updated nonce n_meta_fields n_turns n_handoffs last_answer_json
+#       field1 json1 ...  turn(5) ...  handoff_json ...
+# Returns {created (1/0), agent_json}. Turns come in ts order; parked turns are adopted after them.
+_ADOPT = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  local mine = redis.call('HGET', KEYS[1], '_adopt') == ARGV[4]
+  return {mine and 1 or 0, redis.call('HGET', KEYS[1], 'agent')}
+end
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+local n_meta, n_turns, n_handoffs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local at = 9
+redis.call('HSET', KEYS[1], '_adopt', ARGV[4], unpack(ARGV, at, at + 2 * n_meta - 1))
+at = at + 2 * n_meta
+for i = 1, n_turns do
+  append(ARGV[4], ARGV[3], ARGV[2], ARGV[at], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4])
+  at = at + 5
+end
+local parked = redis.call('HGETALL', KEYS[6])
+for i = 1, #parked, 2 do
+  local p = cjson.decode(parked[i + 1])
+  append(ARGV[4], ARGV[3], ARGV[2], parked[i], p[1], p[2], '0', '')
+end
+redis.call('DEL', KEYS[6])
+redis.call('HSET', KEYS[1], 'last_answer_id', ARGV[8])
+for i = 1, n_handoffs do
+  redis.call('RPUSH', KEYS[5], ARGV[at])
+  at = at + 1
+end
+touch(ARGV[1])
+return {1, redis.call('HGET', KEYS[1], 'agent')}
+"""
+)
+
 # ARGV: ttl_ms max_turns updated nonce  turn(5)  park park_ttl_ms
 # Returns 1 stored, 0 duplicate id, -1 unknown conversation, 2 parked.
 _APPEND = (
@@ -286,6 +321,7 @@ class RedisConversationStore:
         self._create: Script = client.register_script(_CREATE)
         self._open: Script = client.register_script(_OPEN)
         self._append: Script = client.register_script(_APPEND)
+        self._adopt: Script = client.register_script(_ADOPT)
         self._hand_off: Script = client.register_script(_HAND_OFF)
         self._lock_get: Script = client.register_script(_LOCK_GET)
         self._finish: Script = client.register_script(_FINISH)
@@ -382,6 +418,30 @@ class RedisConversationStore:
         args = [*self._head(), *self._turn_args(turn), len(fields) // 2, *fields]
         created, agent, stored = self._run("open", self._open, self.conversation_keys(meta.id), args)
         return Opened(created=bool(created), agent=json.loads(agent), stored=bool(stored))
+
+    def adopt(
+        self, meta: ConversationMeta, turns: Sequence[Turn], handoffs: Sequence[HandoffRecord]
+    ) -> Opened:
+        """Create the conversation with its history if absent (adopting parked turns): one round trip."""
+        fields: list[str] = []
+        for name, value in meta.model_dump(mode="json").items():
+            if name != "last_answer_id":
+                fields += [name, json.dumps(value)]
+        turn_args: list[str | int] = []
+        for turn in sorted(turns, key=lambda t: ts_micros(t.ts)):
+            turn_args += self._turn_args(turn)
+        args: list[str | int] = [
+            *self._head(),
+            len(fields) // 2,
+            len(turns),
+            len(handoffs),
+            json.dumps(meta.last_answer_id),
+            *fields,
+            *turn_args,
+            *(record.model_dump_json() for record in handoffs),
+        ]
+        created, agent = self._run("adopt", self._adopt, self.conversation_keys(meta.id), args)
+        return Opened(created=bool(created), agent=json.loads(agent), stored=bool(created))
 
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation (one round trip), or None if unknown or expired."""

@@ -3,6 +3,9 @@
 Pure: the token counts come from a :class:`~bot.core.ports.TokenCounter` (exact, or a conservative
 estimate). Each turn is counted once, so a 1,000-turn thread costs 1,000 counts, not a million.
 
+Images count too, by OpenAI's rule for the model (:func:`bot.core.context.image_tokens`), when the
+model takes images (``vision``); a turn's images live and go with the turn.
+
 When the whole thread does not fit ``limit = min(context_window(model), max_prompt_tokens) -
 reserve_tokens``, the oldest turns are left out, except the agent's instructions and the thread's
 first user message (usually the task itself); a short system note says how many were left out, and
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.context import ImageDetail, image_tokens
 from bot.core.conversation import Role, Turn
 from bot.core.ports import ChatMessage, TokenCounter
 from bot.core.prompts import (
@@ -42,6 +46,8 @@ class PromptResult:
     limit: int
     dropped_turns: int
     exact_count: bool
+    sources: tuple[Turn | None, ...] = ()  # the turn of each message (None: system messages)
+    image_tokens: int = 0  # part of prompt_tokens
 
 
 def prompt_limit(model: str, *, max_prompt_tokens: int, reserve_tokens: int) -> int:
@@ -58,8 +64,13 @@ def build_prompt(
     counter: TokenCounter,
     max_prompt_tokens: int,
     reserve_tokens: int,
+    vision: bool = False,
+    image_detail: ImageDetail = "high",
 ) -> PromptResult:
     """The prompt for ``agent`` answering ``turns`` with ``model``, trimmed to fit (see module doc).
+
+    ``vision``: the model takes images; each turn's images are then counted and said to follow
+    (the caller attaches them to the kept messages, :attr:`PromptResult.sources`).
 
     Raises ``ThreadTooLongError`` when instructions + first user message + latest turn exceed the
     limit.
@@ -72,9 +83,23 @@ def build_prompt(
     def cost(message: ChatMessage) -> int:
         return counter.count(message.content, model) + PER_MESSAGE_TOKENS
 
+    def images_of(turn: Turn) -> list[tuple[str, int]]:
+        if not vision:
+            return []
+        return [
+            (a.id, image_tokens(model, a.width, a.height, image_detail))
+            for a in turn.attachments
+            if a.kind == "image"
+        ]
+
     fixed = cost(system) + REPLY_PRIMING_TOKENS
-    messages = [turn_message(turn, agent) for turn in kept_turns]
-    costs = [cost(message) for message in messages]
+    images = [images_of(turn) for turn in kept_turns]
+    image_costs = [sum(tokens for _, tokens in found) for found in images]
+    messages = [
+        turn_message(turn, agent, shown_images=frozenset(i for i, _ in found))
+        for turn, found in zip(kept_turns, images, strict=True)
+    ]
+    costs = [cost(message) + extra for message, extra in zip(messages, image_costs, strict=True)]
     total = fixed + sum(costs)
     if total <= limit:
         return PromptResult(
@@ -83,6 +108,8 @@ def build_prompt(
             limit=limit,
             dropped_turns=0,
             exact_count=counter.exact,
+            sources=(None, *kept_turns),
+            image_tokens=sum(image_costs),
         )
 
     first = next((i for i, turn in enumerate(kept_turns) if turn.role is Role.USER), 0)
@@ -112,4 +139,6 @@ def build_prompt(
         limit=limit,
         dropped_turns=dropped,
         exact_count=counter.exact,
+        sources=(None, kept_turns[first], None, *kept_turns[start:]),
+        image_tokens=image_costs[first] + sum(image_costs[start:]),
     )

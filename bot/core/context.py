@@ -268,12 +268,15 @@ def render_attachment(attachment: Attachment, *, image_shown: bool) -> str:
 
 
 def render_attachments(
-    text: str, attachments: Sequence[Attachment], *, images_shown: bool, notes: Sequence[str] = ()
+    text: str, attachments: Sequence[Attachment], *, shown_images: Iterable[str] = ()
 ) -> str:
-    """A message's text followed by its files (see :func:`render_attachment`) and any notes about them."""
+    """A message's text followed by its files (see :func:`render_attachment`).
+
+    ``shown_images``: ids of the images that follow as image inputs (the others are said not shown).
+    """
+    shown = frozenset(shown_images)
     parts = [text] if text else []
-    parts += [render_attachment(a, image_shown=images_shown) for a in attachments]
-    parts += [f"[{note}]" for note in notes]
+    parts += [render_attachment(a, image_shown=a.id in shown) for a in attachments]
     return "\n\n".join(parts)
 
 

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.context import Attachment
+
 TurnStatus = Literal["complete", "cut", "failed"]
 
 
@@ -57,6 +59,9 @@ class Turn(BaseModel):
     created_at: float = 0.0
     answered: tuple[str, ...] = Field(
         default=(), description="For answers: ids of the user turns this answer covered"
+    )
+    attachments: tuple[Attachment, ...] = Field(
+        default=(), description="Files shared with the message: text kept, images by reference"
     )
 
 
@@ -132,13 +137,14 @@ class UserMessage:
     """What a person wrote, as the engine's use cases take it.
 
     ``id`` makes storing idempotent (a Slack message ts or event id); ``ts`` orders it (a Slack ts;
-    None = now).
+    None = now); ``attachments`` are the files shared with it, already read.
     """
 
     text: str
     user_id: str | None = None
     ts: str | None = None
     id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

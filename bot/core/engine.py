@@ -7,7 +7,9 @@ Use cases (each one store operation where it can be):
   conversation it overtook exists);
 - :meth:`Engine.continue_or_start` does either, atomically: a mention in a thread;
 - :meth:`Engine.answer` lets the current agent answer everything not answered yet, streaming;
-- :meth:`Engine.hand_off` moves the conversation to another agent after a button click.
+- :meth:`Engine.hand_off` moves the conversation to another agent after a button click;
+- :meth:`Engine.adopt` re-creates a conversation from its thread as Slack gives it back (the store
+  lost it), or starts one in a thread that already has a discussion, with its history.
 
 The engine knows nothing about how an answer is shown. :meth:`Engine.answer` returns an
 :class:`AnswerStream`: :meth:`AnswerStream.open` says whether there is anything to answer (and who
@@ -31,7 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core.budget import build_prompt
+from bot.core.budget import PromptResult, build_prompt
+from bot.core.context import Attachment, ImageDetail, ImageInput, Notice, accepts_images
 from bot.core.conversation import (
     Conversation,
     ConversationMeta,
@@ -44,16 +47,21 @@ from bot.core.conversation import (
 from bot.core.model_names import resolve_model
 from bot.core.ports import (
     AppendOutcome,
+    ChatMessage,
     ChatModel,
     Clock,
     Completion,
     ConversationStore,
+    FileSource,
     HandoffStatus,
     LockedConversation,
     ModelRequest,
+    Opened,
     TextDelta,
     TokenCounter,
 )
+from bot.core.prompts import turn_message
+from bot.core.record import Rebuilt
 from bot.core.refs import HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
 from bot.errors import (
@@ -68,6 +76,7 @@ from bot.logging import get_logger
 log = get_logger("bot.engine")
 
 CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Reply in the thread to continue.)_"
+MAX_PROMPT_IMAGE_BYTES = 40_000_000  # OpenAI takes 50 MB per request; the newest images go first
 
 
 def slack_ts(seconds: float) -> str:
@@ -83,6 +92,7 @@ class EngineConfig:
     reserve_tokens: int
     lock_ttl_s: float
     lock_wait_s: float
+    image_detail: ImageDetail = "high"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +107,7 @@ class AnswerResult:
     prompt_tokens: int
     dropped_turns: int
     cut: bool
+    notices: tuple[Notice, ...] = ()  # what the person should know (an image that could not be fetched)
 
     @property
     def text(self) -> str:
@@ -118,12 +129,19 @@ class HandoffOutcome:
 
 @dataclass(frozen=True, slots=True)
 class AnswerPlan:
-    """What an answer is about to do: who answers, with which model, covering which turns."""
+    """What an answer is about to do: who answers, with which model, covering which turns.
+
+    ``answer_id`` is the id the answer will be stored with (known before the first word, so every
+    Slack message of the answer can carry it); ``notices`` what the person should know first (their
+    images go to a model that cannot see them).
+    """
 
     conversation: Conversation
     agent: str
     model: str
     pending: tuple[Turn, ...]
+    answer_id: str = ""
+    notices: tuple[Notice, ...] = ()
 
 
 class ReplyOutcome(StrEnum):
@@ -133,6 +151,15 @@ class ReplyOutcome(StrEnum):
     DUPLICATE = "duplicate"  # a re-delivery: stored before
     NOT_FOUND = "not_found"  # no conversation in that thread: not ours, or forgotten by the store
     PARKED = "parked"  # the conversation is being created: the reply is adopted by it
+
+
+@dataclass(frozen=True, slots=True)
+class Adopted:
+    """What :meth:`Engine.adopt` did."""
+
+    created: bool  # False: the conversation existed (another process re-created it first)
+    agent: str
+    turns: int  # turns taken over from the thread
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +236,7 @@ class Engine:
         counter: TokenCounter,
         clock: Clock,
         config: EngineConfig,
+        files: FileSource | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -216,6 +244,7 @@ class Engine:
         self.counter = counter
         self.clock = clock
         self.config = config
+        self.files = files
 
     # ------------------------------------------------------------------------------- deliveries
 
@@ -349,7 +378,63 @@ class Engine:
             user_id=message.user_id,
             agent=agent,
             created_at=now,
+            attachments=message.attachments,
         )
+
+    # ------------------------------------------------------------------------------------ adopt
+
+    def adopt(
+        self,
+        *,
+        conversation_id: str,
+        rebuilt: Rebuilt,
+        default_agent: str | None,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Adopted:
+        """Create the conversation from its thread as read back (:func:`bot.core.record.rebuild`).
+
+        One atomic store operation. The thread's current agent (after handoffs too) answers from
+        now on; when the thread names none (a discussion the bot joins) or names an agent no longer
+        loaded, ``default_agent`` does. Handoff prompt turns get the handoff's prompt from the agent
+        files. An existing conversation is left alone (``created`` False).
+        """
+        spec = self.registry.get(rebuilt.agent) if rebuilt.agent else None
+        model = rebuilt.model if spec is not None else None
+        if spec is None and default_agent is not None:
+            spec = self.registry.get(default_agent)
+        if spec is None:
+            raise AgentNotFoundError(f"no agent for the thread (thread: {rebuilt.agent!r})")
+        turns = [
+            turn.model_copy(update={"text": self._handoff_prompt(rebuilt, turn)})
+            if turn.role is Role.USER and turn.id.startswith("handoff-") and not turn.text
+            else turn
+            for turn in rebuilt.turns
+        ]
+        meta = self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts).model_copy(
+            update={"last_answer_id": rebuilt.last_answer_id, "model": model}
+        )
+        opened: Opened = self.store.adopt(meta, turns, rebuilt.handoffs)
+        log.info(
+            "conversation_rebuilt" if rebuilt.answers else "conversation_joined",
+            conversation=conversation_id,
+            agent=opened.agent,
+            created=opened.created,
+            messages=rebuilt.messages,
+            turns=len(turns),
+        )
+        return Adopted(created=opened.created, agent=opened.agent, turns=len(turns))
+
+    def _handoff_prompt(self, rebuilt: Rebuilt, turn: Turn) -> str:
+        """The prompt of the handoff a rebuilt handoff turn stands for (the agent files say it)."""
+        handoff = next(
+            (h for h in rebuilt.handoffs if h.to_agent == turn.agent and h.at == turn.created_at), None
+        )
+        found = self.registry.handoff_to(handoff.from_agent, handoff.to_agent) if handoff else None
+        if found is not None:
+            return found.handoff.prompt
+        return f"(The thread was handed over to {turn.agent}.)"
 
     # ----------------------------------------------------------------------------------- answer
 
@@ -380,7 +465,22 @@ class Engine:
                 raise AgentNotFoundError(f"agent {conversation.agent!r} is no longer loaded")
             choice = self.registry.model_for(spec.name)
             model = conversation.meta.model or choice.model
-            yield AnswerPlan(conversation=conversation, agent=spec.name, model=model, pending=pending)
+            answer_id = f"a-{uuid.uuid4().hex}"
+            unseen = [
+                a.name
+                for t in pending
+                for a in t.attachments
+                if a.kind == "image" and not accepts_images(model)
+            ]
+            notices = (Notice.images_not_seen(spec.name, model, unseen),) if unseen else ()
+            yield AnswerPlan(
+                conversation=conversation,
+                agent=spec.name,
+                model=model,
+                pending=pending,
+                answer_id=answer_id,
+                notices=notices,
+            )
             yield from self._generate(
                 locked=locked,
                 conversation=conversation,
@@ -388,6 +488,7 @@ class Engine:
                 instructions=spec.instructions,
                 model=model,
                 deadline=deadline,
+                answer_id=answer_id,
             )
 
     def _generate(
@@ -399,6 +500,7 @@ class Engine:
         instructions: str,
         model: str,
         deadline: float,
+        answer_id: str,
     ) -> Iterator[AnswerResult | str]:
         conversation_id = conversation.meta.id
         pending = conversation.pending_user_turns()
@@ -410,6 +512,11 @@ class Engine:
             counter=self.counter,
             max_prompt_tokens=self.config.max_prompt_tokens,
             reserve_tokens=self.config.reserve_tokens,
+            vision=accepts_images(model),
+            image_detail=self.config.image_detail,
+        )
+        messages, notices = self._with_images(
+            prompt, agent=agent, vision=accepts_images(model), pending=pending, deadline=deadline
         )
         if prompt.dropped_turns:
             log.info(
@@ -422,7 +529,7 @@ class Engine:
         fallbacks = self.registry.model_for(agent).fallbacks if conversation.meta.model is None else ()
         request = ModelRequest(
             model=model,
-            messages=prompt.messages,
+            messages=messages,
             max_output_tokens=self.config.reserve_tokens,
             fallback_models=fallbacks,
         )
@@ -443,7 +550,7 @@ class Engine:
         usage = completion.usage if completion is not None else Usage(model=model)
         now = self.clock.now()
         turn = Turn(
-            id=f"a-{uuid.uuid4().hex}",
+            id=answer_id,
             role=Role.ASSISTANT,
             text=text,
             ts=slack_ts(now),
@@ -475,7 +582,53 @@ class Engine:
             prompt_tokens=prompt.prompt_tokens,
             dropped_turns=prompt.dropped_turns,
             cut=cut,
+            notices=notices,
         )
+
+    def _with_images(
+        self, prompt: PromptResult, *, agent: str, vision: bool, pending: tuple[Turn, ...], deadline: float
+    ) -> tuple[tuple[ChatMessage, ...], tuple[Notice, ...]]:
+        """The prompt's messages with their images fetched (newest first, within the byte cap).
+
+        An image that cannot be fetched (or no longer fits) is left out and said not to be shown to
+        the model; the person is told why when it belongs to a message this answer covers.
+        """
+        messages = list(prompt.messages)
+        if not vision:
+            return tuple(messages), ()
+        notices: list[Notice] = []
+        budget = MAX_PROMPT_IMAGE_BYTES
+        for index in range(len(messages) - 1, -1, -1):
+            turn = prompt.sources[index] if index < len(prompt.sources) else None
+            wanted = [a for a in turn.attachments if a.kind == "image"] if turn is not None else []
+            if turn is None or not wanted:
+                continue
+            fetched: list[tuple[str, ImageInput]] = []
+            for attachment in wanted:
+                image, notice = self._fetch_image(attachment, deadline)
+                if image is None or len(image.data) > budget:
+                    if notice is not None and turn in pending:
+                        notices.append(notice)
+                    log.info("image_left_out", file_id=attachment.id, fetched=image is not None)
+                    continue
+                budget -= len(image.data)
+                fetched.append((attachment.id, image))
+            message = turn_message(turn, agent, shown_images=frozenset(i for i, _ in fetched))
+            messages[index] = ChatMessage(
+                role=message.role, content=message.content, images=tuple(i for _, i in fetched)
+            )
+        return tuple(messages), tuple(notices)
+
+    def _fetch_image(
+        self, attachment: Attachment, deadline: float
+    ) -> tuple[ImageInput | None, Notice | None]:
+        if self.files is None:
+            return None, None
+        try:
+            return self.files.image(attachment, deadline=deadline), None
+        except LookupError as error:
+            notice = error.args[0] if error.args else None
+            return None, notice if isinstance(notice, Notice) else None
 
     # --------------------------------------------------------------------------------- handoff
 

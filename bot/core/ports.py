@@ -7,12 +7,13 @@ ever sees these types.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, Protocol
 
+from bot.core.context import Attachment, ImageInput
 from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Turn, Usage
 
 # --------------------------------------------------------------------------------------------- store
@@ -84,6 +85,17 @@ class ConversationStore(Protocol):
         """
         ...
 
+    def adopt(
+        self, meta: ConversationMeta, turns: Sequence[Turn], handoffs: Sequence[HandoffRecord]
+    ) -> Opened:
+        """Create the conversation with its history (a thread read back from Slack), if it does not exist.
+
+        One atomic operation: the conversation, its ``turns`` (in ``ts`` order, capped like any
+        append), ``handoffs``, ``meta.last_answer_id``, and any parked turns. An existing
+        conversation is left as it is (``created`` False): another process re-created it first.
+        """
+        ...
+
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation, or None if unknown or expired."""
         ...
@@ -150,10 +162,11 @@ class ConversationStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a prompt."""
+    """One message of a prompt; a user message may carry images (sent as image inputs after the text)."""
 
     role: Literal["system", "user", "assistant"]
     content: str
+    images: tuple[ImageInput, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +208,15 @@ class ChatModel(Protocol):
         ``ModelTimeoutError``; if it passes mid-answer, stop and yield ``Completion(cut=True)``.
         Failures after retries raise a ``ModelError`` subclass.
         """
+        ...
+
+
+class FileSource(Protocol):
+    """Where the images of a conversation are fetched again for a prompt (Slack is the record)."""
+
+    def image(self, attachment: Attachment, *, deadline: float) -> ImageInput:
+        """The image's bytes; raises ``LookupError`` (a :class:`~bot.core.context.Notice` as its
+        argument) when it can no longer be read. Counts against ``deadline`` (monotonic)."""
         ...
 
 

@@ -9,6 +9,7 @@ words those were. Fitting the prompt into the model's window is :mod:`bot.core.b
 
 from __future__ import annotations
 
+from bot.core.context import render_attachments
 from bot.core.conversation import Role, Turn
 from bot.core.ports import ChatMessage
 
@@ -83,10 +84,16 @@ def in_prompt(turn: Turn) -> bool:
     return True
 
 
-def turn_message(turn: Turn, agent: str) -> ChatMessage:
-    """One turn as a chat message, seen by ``agent`` (the agent that will answer)."""
+def turn_message(turn: Turn, agent: str, *, shown_images: frozenset[str] = frozenset()) -> ChatMessage:
+    """One turn as a chat message, seen by ``agent`` (the agent that will answer).
+
+    A person's files follow their text, by name (see :func:`bot.core.context.render_attachments`);
+    ``shown_images`` are the ids of the images that go along as image inputs.
+    """
     if turn.role is Role.USER:
         text = f"<@{turn.user_id}>: {turn.text}" if turn.user_id else turn.text
+        if turn.attachments:
+            text = render_attachments(text, turn.attachments, shown_images=shown_images)
         return ChatMessage(role="user", content=text)
     text = turn.text
     if turn.status == "cut":

@@ -58,6 +58,7 @@ class HandoffMark(_Mark):
     answer_id: Id
     label: str = Field(default="", max_length=75)  # the button's label, from the agent file
     by_user: Id | None = None
+    model: str | None = Field(default=None, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")
 
 
 class RequestMark(_Mark):
@@ -124,6 +125,7 @@ class Rebuilt:
     """A conversation as the thread tells it."""
 
     agent: str | None  # the current agent (None: no agent of this bot ever took part)
+    model: str | None  # the model the latest handoff chose for it, if any
     turns: tuple[Turn, ...]
     handoffs: tuple[HandoffRecord, ...]
     last_answer_id: str | None  # the answer whose handoff buttons are live
@@ -154,7 +156,9 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
       the live path gives it, so a message stored before and read back again is one turn.
     - The messages of one answer (a long answer spans several) become one assistant turn with the
       answer's id; it covers the user turns since the previous answer.
-    - A handoff line switches the current agent and records the handoff; a request message (slash
+    - A handoff line switches the current agent and records the handoff; it stands for the handoff's
+      prompt turn (id ``handoff-<answer id>``, as the live handoff stores it; its text is empty here:
+      the engine fills in the handoff's prompt from the agent files). A request message (slash
       command) is the asking person's turn.
     - The bot's messages without a mark (errors, notices, placeholders) are left out.
     """
@@ -163,12 +167,15 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
     answer_index: dict[str, int] = {}
     pending: list[str] = []
     agent: str | None = None
+    model: str | None = None
     live: str | None = None
     answers = 0
     for message in sorted(messages, key=lambda m: _ts_seconds(m.ts)):
         at = _ts_seconds(message.ts)
         mark = message.mark if message.from_bot else None
         if isinstance(mark, AnswerMark):
+            if mark.agent != agent:
+                model = None
             agent = mark.agent
             live = mark.answer_id if mark.buttons == "live" else None
             index = answer_index.get(mark.answer_id)
@@ -200,8 +207,20 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
                     at=at,
                 )
             )
-            agent = mark.to_agent
-            live = None
+            agent, model, live = mark.to_agent, mark.model, None
+            prompt_id = f"handoff-{mark.answer_id}"
+            turns.append(
+                Turn(
+                    id=prompt_id,
+                    role=Role.USER,
+                    text="",
+                    ts=message.ts,
+                    user_id=mark.by_user,
+                    agent=mark.to_agent,
+                    created_at=at,
+                )
+            )
+            pending.append(prompt_id)
         elif isinstance(mark, RequestMark):
             agent = agent or mark.agent
             turn = Turn(
@@ -212,6 +231,7 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
                 user_id=mark.user,
                 agent=mark.agent,
                 created_at=at,
+                attachments=message.attachments,
             )
             turns.append(turn)
             pending.append(turn.id)
@@ -227,11 +247,13 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
                 user_id=message.user_id,
                 agent=agent,
                 created_at=at,
+                attachments=message.attachments,
             )
             turns.append(turn)
             pending.append(turn.id)
     return Rebuilt(
         agent=agent,
+        model=model,
         turns=tuple(turns),
         handoffs=tuple(handoffs),
         last_answer_id=live,
