@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.adapters.openai_model import OpenAIChatModel
+from bot.core.context import ImageInput
 from bot.core.ports import ChatMessage, Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
 from bot.errors import (
     ModelRateLimitedError,
@@ -249,3 +250,22 @@ def test_consumer_stopping_early_closes_the_stream(fake_openai: FakeOpenAI, slee
     first = next(stream)
     assert first == TextDelta("a")
     stream.close()  # type: ignore[attr-defined]
+
+
+def test_images_travel_as_content_parts(fake_openai: FakeOpenAI, sleeps: Sleeps) -> None:
+    """A diagram shared in the thread reaches the model as an image input after the message's text."""
+    image = ImageInput(name="arch.png", mimetype="image/png", data=b"\x89PNG-bytes", width=10, height=10)
+    messages = (
+        ChatMessage("system", "You are a helper."),
+        ChatMessage("user", "<@U1>: review\n\n[image arch.png, 10x10: attached below]", images=(image,)),
+        ChatMessage("assistant", "Looks fine."),
+    )
+    chat = make_model(fake_openai.base_url, sleeps)
+    list(chat.stream(ModelRequest(model="gpt-4.1", messages=messages), deadline=time.monotonic() + 5))
+    sent = fake_openai.requests[-1].messages
+    assert sent[0] == {"role": "system", "content": "You are a helper."}
+    assert sent[1]["content"] == [
+        {"type": "text", "text": "<@U1>: review\n\n[image arch.png, 10x10: attached below]"},
+        {"type": "image_url", "image_url": {"url": image.data_url(), "detail": "high"}},
+    ]
+    assert sent[2] == {"role": "assistant", "content": "Looks fine."}

@@ -32,10 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import openai
-from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
+from openai.types.chat import (
+    ChatCompletionChunk,
+    ChatCompletionContentPartParam,
+    ChatCompletionMessageParam,
+)
 
 from bot.core.conversation import Usage
-from bot.core.ports import Clock, Completion, ModelEvent, ModelRequest, TextDelta
+from bot.core.ports import ChatMessage, Clock, Completion, ModelEvent, ModelRequest, TextDelta
 from bot.errors import (
     ModelError,
     ModelRateLimitedError,
@@ -102,6 +106,22 @@ class _Progress:
     first_token_ms: int | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+def message_param(message: ChatMessage) -> ChatCompletionMessageParam:
+    """One prompt message as Chat Completions takes it.
+
+    A user message with images becomes content parts: its text, then each image as an ``image_url``
+    part holding a ``data:`` URL (base64) with the detail level asked for.
+    """
+    if message.role == "user" and message.images:
+        parts: list[ChatCompletionContentPartParam] = [{"type": "text", "text": message.content}]
+        parts += [
+            {"type": "image_url", "image_url": {"url": image.data_url(), "detail": image.detail}}
+            for image in message.images
+        ]
+        return {"role": "user", "content": parts}
+    return {"role": message.role, "content": message.content}  # type: ignore[return-value,misc]  # Literal union
 
 
 class OpenAIChatModel:
@@ -218,10 +238,7 @@ class OpenAIChatModel:
 
     def _open(self, request: ModelRequest, model: str, left: float) -> openai.Stream[ChatCompletionChunk]:
         """Start the request; map the SDK's errors to retryable / missing model / rejected."""
-        messages: list[ChatCompletionMessageParam] = [
-            {"role": m.role, "content": m.content}  # type: ignore[misc]  # role is a Literal union
-            for m in request.messages
-        ]
+        messages = [message_param(m) for m in request.messages]
         try:
             return self._client.chat.completions.create(
                 model=model,
