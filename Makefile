@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	@echo "== installing Python dependencies into $(VENV) (pyproject.toml changed; about a minute, needs PyPI)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,tiktoken]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,tiktoken,playground]'
 	touch $(STAMP)
 
 ## make test: ruff, mypy (strict on bot/), pytest

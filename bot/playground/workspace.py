@@ -111,6 +111,7 @@ class Ephemeral:
     blocks: list[dict[str, Any]]
     thread_ts: str | None
     params: dict[str, Any]  # as received (chat.postEphemeral arguments or a response_url body)
+    author: str | None = None  # who shows it: the bot (None) or Slack itself ("USLACKBOT")
 
 
 @dataclass
@@ -345,7 +346,7 @@ class Workspace:
                 files=list(files or []),
             )
             self.messages[(channel, message.ts)] = message
-            self.notify("message", channel=channel, ts=message.ts, thread_ts=thread_ts)
+            self.notify("message", channel=channel, ts=message.ts, thread_ts=thread_ts, action="posted")
             return message
 
     def message(self, channel: str, ts: str) -> Message | None:
@@ -370,7 +371,13 @@ class Workspace:
             if "metadata" in extra and extra["metadata"] is not None:
                 message.metadata = extra["metadata"]
             message.updates += 1
-            self.notify("message", channel=message.channel, ts=message.ts, thread_ts=message.thread_ts)
+            self.notify(
+                "message",
+                channel=message.channel,
+                ts=message.ts,
+                thread_ts=message.thread_ts,
+                action="edited",
+            )
 
     def delete(self, message: Message) -> None:
         """Delete a message and tell the pages."""
@@ -409,10 +416,13 @@ class Workspace:
         blocks: list[dict[str, Any]] | None,
         thread_ts: str | None,
         params: dict[str, Any],
+        author: str | None = None,
     ) -> Ephemeral:
         """Show a message to one person only."""
         with self.lock:
-            shown = Ephemeral(self.next_ts(), channel, user, text, list(blocks or []), thread_ts, params)
+            shown = Ephemeral(
+                self.next_ts(), channel, user, text, list(blocks or []), thread_ts, params, author
+            )
             self.ephemeral.append(shown)
             self.notify("ephemeral", channel=channel, user=user, id=shown.id, thread_ts=thread_ts)
             return shown

@@ -1,0 +1,262 @@
+"""The playground's HTML: the page, messages, threads, modals and the Home tab, rendered on the server.
+
+Every piece of text comes through :mod:`bot.playground.render` (escaped, or parsed into fixed tags);
+the page's script only inserts these fragments and never builds markup from text.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from bot.playground.render import blocks_html, clock_time, esc, files_html, mrkdwn
+from bot.playground.workspace import Ephemeral, Message, View, Workspace
+
+AVATAR_COLOURS = 7  # classes av-0 .. av-6 in playground.css
+SLACKBOT = "USLACKBOT"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A banner at the top of the page (e.g. what to set for the model)."""
+
+    title: str
+    lines: tuple[str, ...]
+
+
+def _avatar(user_id: str, name: str) -> str:
+    colour = zlib.crc32(user_id.encode()) % AVATAR_COLOURS
+    letter = esc((name[:1] or "?").upper())
+    return f'<div class="avatar av-{colour}" aria-hidden="true">{letter}</div>'
+
+
+class Page:
+    """Renders a workspace for one viewer at a time."""
+
+    def __init__(
+        self, ws: Workspace, *, notice: Notice | None = None, title: str = "architect-bot playground"
+    ):
+        self.ws = ws
+        self.notice = notice
+        self.title = title
+
+    def name_of(self, user_id: str) -> str:
+        """A person's display name (``user_id`` when unknown)."""
+        if user_id == SLACKBOT:
+            return "Slackbot"
+        user = self.ws.users.get(user_id)
+        return user.name if user else user_id
+
+    # ---------------------------------------------------------------------------- messages
+
+    def _author(self, user_id: str | None, *, is_app: bool) -> str:
+        name = self.name_of(user_id or "")
+        badge = ' <span class="badge">APP</span>' if is_app else ""
+        return f'<span class="name">{esc(name)}</span>{badge}'
+
+    def message(self, msg: Message, *, in_thread: bool) -> str:
+        """One message (in a channel or a thread), with its reply count in a channel."""
+        is_app = bool(msg.bot_id)
+        body = blocks_html(msg.blocks, self.name_of) if msg.blocks else mrkdwn(msg.text, self.name_of)
+        edited = ' <span class="edited">(edited)</span>' if msg.updates and not is_app else ""
+        replies = ""
+        if not in_thread:
+            thread = self.ws.thread(msg.channel, msg.ts)
+            if thread:
+                count = len(thread)
+                replies = (
+                    f'<button type="button" class="replies" data-open-thread="{esc(msg.ts)}">'
+                    f"{count} repl{'y' if count == 1 else 'ies'}</button>"
+                    f'<span class="replies-time">Last reply {esc(clock_time(thread[-1].ts))}</span>'
+                )
+            else:
+                replies = (
+                    f'<button type="button" class="reply-start" data-open-thread="{esc(msg.ts)}" '
+                    f'title="Reply in thread">Reply</button>'
+                )
+        kind = " system" if msg.subtype in ("channel_join", "bot_add") else ""
+        return (
+            f'<div class="msg{kind}" data-container="message" data-id="{esc(msg.ts)}" '
+            f'data-ts="{esc(msg.ts)}" data-channel="{esc(msg.channel)}">'
+            f"{_avatar(msg.user or '', self.name_of(msg.user or ''))}"
+            f'<div class="msg-body"><div class="meta">{self._author(msg.user, is_app=is_app)}'
+            f' <span class="time">{esc(clock_time(msg.ts))}</span>{edited}</div>'
+            f'<div class="content">{body}</div>{files_html(msg.files)}'
+            f'<div class="thread-info">{replies}</div></div></div>'
+        )
+
+    def ephemeral(self, shown: Ephemeral) -> str:
+        """A message only its person sees."""
+        author = shown.author or self.ws.bot_user_id
+        body = blocks_html(shown.blocks, self.name_of) if shown.blocks else mrkdwn(shown.text, self.name_of)
+        return (
+            f'<div class="msg ephemeral" data-container="ephemeral" data-id="{esc(shown.id)}" '
+            f'data-ts="{esc(shown.id)}" data-channel="{esc(shown.channel)}">'
+            f"{_avatar(author, self.name_of(author))}"
+            f'<div class="msg-body"><div class="meta">'
+            f"{self._author(author, is_app=author != SLACKBOT)}"
+            f' <span class="time">{esc(clock_time(shown.id))}</span></div>'
+            f'<div class="content">{body}</div>'
+            f'<div class="only-you">👁 Only visible to you · <button type="button" class="dismiss">'
+            f"Dismiss</button></div></div></div>"
+        )
+
+    def channel_feed(self, channel: str, viewer: str) -> str:
+        """A channel's messages outside threads, with the viewer's ephemeral messages among them."""
+        items: list[tuple[float, str]] = [
+            (float(m.ts), self.message(m, in_thread=False)) for m in self.ws.top_level(channel)
+        ]
+        items += [
+            (float(e.id), self.ephemeral(e))
+            for e in list(self.ws.ephemeral)
+            if e.channel == channel and e.user == viewer and not e.thread_ts
+        ]
+        return "".join(html for _, html in sorted(items, key=lambda item: item[0]))
+
+    def thread_pane(self, channel: str, thread_ts: str, viewer: str) -> str:
+        """The side pane: the parent message, its replies and a reply box."""
+        parent = self.ws.message(channel, thread_ts)
+        if parent is None:
+            return '<div class="thread-empty">This message was deleted.</div>'
+        items: list[tuple[float, str]] = [
+            (float(m.ts), self.message(m, in_thread=True)) for m in self.ws.thread(channel, thread_ts)
+        ]
+        items += [
+            (float(e.id), self.ephemeral(e))
+            for e in list(self.ws.ephemeral)
+            if e.channel == channel and e.user == viewer and e.thread_ts == thread_ts
+        ]
+        name = self.ws.channels[channel].name if channel in self.ws.channels else channel
+        replies = "".join(html for _, html in sorted(items, key=lambda item: item[0]))
+        return (
+            f'<header class="thread-head"><h2>Thread <span class="muted"># {esc(name)}</span></h2>'
+            f'<button type="button" class="close-thread" aria-label="Close thread">✕</button></header>'
+            f'<div class="thread-parent">{self.message(parent, in_thread=True)}</div>'
+            f'<div class="thread-replies" data-thread="{esc(thread_ts)}">{replies}</div>'
+            f"{self.composer(channel, thread_ts=thread_ts)}"
+        )
+
+    def composer(self, channel: str, *, thread_ts: str | None = None) -> str:
+        """A message box (``/architect ...``, ``@architect-bot ...`` or plain text)."""
+        name = self.ws.channels[channel].name if channel in self.ws.channels else channel
+        hint = "Reply…" if thread_ts else f"Message #{name} — try /architect help"
+        return (
+            f'<form class="composer" data-channel="{esc(channel)}" data-thread="{esc(thread_ts or "")}">'
+            f'<textarea name="text" rows="2" placeholder="{esc(hint)}" aria-label="{esc(hint)}"></textarea>'
+            f'<button type="submit" class="send" disabled>Send</button>'
+            f'<div class="composer-note" role="status"></div></form>'
+        )
+
+    # ------------------------------------------------------------------------------- views
+
+    def modal(self, shown: View, errors: dict[str, str] | None = None) -> str:
+        """A modal with its inputs, Cancel and Submit."""
+        view = shown.view
+        title = esc((view.get("title") or {}).get("text") or "")
+        close = esc((view.get("close") or {}).get("text") or "Cancel")
+        submit = view.get("submit")
+        submit_html = (
+            f'<button type="submit" class="bk-button bk-primary modal-submit">{esc(submit.get("text"))}</button>'
+            if isinstance(submit, dict)
+            else ""
+        )
+        return (
+            f'<div class="modal-backdrop"><form class="modal" data-container="view" data-id="{esc(shown.id)}" '
+            f'role="dialog" aria-modal="true" aria-label="{title}">'
+            f'<header class="modal-head"><h2>{title}</h2>'
+            f'<button type="button" class="modal-close" aria-label="Close">✕</button></header>'
+            f'<div class="modal-body">{blocks_html(view.get("blocks") or [], self.name_of, errors)}</div>'
+            f'<div class="modal-error" role="alert"></div>'
+            f'<footer class="modal-foot"><button type="button" class="bk-button modal-cancel">{close}</button>'
+            f"{submit_html}</footer></form></div>"
+        )
+
+    def home(self, viewer: str) -> str:
+        """The app's Home tab for the viewer (what the app published, or Slack's empty state)."""
+        published = self.ws.home.get(viewer)
+        if published is None:
+            body = (
+                '<div class="home-empty"><p>architect-bot has not published a Home tab for you.</p>'
+                "<p>Talk to it in <b>#design</b>: <code>/architect help</code>.</p></div>"
+            )
+        else:
+            body = (
+                f'<div class="home-view" data-container="home" data-id="{esc(published.id)}">'
+                f"{blocks_html(published.view.get('blocks') or [], self.name_of)}</div>"
+            )
+        return (
+            f'<header class="channel-head"><h1>🤖 {esc(self.ws.bot_name)}</h1>'
+            f'<nav class="tabs"><span class="tab active">Home</span><span class="tab">About</span></nav>'
+            f"</header>{body}"
+        )
+
+    # -------------------------------------------------------------------------------- page
+
+    def _notice(self) -> str:
+        if self.notice is None:
+            return ""
+        lines = "".join(f"<li>{mrkdwn(line)}</li>" for line in self.notice.lines)
+        return f'<div class="notice" role="alert"><b>{esc(self.notice.title)}</b><ul>{lines}</ul></div>'
+
+    def document(self, *, viewer: str, channel: str | None, thread_ts: str | None, seq: int) -> str:
+        """The whole page for a viewer: sidebar, the channel (or the Home tab), the thread pane."""
+        ws = self.ws
+
+        def href(**query: str) -> str:
+            return "/?" + urlencode({"as": viewer, **query})
+
+        channels = "".join(
+            f'<a class="chan{" active" if c.id == channel else ""}" href="{esc(href(channel=c.id))}"'
+            f' data-channel-link="{esc(c.id)}"># {esc(c.name)}</a>'
+            for c in ws.channels.values()
+        )
+        people = "".join(
+            f'<option value="{esc(u.id)}"{" selected" if u.id == viewer else ""}>{esc(u.real_name)}</option>'
+            for u in ws.users.values()
+            if not u.is_bot
+        )
+        if channel is not None and channel in ws.channels:
+            name = ws.channels[channel].name
+            members = len([m for m in ws.channels[channel].members if m != ws.bot_user_id])
+            bot_in = ws.bot_user_id in ws.channels[channel].members
+            topic = (
+                "architect-bot is here"
+                if bot_in
+                else "architect-bot is not in this channel: /invite @architect-bot"
+            )
+            main = (
+                f'<header class="channel-head"><h1># {esc(name)}</h1>'
+                f'<span class="topic">{members} people · {esc(topic)}</span></header>'
+                f'<div id="messages" class="messages" data-channel="{esc(channel)}">'
+                f"{self.channel_feed(channel, viewer)}</div>{self.composer(channel)}"
+            )
+        else:
+            main = f'<div id="home" class="home">{self.home(viewer)}</div>'
+        thread = (
+            self.thread_pane(channel, thread_ts, viewer)
+            if channel is not None and thread_ts is not None
+            else ""
+        )
+        return (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(self.title)}</title>"
+            '<link rel="stylesheet" href="/static/playground.css">'
+            '<script src="/static/playground.js" defer></script></head>'
+            f'<body data-viewer="{esc(viewer)}" data-channel="{esc(channel or "")}" data-seq="{seq}">'
+            '<div class="app"><aside class="sidebar">'
+            f'<div class="workspace">{esc(self.title)}</div>'
+            f'<div class="section-title">Channels</div>{channels}'
+            f'<div class="section-title">Apps</div>'
+            f'<a class="chan{" active" if channel is None else ""}" href="{esc(href(home="1"))}">'
+            f"🤖 {esc(ws.bot_name)}</a>"
+            '<label class="section-title" for="viewer">You are</label>'
+            f'<select id="viewer" name="viewer">{people}</select>'
+            '<p class="sidebar-note">Switch person to try whose click counts.</p>'
+            f'</aside><main class="main">{self._notice()}{main}</main>'
+            f'<aside id="thread" class="thread"{"" if thread else " hidden"}'
+            f' data-thread="{esc(thread_ts or "")}">{thread}</aside></div>'
+            '<div id="modal-root"></div><div id="toast" class="toast" role="status" hidden></div>'
+            "</body></html>"
+        )

@@ -1,0 +1,302 @@
+"""The playground's web server: the page, its static files, live updates, and the Slack Web API emulator.
+
+One local port serves a person's browser (``/``, ``/static/...``, ``/ui/...``) and the bot's Slack
+client (``/api/<method>``, ``/response/<name>``: :mod:`bot.playground.slack_api`). Live updates go
+to the page as server-sent events (``/ui/events``), one stream per person, so ephemeral messages
+and modals reach only the person they are for. Page actions are JSON posts from the same origin.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bot.logging import get_logger
+from bot.playground import slack_api
+from bot.playground.page import Page
+from bot.playground.platform import Outcome, Platform
+from bot.playground.workspace import Change, Workspace
+
+log = get_logger("bot.playground.server")
+
+STATIC = {"playground.js": "text/javascript", "playground.css": "text/css"}
+MAX_BODY = 1_000_000  # a page post is a message of at most 40,000 characters plus a little
+KEEPALIVE_S = 10.0
+
+
+class PlaygroundServer:
+    """Serves the page and the emulator on ``host:port`` (``port`` 0: a free one)."""
+
+    def __init__(self, ws: Workspace, page: Page, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.ws = ws
+        self.page = page
+        self.platform: Platform | None = None
+        self.stopping = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:
+                server.get(self)
+
+            def do_POST(self) -> None:
+                server.post(self)
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="playground-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving: live streams end, the port is freed."""
+        self.stopping.set()
+        self.ws.notify("stopping")
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # -------------------------------------------------------------------------------- GET
+
+    def get(self, handler: BaseHTTPRequestHandler) -> None:
+        """Pages, static files, fragments and the event stream."""
+        parts = urlsplit(handler.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path.startswith(("/api/", "/response/")):
+            self._emulator(handler, b"")
+            return
+        if parts.path == "/":
+            self._document(handler, query)
+        elif parts.path.startswith("/static/"):
+            self._static(handler, parts.path.removeprefix("/static/"))
+        elif parts.path == "/ui/events":
+            self._events(handler, query)
+        elif parts.path == "/ui/thread":
+            viewer = self._viewer(query)
+            channel, ts = query.get("channel", ""), query.get("ts", "")
+            if channel not in self.ws.channels:
+                _send(handler, 404, b"unknown channel", "text/plain")
+                return
+            _send(handler, 200, self.page.thread_pane(channel, ts, viewer).encode(), "text/html; charset=utf-8")
+        elif parts.path == "/ui/home":
+            viewer = self._viewer(query)
+            if self.platform is not None:
+                self.platform.open_home(user=viewer)
+            _send(handler, 200, self.page.home(viewer).encode(), "text/html; charset=utf-8")
+        else:
+            _send(handler, 404, b"not found", "text/plain")
+
+    def _viewer(self, query: dict[str, str]) -> str:
+        viewer = query.get("as", "")
+        people = [u.id for u in self.ws.users.values() if not u.is_bot]
+        return viewer if viewer in people else people[0]
+
+    def _document(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        viewer = self._viewer(query)
+        if query.get("as") != viewer or ("channel" not in query and "home" not in query):
+            first = next(iter(self.ws.channels))
+            target = {"as": viewer, "channel": query.get("channel") or first}
+            if "home" in query:
+                target = {"as": viewer, "home": "1"}
+            handler.send_response(303)
+            handler.send_header("Location", "/?" + urlencode(target))
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+        channel = None if "home" in query else query.get("channel")
+        if channel is not None and channel not in self.ws.channels:
+            _send(handler, 404, b"unknown channel", "text/plain")
+            return
+        thread = query.get("thread") if channel is not None else None
+        with self.ws.lock:
+            seq = self.ws.seq
+            html = self.page.document(viewer=viewer, channel=channel, thread_ts=thread, seq=seq)
+        _send(handler, 200, html.encode(), "text/html; charset=utf-8")
+
+    def _static(self, handler: BaseHTTPRequestHandler, name: str) -> None:
+        kind = STATIC.get(name)
+        if kind is None:
+            _send(handler, 404, b"not found", "text/plain")
+            return
+        data = resources.files("bot.playground").joinpath("static", name).read_bytes()
+        _send(handler, 200, data, f"{kind}; charset=utf-8")
+
+    # ------------------------------------------------------------------------ live stream
+
+    def _events(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
+        viewer = self._viewer(query)
+        channel = query.get("channel") or None
+        try:
+            after = int(handler.headers.get("Last-Event-ID") or query.get("after") or self.ws.seq)
+        except ValueError:
+            after = self.ws.seq
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        handler.send_header("Cache-Control", "no-store")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.close_connection = True
+        try:
+            handler.wfile.write(b"retry: 1000\n\n")
+            handler.wfile.flush()
+            while not self.stopping.is_set():
+                changes = self.ws.wait_changes(after, timeout=KEEPALIVE_S)
+                if not changes:
+                    handler.wfile.write(b": keepalive\n\n")
+                for change in changes:
+                    after = change.seq
+                    update = self._update(change, viewer, channel)
+                    if update is not None:
+                        data = json.dumps(update)
+                        handler.wfile.write(f"id: {change.seq}\ndata: {data}\n\n".encode())
+                handler.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            return
+
+    def _update(self, change: Change, viewer: str, channel: str | None) -> dict[str, Any] | None:
+        """What one change means for one person's page (None: nothing to show them)."""
+        ws, page, data = self.ws, self.page, change.data
+        with ws.lock:
+            if change.kind in ("message", "message_deleted"):
+                if data.get("channel") != channel:
+                    return {"kind": "unread", "channel": data.get("channel")}
+                update: dict[str, Any] = {"kind": "message", "ts": data["ts"], "thread_ts": data.get("thread_ts")}
+                msg = ws.message(str(data["channel"]), str(data["ts"]))
+                if msg is not None:
+                    update["channel_html"] = page.message(msg, in_thread=False)
+                    update["thread_html"] = page.message(msg, in_thread=True)
+                parent_ts = data.get("thread_ts")
+                if parent_ts and parent_ts != data["ts"]:
+                    parent = ws.message(str(data["channel"]), str(parent_ts))
+                    if parent is not None:
+                        update["parent_html"] = page.message(parent, in_thread=False)
+                update["deleted"] = msg is None
+                return update
+            if change.kind == "ephemeral":
+                if data.get("user") != viewer or data.get("channel") != channel:
+                    return None
+                shown = next((e for e in ws.ephemeral if e.id == data["id"]), None)
+                if shown is None:
+                    return None
+                return {"kind": "ephemeral", "ts": shown.id, "thread_ts": shown.thread_ts, "html": page.ephemeral(shown)}
+            if change.kind in ("view_opened", "view_closed"):
+                shown_view = ws.views.get(str(data.get("id")))
+                if shown_view is None or shown_view.user not in (None, viewer):
+                    return None
+                if change.kind == "view_closed" or shown_view.closed:
+                    return {"kind": "modal_closed", "id": shown_view.id}
+                return {"kind": "modal", "id": shown_view.id, "html": page.modal(shown_view)}
+            if change.kind == "home" and data.get("user") == viewer:
+                return {"kind": "home", "html": page.home(viewer)}
+        return None
+
+    # ------------------------------------------------------------------------------- POST
+
+    def post(self, handler: BaseHTTPRequestHandler) -> None:
+        """The emulator's methods, and the page's actions (JSON from the same origin only)."""
+        length = int(handler.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            _send(handler, 413, b"too large", "text/plain")
+            return
+        body = handler.rfile.read(length) if length else b""
+        path = urlsplit(handler.path).path
+        if path.startswith(("/api/", "/response/")):
+            self._emulator(handler, body)
+            return
+        origin = handler.headers.get("Origin")
+        if "application/json" not in (handler.headers.get("Content-Type") or "") or (
+            origin is not None and origin != self.url and origin.replace("localhost", "127.0.0.1") != self.url
+        ):
+            _send(handler, 403, b"page actions are JSON from this page only", "text/plain")
+            return
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        if not isinstance(request, dict) or self.platform is None:
+            _send(handler, 400, b"bad request", "text/plain")
+            return
+        outcome = self._act(path, request)
+        if outcome is None:
+            _send(handler, 404, b"not found", "text/plain")
+            return
+        answer: dict[str, Any] = {"ok": outcome.ok, "error": outcome.error, "errors": outcome.errors}
+        if outcome.errors and path == "/ui/view":
+            shown = self.ws.views.get(str(request.get("id")))
+            if shown is not None:
+                answer["html"] = self.page.modal(shown, outcome.errors)
+        _send(handler, 200, json.dumps(answer).encode(), "application/json")
+
+    def _act(self, path: str, request: dict[str, Any]) -> Outcome | None:
+        platform = self.platform
+        assert platform is not None
+        user = str(request.get("as") or "")
+        if path == "/ui/send":
+            return platform.send(
+                user=user,
+                channel=str(request.get("channel") or ""),
+                text=str(request.get("text") or ""),
+                thread_ts=str(request.get("thread_ts") or "") or None,
+            )
+        if path == "/ui/action":
+            try:
+                block = int(request.get("block", -1))
+            except (TypeError, ValueError):
+                return Outcome("That button is gone.")
+            return platform.click(
+                user=user,
+                container=str(request.get("container") or ""),
+                item_id=str(request.get("id") or ""),
+                block=block,
+                element=str(request.get("element") or ""),
+                side=str(request.get("side") or "") or None,
+            )
+        if path == "/ui/view":
+            view_id = str(request.get("id") or "")
+            if request.get("action") == "close":
+                return platform.close_view(user=user, view_id=view_id)
+            values = request.get("values")
+            clean: dict[str, dict[str, str]] = {}
+            if isinstance(values, dict):
+                for block_id, actions in values.items():
+                    if isinstance(actions, dict):
+                        clean[str(block_id)] = {str(k): str(v) for k, v in actions.items()}
+            return platform.submit_view(user=user, view_id=view_id, values=clean)
+        return None
+
+    def _emulator(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        answer = slack_api.handle(
+            self.ws, path=handler.path, headers=dict(handler.headers.items()), body=body, base_url=self.url
+        )
+        slack_api.send(handler, answer or slack_api.ApiResponse(404, {"ok": False, "error": "not_found"}))
+
+
+def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("X-Content-Type-Options", "nosniff")
+    if content_type.startswith("text/html"):
+        handler.send_header(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "connect-src 'self'; frame-ancestors 'none'",
+        )
+    handler.send_header("Cache-Control", "no-store")
+    handler.end_headers()
+    handler.wfile.write(data)
