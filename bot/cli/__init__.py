@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from bot import __version__
-from bot.cli import agents, chat, serve
+from bot.cli import agents, chat, playground, serve
 
-_COMMANDS: list[ModuleType] = [agents, chat, serve]
+_COMMANDS: list[ModuleType] = [agents, chat, serve, playground]
 """Command-group modules, in help order. Each has ``register(subparsers) -> None``."""
 
 

@@ -25,9 +25,9 @@ class Notice:
     lines: tuple[str, ...]
 
 
-def _avatar(user_id: str, name: str) -> str:
+def _avatar(user_id: str, name: str, *, app: bool = False) -> str:
     colour = zlib.crc32(user_id.encode()) % AVATAR_COLOURS
-    letter = esc((name[:1] or "?").upper())
+    letter = "🤖" if app else esc((name[:1] or "?").upper())
     return f'<div class="avatar av-{colour}" aria-hidden="true">{letter}</div>'
 
 
@@ -79,7 +79,7 @@ class Page:
         return (
             f'<div class="msg{kind}" data-container="message" data-id="{esc(msg.ts)}" '
             f'data-ts="{esc(msg.ts)}" data-channel="{esc(msg.channel)}">'
-            f"{_avatar(msg.user or '', self.name_of(msg.user or ''))}"
+            f"{_avatar(msg.user or '', self.name_of(msg.user or ''), app=is_app)}"
             f'<div class="msg-body"><div class="meta">{self._author(msg.user, is_app=is_app)}'
             f' <span class="time">{esc(clock_time(msg.ts))}</span>{edited}</div>'
             f'<div class="content">{body}</div>{files_html(msg.files)}'
@@ -93,7 +93,7 @@ class Page:
         return (
             f'<div class="msg ephemeral" data-container="ephemeral" data-id="{esc(shown.id)}" '
             f'data-ts="{esc(shown.id)}" data-channel="{esc(shown.channel)}">'
-            f"{_avatar(author, self.name_of(author))}"
+            f"{_avatar(author, self.name_of(author), app=True)}"
             f'<div class="msg-body"><div class="meta">'
             f"{self._author(author, is_app=author != SLACKBOT)}"
             f' <span class="time">{esc(clock_time(shown.id))}</span></div>'
@@ -157,18 +157,20 @@ class Page:
         close = esc((view.get("close") or {}).get("text") or "Cancel")
         submit = view.get("submit")
         submit_html = (
-            f'<button type="submit" class="bk-button bk-primary modal-submit">{esc(submit.get("text"))}</button>'
+            f'<button type="submit" class="bk-button bk-primary modal-submit">'
+            f"{esc(submit.get('text'))}</button>"
             if isinstance(submit, dict)
             else ""
         )
         return (
-            f'<div class="modal-backdrop"><form class="modal" data-container="view" data-id="{esc(shown.id)}" '
-            f'role="dialog" aria-modal="true" aria-label="{title}">'
+            f'<div class="modal-backdrop"><form class="modal" data-container="view" '
+            f'data-id="{esc(shown.id)}" role="dialog" aria-modal="true" aria-label="{title}">'
             f'<header class="modal-head"><h2>{title}</h2>'
             f'<button type="button" class="modal-close" aria-label="Close">✕</button></header>'
             f'<div class="modal-body">{blocks_html(view.get("blocks") or [], self.name_of, errors)}</div>'
             f'<div class="modal-error" role="alert"></div>'
-            f'<footer class="modal-foot"><button type="button" class="bk-button modal-cancel">{close}</button>'
+            f'<footer class="modal-foot">'
+            f'<button type="button" class="bk-button modal-cancel">{close}</button>'
             f"{submit_html}</footer></form></div>"
         )
 

@@ -77,7 +77,13 @@ class Platform:
 
     def _slackbot(self, *, user: str, channel: str, text: str, thread_ts: str | None) -> None:
         self.ws.add_ephemeral(
-            channel=channel, user=user, text=text, blocks=None, thread_ts=thread_ts, params={}, author=SLACKBOT
+            channel=channel,
+            user=user,
+            text=text,
+            blocks=None,
+            thread_ts=thread_ts,
+            params={},
+            author=SLACKBOT,
         )
 
     def _command(self, *, user: str, channel: str, text: str, thread_ts: str | None) -> Outcome:
@@ -106,34 +112,50 @@ class Platform:
             "text": rest.strip(),
             "api_app_id": API_APP_ID,
             "is_enterprise_install": "false",
-            "response_url": ws.issue_response_url(self.base_url, channel=channel, user=user, thread_ts=thread_ts),
+            "response_url": ws.issue_response_url(
+                self.base_url, channel=channel, user=user, thread_ts=thread_ts
+            ),
             "trigger_id": ws.issue_trigger(user, channel),
         }
         ack = self.deliverer.command(form)
         if not ack.ok:
             self._slackbot(
-                user=user, channel=channel, thread_ts=thread_ts, text=f'{name} failed with the error "{_why(ack)}"'
+                user=user,
+                channel=channel,
+                thread_ts=thread_ts,
+                text=f'{name} failed with the error "{_why(ack)}"',
             )
             return Outcome()
         self._show_command_ack(ack, user=user, channel=channel, thread_ts=thread_ts, command=text)
         return Outcome()
 
-    def _show_command_ack(self, ack: Ack, *, user: str, channel: str, thread_ts: str | None, command: str) -> None:
+    def _show_command_ack(
+        self, ack: Ack, *, user: str, channel: str, thread_ts: str | None, command: str
+    ) -> None:
         ws = self.ws
         body = ack.json()
         if body is None:
             text = ack.text().strip()
             if text:
-                ws.add_ephemeral(channel=channel, user=user, text=text, blocks=None, thread_ts=thread_ts, params={})
+                ws.add_ephemeral(
+                    channel=channel, user=user, text=text, blocks=None, thread_ts=thread_ts, params={}
+                )
             return
         text, blocks = str(body.get("text") or ""), body.get("blocks")
         if (blocks is not None and blocks_problems(blocks, limit=50)) or (not text and not blocks):
-            self._slackbot(user=user, channel=channel, thread_ts=thread_ts, text="The app's answer was not valid.")
+            self._slackbot(
+                user=user, channel=channel, thread_ts=thread_ts, text="The app's answer was not valid."
+            )
             return
         if body.get("response_type") == "in_channel":
             ws.post(channel=channel, user=user, text=command, thread_ts=thread_ts)
             ws.post(
-                channel=channel, user=ws.bot_user_id, bot_id=ws.bot_id, text=text, blocks=blocks, thread_ts=thread_ts
+                channel=channel,
+                user=ws.bot_user_id,
+                bot_id=ws.bot_id,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
             )
         else:
             ws.add_ephemeral(
@@ -150,7 +172,10 @@ class Platform:
         members = ws.channels[channel].members
         if ws.bot_user_id in members:
             self._slackbot(
-                user=user, channel=channel, thread_ts=thread_ts, text=f"{ws.bot_name} is already in this channel."
+                user=user,
+                channel=channel,
+                thread_ts=thread_ts,
+                text=f"{ws.bot_name} is already in this channel.",
             )
             return Outcome()
         members.add(ws.bot_user_id)
@@ -200,13 +225,20 @@ class Platform:
 
     def _event(self, event: dict[str, Any]) -> None:
         ws = self.ws
-        envelope = event_envelope(event, team_id=ws.team_id, api_app_id=API_APP_ID, bot_user_id=ws.bot_user_id)
+        envelope = event_envelope(
+            event, team_id=ws.team_id, api_app_id=API_APP_ID, bot_user_id=ws.bot_user_id
+        )
         self.deliverer.event(envelope)
 
     # ---------------------------------------------------------------------- interactions
 
     def _user(self, user: str) -> dict[str, Any]:
-        return {"id": user, "username": self.ws.users[user].name, "name": self.ws.users[user].name, "team_id": self.ws.team_id}
+        return {
+            "id": user,
+            "username": self.ws.users[user].name,
+            "name": self.ws.users[user].name,
+            "team_id": self.ws.team_id,
+        }
 
     def click(
         self, *, user: str, container: str, item_id: str, block: int, element: str, side: str | None = None
@@ -263,10 +295,14 @@ class Platform:
             )
         ack = self.deliverer.interaction(payload)
         if not ack.ok:
-            return Outcome(f"{ws.bot_name} did not respond ({_why(ack)}). Slack shows a warning next to the button.")
+            return Outcome(
+                f"{ws.bot_name} did not respond ({_why(ack)}). Slack shows a warning next to the button."
+            )
         return Outcome()
 
-    def _container(self, user: str, container: str, item_id: str) -> tuple[list[Any], dict[str, Any]] | None:
+    def _container(  # noqa: PLR0911 - one branch per kind of container
+        self, user: str, container: str, item_id: str
+    ) -> tuple[list[Any], dict[str, Any]] | None:
         ws = self.ws
         if container == "message":
             msg = ws.find_message(item_id)
@@ -285,7 +321,12 @@ class Platform:
             shown = next((e for e in ws.ephemeral if e.id == item_id and e.user == user), None)
             if shown is None:
                 return None
-            info = {"type": "message", "message_ts": shown.id, "channel_id": shown.channel, "is_ephemeral": True}
+            info = {
+                "type": "message",
+                "message_ts": shown.id,
+                "channel_id": shown.channel,
+                "is_ephemeral": True,
+            }
             if shown.thread_ts:
                 info["thread_ts"] = shown.thread_ts
             return shown.blocks, {"container": info, "channel": shown.channel}
@@ -316,7 +357,7 @@ class Platform:
         }
 
     def submit_view(self, *, user: str, view_id: str, values: dict[str, dict[str, str]]) -> Outcome:
-        """A person presses a modal's submit button with these input values (block_id -> action_id -> text)."""
+        """A person submits a modal with these input values (block_id -> action_id -> text)."""
         ws = self.ws
         shown = ws.views.get(view_id)
         if shown is None or shown.closed or shown.user not in (None, user):
@@ -366,9 +407,9 @@ class Platform:
             return Outcome("The app's answer was not valid.")
         if action in ("update", "push"):
             view = body.get("view")
-            if view_problems(view):
+            if not isinstance(view, dict) or view_problems(view):
                 return Outcome("The app's answer was not valid.")
-            ws.replace_view(shown.id, dict(view))
+            ws.replace_view(shown.id, view)
             return Outcome()
         ws.close_view(shown.id)  # an empty ack, or "clear"
         return Outcome()
@@ -432,7 +473,11 @@ class Platform:
     def _app_message_event(self, kind: str, data: dict[str, Any]) -> None:
         ws = self.ws
         channel = ws.channels.get(str(data.get("channel")))
-        if channel is None or ws.bot_user_id not in channel.members or "message.channels" not in SUBSCRIBED_EVENTS:
+        if (
+            channel is None
+            or ws.bot_user_id not in channel.members
+            or "message.channels" not in SUBSCRIBED_EVENTS
+        ):
             return
         msg = ws.message(channel.id, str(data.get("ts")))
         if kind == "message" and msg is not None and msg.user == ws.bot_user_id:

@@ -82,6 +82,8 @@ class PlaygroundServer:
             return
         if parts.path == "/":
             self._document(handler, query)
+        elif parts.path == "/favicon.ico":
+            _send(handler, 204, b"", "image/x-icon")
         elif parts.path.startswith("/static/"):
             self._static(handler, parts.path.removeprefix("/static/"))
         elif parts.path == "/ui/events":
@@ -92,7 +94,9 @@ class PlaygroundServer:
             if channel not in self.ws.channels:
                 _send(handler, 404, b"unknown channel", "text/plain")
                 return
-            _send(handler, 200, self.page.thread_pane(channel, ts, viewer).encode(), "text/html; charset=utf-8")
+            _send(
+                handler, 200, self.page.thread_pane(channel, ts, viewer).encode(), "text/html; charset=utf-8"
+            )
         elif parts.path == "/ui/home":
             viewer = self._viewer(query)
             if self.platform is not None:
@@ -168,14 +172,20 @@ class PlaygroundServer:
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             return
 
-    def _update(self, change: Change, viewer: str, channel: str | None) -> dict[str, Any] | None:
+    def _update(  # noqa: PLR0911 - one branch per kind of change
+        self, change: Change, viewer: str, channel: str | None
+    ) -> dict[str, Any] | None:
         """What one change means for one person's page (None: nothing to show them)."""
         ws, page, data = self.ws, self.page, change.data
         with ws.lock:
             if change.kind in ("message", "message_deleted"):
                 if data.get("channel") != channel:
                     return {"kind": "unread", "channel": data.get("channel")}
-                update: dict[str, Any] = {"kind": "message", "ts": data["ts"], "thread_ts": data.get("thread_ts")}
+                update: dict[str, Any] = {
+                    "kind": "message",
+                    "ts": data["ts"],
+                    "thread_ts": data.get("thread_ts"),
+                }
                 msg = ws.message(str(data["channel"]), str(data["ts"]))
                 if msg is not None:
                     update["channel_html"] = page.message(msg, in_thread=False)
@@ -193,7 +203,12 @@ class PlaygroundServer:
                 shown = next((e for e in ws.ephemeral if e.id == data["id"]), None)
                 if shown is None:
                     return None
-                return {"kind": "ephemeral", "ts": shown.id, "thread_ts": shown.thread_ts, "html": page.ephemeral(shown)}
+                return {
+                    "kind": "ephemeral",
+                    "ts": shown.id,
+                    "thread_ts": shown.thread_ts,
+                    "html": page.ephemeral(shown),
+                }
             if change.kind in ("view_opened", "view_closed"):
                 shown_view = ws.views.get(str(data.get("id")))
                 if shown_view is None or shown_view.user not in (None, viewer):

@@ -1,11 +1,20 @@
-"""The bot as a local server: Socket Mode with SLACK_APP_TOKEN, else Bolt's HTTP server on PORT.
+"""The bot as a local server: Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT (``/slack/events``).
 
-Without REDIS_URL the in-memory store serves (conversations vanish on exit; the log says so).
+:class:`HttpServer` serves a Bolt app over HTTP with one thread per request (Bolt's own development
+server handles one request at a time, so a slow ack would hold up every other delivery); the
+playground serves the same app with it on a local port. Without REDIS_URL the in-memory store serves
+(conversations vanish on exit; the log says so).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_bolt import App, BoltRequest
 
 from bot.bootstrap import SLACK_REQUIRED, MissingSettingsError, bootstrap
 from bot.errors import ConfigurationError
@@ -15,6 +24,67 @@ from bot.slack.app import build_app
 log = get_logger("bot.slack.server")
 
 REQUIRED = (*SLACK_REQUIRED, "openai_api_key")
+EVENTS_PATH = "/slack/events"
+
+
+class HttpServer:
+    """A Bolt app over HTTP: ``POST /slack/events`` dispatched to the app, one thread per request."""
+
+    def __init__(self, app: App, *, host: str = "0.0.0.0", port: int = 3000, path: str = EVENTS_PATH) -> None:  # noqa: S104 - Slack (or a tunnel) must reach it
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path != path:
+                    self._reply(404, {}, "")
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode("utf-8") if length else ""
+                request = BoltRequest(body=body, query=parts.query, headers=dict(self.headers.items()))
+                response = app.dispatch(request)
+                self._reply(response.status, response.headers, response.body)
+
+            def _reply(self, status: int, headers: dict[str, Any], body: str) -> None:
+                data = body.encode("utf-8")
+                self.send_response(status)
+                for key, values in headers.items():
+                    if key.lower() == "content-length":
+                        continue
+                    for value in values if isinstance(values, list | tuple) else [values]:
+                        self.send_header(key, str(value))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
+        self.path = path
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` the server listens on."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def serve_forever(self) -> None:
+        """Serve until interrupted."""
+        try:
+            self.httpd.serve_forever()
+        finally:
+            self.httpd.server_close()
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, name="bolt-http", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def main() -> int:
@@ -46,5 +116,5 @@ def main() -> int:
         log.info(
             "serving", mode="http", port=settings.port, path="/slack/events", agents=len(services.registry)
         )
-        app.start(port=settings.port, path="/slack/events")
+        HttpServer(app, port=settings.port).serve_forever()
     return 0

@@ -49,6 +49,7 @@ class Stream:
     delay_s: float = 0.0  # between chunks
     stall_before_s: float = 0.0  # after the headers, before the first chunk
     stall_after_first_s: float = 0.0  # after the first text chunk
+    hold_after_first: threading.Event | None = None  # after the first text chunk, wait until it is set
     close_after: int | None = None  # close the connection after this many text chunks (no [DONE])
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: computed
@@ -204,6 +205,14 @@ class _Handler(BaseHTTPRequestHandler):
         """Sleep (cut short when the server closes); False if the server is closing."""
         return not (seconds > 0 and self.server.state.closing.wait(seconds))
 
+    def _hold(self, gate: threading.Event | None) -> bool:
+        """Wait until the test opens ``gate``; False if the server is closing first."""
+        self.wfile.flush()
+        while gate is not None and not gate.wait(0.05):
+            if self.server.state.closing.is_set():
+                return False
+        return True
+
     def _stream(self, behaviour: Stream, body: dict[str, Any]) -> None:
         model = behaviour.served_model or str(body.get("model", ""))
         created = int(time.time())
@@ -238,6 +247,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._event(chunk({"content": text}))
                 sent += 1
                 if sent == 1 and not self._wait(behaviour.stall_after_first_s):
+                    return
+                if sent == 1 and not self._hold(behaviour.hold_after_first):
                     return
         self._event(chunk({}, behaviour.finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
