@@ -26,9 +26,10 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-## make run: the bot locally (Socket Mode with SLACK_APP_TOKEN, else HTTP on :3000)
+## make run: the bot locally. With Slack settings the real bot (Socket Mode with SLACK_APP_TOKEN, else
+## HTTP on :3000); without them the playground, a local Slack in the browser (http://127.0.0.1:3000)
 run: $(STAMP)
-	$(BIN)/architect-bot serve
+	$(BIN)/architect-bot run
 
 ## make bench: the benchmarks (print figures; nothing asserted)
 bench: $(STAMP)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 log = get_logger("bot.container")
 
+NO_KEY = "no-key-set"  # sent to an OPENAI_BASE_URL server when OPENAI_API_KEY is unset (the SDK needs one)
+
 
 class Services:
     """The process's services, built lazily and once."""
@@ -86,12 +88,16 @@ class Services:
         with self._lock:
             if self._model is None:
                 settings = self.settings
-                if settings.openai_api_key is None:
+                if settings.openai_api_key is not None:
+                    api_key = settings.openai_api_key.get_secret_value()
+                elif settings.openai_base_url:
+                    api_key = NO_KEY  # an OpenAI-compatible server of one's own (e.g. local) needs none
+                else:
                     raise ConfigurationError("OPENAI_API_KEY is not set")
                 from bot.adapters.openai_model import OpenAIChatModel
 
                 self._model = OpenAIChatModel(
-                    api_key=settings.openai_api_key.get_secret_value(),
+                    api_key=api_key,
                     base_url=settings.openai_base_url,
                     connect_timeout_s=settings.model_connect_timeout_s,
                     read_timeout_s=settings.model_read_timeout_s,

@@ -111,7 +111,12 @@ class Deliverer:
                     response.headers.get("X-Slack-No-Retry") == "1",
                 )
         except urllib.error.HTTPError as error:
-            return Ack(error.code, error.read(), error.headers.get("Content-Type") or "")
+            return Ack(
+                error.code,
+                error.read(),
+                error.headers.get("Content-Type") or "",
+                error.headers.get("X-Slack-No-Retry") == "1",
+            )
         except (TimeoutError, urllib.error.URLError, ConnectionError, OSError):
             return Ack(None)
 
