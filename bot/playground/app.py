@@ -110,7 +110,7 @@ class Playground:
             }
         )
         services = bootstrap(settings=base)
-        services.store  # noqa: B018 - build now so the store choice is logged at start-up
+        services.warm()  # store, model and engine built now: the store choice is logged at start-up
         self.services = services
         if not model_configured(services.settings):
             self.page.notice = MODEL_NOTICE
