@@ -334,3 +334,59 @@ def test_a_local_model_server_needs_no_key(fake_openai: FakeOpenAI) -> None:  # 
             assert "No model is configured" not in page.read().decode()
     finally:
         running.stop()
+
+
+def test_feedback_buttons_and_the_home_tab_reach_the_app() -> None:
+    """A thumbs-up under an answer reaches the app with its value; a Home tab shows to its person."""
+    from urllib.parse import parse_qs
+
+    from bot.playground.page import Page
+    from bot.playground.platform import Platform
+    from bot.playground.slack_api import call
+
+    app = App(lambda attempt: (200, {}))
+    ws = Workspace(strict=True, bot_token="xoxb-t")
+    ws.add_user("U1", "ada")
+    ws.add_channel("C1", "design", {"U1", ws.bot_user_id})
+    platform_ = Platform(ws, Deliverer(app.url, SECRET), base_url="http://127.0.0.1:9")
+    feedback = {
+        "type": "context_actions",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": "feedback",
+                "positive_button": {"text": {"type": "plain_text", "text": "Good"}, "value": "good-a1"},
+                "negative_button": {"text": {"type": "plain_text", "text": "Bad"}, "value": "bad-a1"},
+            }
+        ],
+    }
+    try:
+        posted = call(
+            ws, "chat.postMessage", {"channel": "C1", "text": "answer", "blocks": [feedback]}, "xoxb-t"
+        )
+        assert posted.body["ok"]
+        html = Page(ws).message(ws.top_level("C1")[0], in_thread=False)
+        assert 'data-side="positive_button"' in html
+        outcome = platform_.click(
+            user="U1",
+            container="message",
+            item_id=posted.body["ts"],
+            block=0,
+            element="0",
+            side="positive_button",
+        )
+        assert outcome.ok
+        [delivered] = app.wait_for(1)
+        payload = json.loads(parse_qs(delivered["body"])["payload"][0])
+        assert payload["actions"][0]["type"] == "feedback_buttons"
+        assert payload["actions"][0]["value"] == "good-a1"
+        assert payload["user"]["id"] == "U1"
+        home = {
+            "type": "home",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*Your threads*"}}],
+        }
+        assert call(ws, "views.publish", {"user_id": "U1", "view": home}, "xoxb-t").body["ok"]
+        assert "<b>Your threads</b>" in Page(ws).home("U1")
+        assert "has not published a Home tab" in Page(ws).home("U2")
+    finally:
+        app.stop()
