@@ -8,6 +8,7 @@ what a person would see, with generous timeouts.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -252,3 +253,35 @@ def test_bad_input_is_handled_as_slack_would(ada: Person, playground: Playground
     assert shown.closed
     replies = playground.workspace.thread("C01DESIGN", playground.workspace.top_level("C01DESIGN")[-1].ts)
     assert not any("handed this thread" in m.text for m in replies)
+
+
+def test_a_picture_in_the_thread_reaches_the_agent(
+    ada: Person,
+    playground: Playground,
+    fake_openai: FakeOpenAI,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """A person attaches a diagram to a thread reply: it shows in the thread, the bot gets it and answers."""
+    from PIL import Image
+
+    diagram = tmp_path / "diagram.png"
+    Image.new("RGB", (64, 32), (200, 40, 90)).save(diagram)
+    page = ada.page
+    ada.type("/architect review the upload path")
+    ada.open_thread("the upload path")
+    ada.thread().get_by_role("button", name="⬅ Back to Director").wait_for()
+    fake_openai.script(Stream(["I see a red diagram."]))
+    page.locator('#thread .composer input[type="file"]').set_input_files(str(diagram))
+    page.locator("#thread .composer .attached", has_text="diagram.png").wait_for()
+    ada.type("What about this diagram?", in_thread=True)
+    shared = ada.thread().locator(".msg", has_text="What about this diagram?")
+    image = shared.locator("img.file-image")
+    image.wait_for()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 64", arg=image.element_handle())
+    ada.thread().locator(".msg", has_text="I see a red diagram.").locator(".bk-button").first.wait_for()
+    ada.shot("picture-answered")
+    assert "What about this diagram?" in json.dumps(fake_openai.requests[-1].body["messages"][-1])
+    [stored] = playground.workspace.files.values()
+    assert stored.content == diagram.read_bytes()  # what the bot can download with its token
+    [shared_message] = [m for m in playground.workspace.messages.values() if m.subtype == "file_share"]
+    assert shared_message.files[0]["url_private_download"].startswith(playground.url + "/files-pri/")

@@ -144,7 +144,9 @@ class Page:
         return (
             f'<form class="composer" data-channel="{esc(channel)}" data-thread="{esc(thread_ts or "")}">'
             f'<textarea name="text" rows="2" placeholder="{esc(hint)}" aria-label="{esc(hint)}"></textarea>'
+            '<label class="attach" title="Attach a file">📎<input type="file" name="file" hidden></label>'
             f'<button type="submit" class="send" disabled>Send</button>'
+            '<div class="attached" hidden></div>'
             f'<div class="composer-note" role="status"></div></form>'
         )
 

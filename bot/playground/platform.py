@@ -31,6 +31,18 @@ COMMANDS = frozenset({"/architect"})
 API_APP_ID = "APLAYGROUND"
 
 
+FILE_LIMIT = 5 * 1024 * 1024  # the playground's upload limit (Slack's is 1 GB)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a person attaches to a message."""
+
+    name: str
+    content: bytes
+    mimetype: str
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What the page should tell the person (``error`` None: done)."""
@@ -56,24 +68,42 @@ class Platform:
 
     # ------------------------------------------------------------------------- people act
 
-    def send(self, *, user: str, channel: str, text: str, thread_ts: str | None = None) -> Outcome:
-        """A person sends a message or a slash command from a message box."""
+    def send(
+        self,
+        *,
+        user: str,
+        channel: str,
+        text: str,
+        thread_ts: str | None = None,
+        upload: Upload | None = None,
+    ) -> Outcome:
+        """A person sends a message, a slash command or a file (with a comment) from a message box."""
+        refused = self._refusal(user=user, channel=channel, text=text, upload=upload)
+        if refused is not None:
+            return refused
+        if text.startswith("/") and upload is None:
+            return self._command(user=user, channel=channel, text=text.strip(), thread_ts=thread_ts)
+        self._message(user=user, channel=channel, text=text, thread_ts=thread_ts, upload=upload)
+        return Outcome()
+
+    def _refusal(self, *, user: str, channel: str, text: str, upload: Upload | None) -> Outcome | None:
+        """What Slack's client would refuse to send, said as it would say it."""
         ws = self.ws
+        problem: str | None = None
         if user not in ws.users or ws.users[user].is_bot:
-            return Outcome("Pick a person first.")
-        if channel not in ws.channels:
-            return Outcome("That channel does not exist.")
-        if not text.strip():
-            return Outcome("Write something first.")
-        if len(text) > MESSAGE_TEXT_LIMIT:
-            return Outcome(
+            problem = "Pick a person first."
+        elif channel not in ws.channels:
+            problem = "That channel does not exist."
+        elif not text.strip() and upload is None:
+            problem = "Write something first."
+        elif upload is not None and len(upload.content) > FILE_LIMIT:
+            problem = f"This file is too big for the playground: at most {FILE_LIMIT // 1024 // 1024} MB."
+        elif len(text) > MESSAGE_TEXT_LIMIT:
+            problem = (
                 f"This message is too long: {len(text):,} characters. "
                 f"Slack allows {MESSAGE_TEXT_LIMIT:,}; shorten it or share it as a file."
             )
-        if text.startswith("/"):
-            return self._command(user=user, channel=channel, text=text.strip(), thread_ts=thread_ts)
-        self._message(user=user, channel=channel, text=text, thread_ts=thread_ts)
-        return Outcome()
+        return None if problem is None else Outcome(problem)
 
     def _slackbot(self, *, user: str, channel: str, text: str, thread_ts: str | None) -> None:
         self.ws.add_ephemeral(
@@ -182,10 +212,22 @@ class Platform:
         ws.post(channel=channel, user=ws.bot_user_id, text="joined the channel.", subtype="channel_join")
         return Outcome()
 
-    def _message(self, *, user: str, channel: str, text: str, thread_ts: str | None) -> Message:
+    def _message(
+        self, *, user: str, channel: str, text: str, thread_ts: str | None, upload: Upload | None = None
+    ) -> Message:
         ws = self.ws
         slack_text = self._encode(text)
-        posted = ws.post(channel=channel, user=user, text=slack_text, thread_ts=thread_ts)
+        files: list[dict[str, Any]] = []
+        if upload is not None:
+            extension = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else "binary"
+            stored = ws.add_file(
+                upload.name, upload.content, mimetype=upload.mimetype, filetype=extension, user=user
+            )
+            files = [stored.to_slack(self.base_url)]
+        subtype = "file_share" if files else None
+        posted = ws.post(
+            channel=channel, user=user, text=slack_text, thread_ts=thread_ts, files=files, subtype=subtype
+        )
         members = ws.channels[channel].members
         if ws.bot_user_id not in members:
             return posted
@@ -200,13 +242,16 @@ class Platform:
             "team": ws.team_id,
             "client_msg_id": str(uuid.uuid4()),
         }
+        if files:
+            event.update(subtype="file_share", files=files, upload=False, display_as_bot=False)
         if thread_ts:
             parent = ws.message(channel, thread_ts)
             event["thread_ts"] = thread_ts
             if parent is not None and parent.user:
                 event["parent_user_id"] = parent.user
         if f"<@{ws.bot_user_id}>" in slack_text and "app_mention" in SUBSCRIBED_EVENTS:
-            mention = {k: v for k, v in event.items() if k not in ("channel_type", "parent_user_id")}
+            dropped = ("channel_type", "parent_user_id", "subtype", "upload", "display_as_bot")
+            mention = {k: v for k, v in event.items() if k not in dropped}
             self._event({**mention, "type": "app_mention"})
         if "message.channels" in SUBSCRIBED_EVENTS:
             self._event(event)

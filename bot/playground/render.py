@@ -304,15 +304,26 @@ def blocks_html(blocks: list[Any], name_of: NameOf = str, errors: dict[str, str]
     return "".join(block_html(block, i, name_of, errors) for i, block in enumerate(blocks))
 
 
+INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+"""Image types the page shows inline (raster only: an SVG could carry script)."""
+
+
 def files_html(files: list[Json]) -> str:
-    """File cards: name, type and size (the content is never fetched by the page)."""
+    """File cards: name, type and size, a preview for images (served by the page, ``/ui/file/<id>``)."""
     cards = []
     for shared in files:
+        if not isinstance(shared, dict):
+            continue
         size = int(shared.get("size") or 0)
         shown = f"{size / 1024:.1f} KB" if size >= 1024 else f"{size} B"
+        name = esc(shared.get("name") or shared.get("title") or "file")
+        href = f"/ui/file/{esc(shared.get('id') or '')}"
+        preview = ""
+        if shared.get("mimetype") in INLINE_IMAGES:
+            preview = f'<img class="file-image" src="{href}" alt="{name}">'
         cards.append(
-            f'<div class="file"><span class="file-icon">📄</span><span class="file-name">'
-            f"{esc(shared.get('name') or shared.get('title') or 'file')}</span>"
+            f'<div class="file">{preview}<span class="file-icon">📄</span>'
+            f'<a class="file-name" href="{href}" target="_blank" rel="noopener">{name}</a>'
             f'<span class="file-meta">{esc(shared.get("filetype") or shared.get("mimetype") or "")}'
             f" · {esc(shown)}</span></div>"
         )

@@ -8,7 +8,9 @@ and modals reach only the person they are for. Page actions are JSON posts from 
 
 from __future__ import annotations
 
+import base64
 import json
+import mimetypes
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -18,13 +20,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from bot.logging import get_logger
 from bot.playground import slack_api
 from bot.playground.page import Page
-from bot.playground.platform import Outcome, Platform
+from bot.playground.platform import Outcome, Platform, Upload
+from bot.playground.render import INLINE_IMAGES
 from bot.playground.workspace import Change, Workspace
 
 log = get_logger("bot.playground.server")
 
 STATIC = {"playground.js": "text/javascript", "playground.css": "text/css"}
-MAX_BODY = 1_000_000  # a page post is a message of at most 40,000 characters plus a little
+MAX_BODY = 8_000_000  # a page post: a message of at most 40,000 characters, or a 5 MB file as base64
 KEEPALIVE_S = 10.0
 
 
@@ -77,11 +80,13 @@ class PlaygroundServer:
         """Pages, static files, fragments and the event stream."""
         parts = urlsplit(handler.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        if parts.path.startswith(("/api/", "/response/")):
+        if parts.path.startswith(("/api/", "/response/", "/files-pri/")):
             self._emulator(handler, b"")
             return
         if parts.path == "/":
             self._document(handler, query)
+        elif parts.path.startswith("/ui/file/"):
+            self._file(handler, parts.path.removeprefix("/ui/file/"))
         elif parts.path == "/favicon.ico":
             _send(handler, 204, b"", "image/x-icon")
         elif parts.path.startswith("/static/"):
@@ -131,6 +136,24 @@ class PlaygroundServer:
             seq = self.ws.seq
             html = self.page.document(viewer=viewer, channel=channel, thread_ts=thread, seq=seq)
         _send(handler, 200, html.encode(), "text/html; charset=utf-8")
+
+    def _file(self, handler: BaseHTTPRequestHandler, file_id: str) -> None:
+        """A shared file for the page: raster images inline, anything else as a download."""
+        stored = self.ws.files.get(file_id)
+        if stored is None:
+            _send(handler, 404, b"no such file", "text/plain")
+            return
+        inline = stored.mimetype in INLINE_IMAGES
+        handler.send_response(200)
+        handler.send_header("Content-Type", stored.mimetype if inline else "application/octet-stream")
+        handler.send_header("Content-Length", str(len(stored.content)))
+        handler.send_header("X-Content-Type-Options", "nosniff")
+        handler.send_header("Content-Security-Policy", "default-src 'none'; sandbox")
+        if not inline:
+            name = "".join(c for c in stored.name if c.isalnum() or c in "._- ") or "file"
+            handler.send_header("Content-Disposition", f'attachment; filename="{name}"')
+        handler.end_headers()
+        handler.wfile.write(stored.content)
 
     def _static(self, handler: BaseHTTPRequestHandler, name: str) -> None:
         kind = STATIC.get(name)
@@ -257,16 +280,20 @@ class PlaygroundServer:
                 answer["html"] = self.page.modal(shown, outcome.errors)
         _send(handler, 200, json.dumps(answer).encode(), "application/json")
 
-    def _act(self, path: str, request: dict[str, Any]) -> Outcome | None:
+    def _act(self, path: str, request: dict[str, Any]) -> Outcome | None:  # noqa: PLR0911 - one branch per action
         platform = self.platform
         assert platform is not None
         user = str(request.get("as") or "")
         if path == "/ui/send":
+            upload = _upload(request.get("file"))
+            if isinstance(upload, Outcome):
+                return upload
             return platform.send(
                 user=user,
                 channel=str(request.get("channel") or ""),
                 text=str(request.get("text") or ""),
                 thread_ts=str(request.get("thread_ts") or "") or None,
+                upload=upload,
             )
         if path == "/ui/action":
             try:
@@ -299,6 +326,21 @@ class PlaygroundServer:
             self.ws, path=handler.path, headers=dict(handler.headers.items()), body=body, base_url=self.url
         )
         slack_api.send(handler, answer or slack_api.ApiResponse(404, {"ok": False, "error": "not_found"}))
+
+
+def _upload(raw: Any) -> Upload | Outcome | None:
+    """The file a page post attaches (``{"name", "mimetype", "content": base64}``), if any."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("content"), str):
+        return Outcome("That file could not be read.")
+    try:
+        content = base64.b64decode(raw["content"], validate=True)
+    except ValueError:
+        return Outcome("That file could not be read.")
+    name = str(raw.get("name") or "file")[:255]
+    mimetype = str(raw.get("mimetype") or "") or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Upload(name=name, content=content, mimetype=mimetype)
 
 
 def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str) -> None:

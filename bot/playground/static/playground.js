@@ -155,11 +155,29 @@
     form.classList.toggle("has-note", Boolean(text));
   }
 
+  function chosenFile(form) {
+    const input = form.querySelector('input[type="file"]');
+    return input && input.files.length ? input.files[0] : null;
+  }
+
+  function readBase64(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(String(reader.result).split(",", 2)[1] || "");
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+  }
+
   function refresh(form) {
     const box = form.querySelector("textarea");
     const send = form.querySelector(".send");
     const length = box.value.length;
-    send.disabled = box.value.trim() === "" || length > LIMIT;
+    const file = chosenFile(form);
+    const attached = form.querySelector(".attached");
+    attached.hidden = !file;
+    attached.textContent = file ? "📎 " + file.name + " (" + Math.ceil(file.size / 1024) + " KB)" : "";
+    send.disabled = (box.value.trim() === "" && !file) || length > LIMIT;
     if (length > LIMIT) {
       noteFor(form, "Too long: " + length.toLocaleString() + " characters. Slack allows " + LIMIT.toLocaleString() + ".");
     } else {
@@ -170,21 +188,24 @@
   async function submit(form) {
     const box = form.querySelector("textarea");
     const text = box.value;
-    if (text.trim() === "" || text.length > LIMIT) {
+    const file = chosenFile(form);
+    if ((text.trim() === "" && !file) || text.length > LIMIT) {
       refresh(form);
       return;
     }
     const send = form.querySelector(".send");
     send.disabled = true;
     form.classList.add("sending");
-    const answer = await post("/ui/send", {
-      channel: form.dataset.channel,
-      thread_ts: form.dataset.thread || null,
-      text: text,
-    });
+    const payload = { channel: form.dataset.channel, thread_ts: form.dataset.thread || null, text: text };
+    if (file) {
+      payload.file = { name: file.name, mimetype: file.type, content: await readBase64(file) };
+    }
+    const answer = await post("/ui/send", payload);
     form.classList.remove("sending");
     if (answer.ok) {
       box.value = "";
+      const input = form.querySelector('input[type="file"]');
+      if (input) input.value = "";
       noteFor(form, "");
     } else {
       noteFor(form, answer.error || "Not sent.");
@@ -193,6 +214,11 @@
   }
 
   document.addEventListener("input", (event) => {
+    const form = event.target.closest(".composer");
+    if (form) refresh(form);
+  });
+
+  document.addEventListener("change", (event) => {
     const form = event.target.closest(".composer");
     if (form) refresh(form);
   });
