@@ -109,5 +109,15 @@ class Settings(BaseSettings):
         return self.conversation_ttl_days * 86_400
 
     def missing(self, *names: str) -> list[str]:
-        """The environment variable names among ``names`` that have no value."""
-        return [name.upper() for name in names if getattr(self, name) in (None, "")]
+        """The environment variable names among ``names`` that have no value.
+
+        ``"a|b"`` means either will do: it is missing only when both are, and is reported as
+        ``A (or B)``.
+        """
+        absent: list[str] = []
+        for name in names:
+            options = name.split("|")
+            if all(getattr(self, option) in (None, "") for option in options):
+                first, *others = (option.upper() for option in options)
+                absent.append(first + "".join(f" (or {other})" for other in others))
+        return absent

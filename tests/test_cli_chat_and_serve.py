@@ -83,3 +83,13 @@ def test_memory_store_locally_refused_on_lambda(monkeypatch: pytest.MonkeyPatch)
     on_lambda = _services(aws_lambda_function_name="architect-bot-prod-slack")
     with pytest.raises(ConfigurationError, match="REDIS_URL"):
         _ = on_lambda.store
+
+
+def test_serve_accepts_a_local_model_server_without_a_key(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A local OpenAI-compatible server needs no key: with OPENAI_BASE_URL set, only Slack is missing."""
+    _clear(monkeypatch)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_SIGNING_SECRET" in err
+    assert "OPENAI_API_KEY" not in err

@@ -23,7 +23,7 @@ from bot.slack.app import build_app
 
 log = get_logger("bot.slack.server")
 
-REQUIRED = (*SLACK_REQUIRED, "openai_api_key")
+REQUIRED = (*SLACK_REQUIRED, "openai_api_key|openai_base_url")  # a local OpenAI-compatible server needs no key
 EVENTS_PATH = "/slack/events"
 
 
