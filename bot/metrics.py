@@ -138,7 +138,7 @@ class Metrics:
 
     Every method writes exactly one EMF line. Names used by the dashboard and alarms
     (resources/monitoring.yml): AckLatency, ModelLatency, TimeToFirstToken, TokensIn, TokensOut,
-    Errors, Handoffs.
+    Errors, Handoffs, Rejections.
     """
 
     def __init__(
@@ -185,6 +185,15 @@ class Metrics:
     def error(self, kind: str) -> str:
         """One error of ``kind`` (a :class:`bot.errors.BotError` kind); also counted per stage."""
         return self._emit({"Errors": (1, "Count")}, {"Kind": kind}, [["Stage"], ["Stage", "Kind"]])
+
+    def rejection(self, kind: str) -> str:
+        """One request refused by policy or as malformed; ``kind`` says which rule (also per stage).
+
+        Kinds: ``access_channel``, ``access_person`` (the access policy), ``user_daily_tokens``,
+        ``workspace_daily_tokens``, ``user_per_minute`` (budgets and rate limits), ``malformed``,
+        ``unknown_request`` (hostile or broken requests).
+        """
+        return self._emit({"Rejections": (1, "Count")}, {"Kind": kind}, [["Stage"], ["Stage", "Kind"]])
 
     def handoff(self, from_agent: str, to_agent: str) -> str:
         """One handoff between two agents (dimension ``Pair`` = ``from->to``)."""
