@@ -490,3 +490,86 @@ def test_adopt_leaves_an_existing_conversation_alone(harness: Harness) -> None:
     assert not opened.created
     assert opened.agent == "director"
     assert ids(store) == ["u1"]
+
+
+# ------------------------------------------------------------------------------ access and forgetting
+
+
+def test_a_reply_to_an_agent_the_writer_may_not_use_is_refused_and_not_stored(harness: Harness) -> None:
+    """Someone the policy keeps away from the thread's agent writes nothing into its conversation."""
+    store = harness.make()
+    store.create(meta(agent="backend-builder"))
+    refused = frozenset({"backend-builder", "tokenomics-builder"})
+    assert (
+        store.append_turn(CONV, user("u1", "1700000001.000000"), refuse_agents=refused)
+        is AppendOutcome.REFUSED
+    )
+    assert store.append_turn(
+        CONV, user("u2", "1700000002.000000"), refuse_agents=frozenset({"director"})
+    ) is (AppendOutcome.STORED)
+    assert ids(store) == ["u2"]
+
+
+def test_open_refuses_when_the_owner_would_be_an_agent_the_writer_may_not_use(harness: Harness) -> None:
+    """A mention is refused both in a thread owned by a denied agent and when the new owner is denied."""
+    store = harness.make()
+    opened = store.open(
+        meta(agent="director"), user("u1", "1700000001.000000"), refuse_agents=frozenset({"director"})
+    )
+    assert (opened.refused, opened.stored, opened.created, opened.agent) == (True, False, False, "director")
+    assert store.get(CONV) is None
+    store.open(meta(agent="backend-builder"), user("u1", "1700000001.000000"))
+    opened = store.open(
+        meta(agent="director"), user("u2", "1700000002.000000"), refuse_agents=frozenset({"backend-builder"})
+    )
+    assert (opened.refused, opened.agent) == (True, "backend-builder")
+    assert ids(store) == ["u1"]
+
+
+def test_forget_deletes_everything_and_the_thread_is_never_reopened(harness: Harness) -> None:
+    """After "forget", the bot remembers nothing of the thread and will not start it again."""
+    store = harness.make(ttl_s=3)
+    store.open(meta(), user("u1", "1700000001.000000", "secret plans"))
+    assert store.forget(CONV) is True
+    assert store.get(CONV) is None
+    assert store.is_forgotten(CONV)
+    opened = store.open(meta(), user("u2", "1700000002.000000"))
+    assert (opened.forgotten, opened.stored, opened.created) == (True, False, False)
+    assert store.create(meta()) is False
+    assert store.append_turn(CONV, user("u3", "1700000003.000000")) is AppendOutcome.MISSING
+    assert (
+        store.append_turn(CONV, user("u4", "1700000004.000000"), park_if_missing=True)
+        is AppendOutcome.MISSING
+    )
+    with store.locked(CONV, ttl_s=5, wait_s=0) as locked:
+        assert locked.conversation is None
+    assert store.get(CONV) is None
+    assert store.is_forgotten("T1:C1:1700000099.000100") is False
+
+
+def test_forget_drops_parked_replies_and_a_tombstone_expires_with_the_conversation_ttl(
+    harness: Harness,
+) -> None:
+    """A reply waiting for its thread is dropped with it; the tombstone itself lasts the conversation TTL."""
+    store = harness.make(ttl_s=2)
+    assert (
+        store.append_turn(CONV, user("u1", "1700000001.000000"), park_if_missing=True) is AppendOutcome.PARKED
+    )
+    assert store.forget(CONV) is False  # nothing stored yet, the tombstone is set all the same
+    harness.advance(1)
+    assert store.is_forgotten(CONV)
+    harness.advance(1.5)
+    assert not store.is_forgotten(CONV)
+    opened = store.open(meta(), user("u2", "1700000002.000000"))
+    assert opened.created
+    assert ids(store) == ["u2"]
+
+
+def test_a_forgotten_thread_is_never_adopted_from_slack_history(harness: Harness) -> None:
+    """Rebuilding a thread from Slack after "forget" stores nothing: the tombstone wins."""
+    store = harness.make()
+    store.open(meta(), user("u1", "1700000001.000000"))
+    store.forget(CONV)
+    opened = store.adopt(meta(), [user("u1", "1700000001.000000"), answer("a1", "1700000002.000000")], [])
+    assert (opened.forgotten, opened.created, opened.stored) == (True, False, False)
+    assert store.get(CONV) is None

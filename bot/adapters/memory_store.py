@@ -148,6 +148,7 @@ class MemoryConversationStore:
         self._parked: dict[str, dict[str, tuple[Turn, float]]] = {}  # conv id -> turn id -> (turn, expires)
         self._claims: dict[str, tuple[str, float]] = {}  # delivery id -> (token or "done", expires)
         self._locks: dict[str, tuple[str, float]] = {}  # conversation id -> (owner token, expires)
+        self._forgotten: dict[str, float] = {}  # conversation id -> tombstone expiry
         self._owned = OwnerTokens()
 
     # ------------------------------------------------------------------------------ conversation
@@ -162,18 +163,32 @@ class MemoryConversationStore:
     def _touch(self, conv: _Conv) -> None:
         conv.expires_at = self.clock.monotonic() + self.ttl_s
 
+    def _tombstoned(self, conversation_id: str) -> bool:
+        expires = self._forgotten.get(conversation_id)
+        if expires is not None and expires <= self.clock.monotonic():
+            del self._forgotten[conversation_id]
+            return False
+        return expires is not None
+
     def create(self, meta: ConversationMeta) -> bool:
-        """Store a new conversation; False (and nothing changes) if the id exists."""
+        """Store a new conversation; False (and nothing changes) if the id exists or was forgotten."""
         with self._cond:
-            if self._live(meta.id) is not None:
+            if self._live(meta.id) is not None or self._tombstoned(meta.id):
                 return False
             self._convs[meta.id] = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
             return True
 
-    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+    def open(
+        self, meta: ConversationMeta, turn: Turn, *, refuse_agents: frozenset[str] = frozenset()
+    ) -> Opened:
         """Create if absent (adopting parked turns), then store ``turn``; one atomic step."""
         with self._cond:
             conv = self._live(meta.id)
+            if conv is None and self._tombstoned(meta.id):
+                return Opened(created=False, agent=meta.agent, stored=False, forgotten=True)
+            agent = conv.meta.agent if conv is not None else meta.agent
+            if agent in refuse_agents:
+                return Opened(created=False, agent=agent, stored=False, refused=True)
             created = conv is None
             if conv is None:
                 conv = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
@@ -193,6 +208,8 @@ class MemoryConversationStore:
             conv = self._live(meta.id)
             if conv is not None:
                 return Opened(created=False, agent=conv.meta.agent, stored=False)
+            if self._tombstoned(meta.id):  # forgotten on request: never rebuilt
+                return Opened(created=False, agent=meta.agent, stored=False, forgotten=True)
             conv = _Conv(meta=meta, expires_at=self.clock.monotonic() + self.ttl_s)
             self._convs[meta.id] = conv
             for turn in sorted(turns, key=lambda t: ts_micros(t.ts)):
@@ -218,12 +235,20 @@ class MemoryConversationStore:
             )
 
     def append_turn(
-        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+        self,
+        conversation_id: str,
+        turn: Turn,
+        *,
+        park_if_missing: bool = False,
+        refuse_agents: frozenset[str] = frozenset(),
     ) -> AppendOutcome:
         """Store a turn; park it when the conversation does not exist yet and ``park_if_missing``."""
         with self._cond:
+            conv = self._live(conversation_id)
+            if conv is not None and conv.meta.agent in refuse_agents:
+                return AppendOutcome.REFUSED
             outcome = self._append_locked(conversation_id, turn)
-            if outcome is AppendOutcome.MISSING and park_if_missing:
+            if outcome is AppendOutcome.MISSING and park_if_missing and not self._tombstoned(conversation_id):
                 parked = self._parked.setdefault(conversation_id, {})
                 parked.setdefault(turn.id, (turn, self.clock.monotonic() + PARK_TTL_S))
                 if len(self._parked) > 1024:  # purge expired parkings now and then
@@ -284,6 +309,24 @@ class MemoryConversationStore:
             conv.handoffs.append(record)
             self._append_locked(conversation_id, prompt)
             return HandoffStatus.DONE
+
+    def forget(self, conversation_id: str) -> bool:
+        """Drop the conversation and its parked turns; a tombstone refuses the id for ``ttl_s``."""
+        with self._cond:
+            existed = self._live(conversation_id) is not None
+            self._convs.pop(conversation_id, None)
+            self._parked.pop(conversation_id, None)
+            now = self.clock.monotonic()
+            self._forgotten[conversation_id] = now + self.ttl_s
+            if len(self._forgotten) > 1024:  # purge expired tombstones now and then
+                for key in [k for k, expires in self._forgotten.items() if expires <= now]:
+                    del self._forgotten[key]
+            return existed
+
+    def is_forgotten(self, conversation_id: str) -> bool:
+        """True while the conversation's tombstone lives."""
+        with self._cond:
+            return self._tombstoned(conversation_id)
 
     # ------------------------------------------------------------------------------------- lock
 

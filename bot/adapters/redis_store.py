@@ -16,6 +16,8 @@ Serverless). Full table, TTLs and writers in ``docs/storage.md``.
                                           id ever appended, also dropped ones (idempotency)
 ``P:conv:{ID}:handoffs``       list       HandoffRecord JSON, oldest first
 ``P:conv:{ID}:lock``           string     answer lock owner token, PX = lock ttl
+``P:conv:{ID}:forgotten``      string     tombstone of a conversation forgotten on request,
+                                          PX = conversation TTL: the id is never reopened
 ``P:delivery:DID``             string     claim owner token (PX = claim ttl) or ``done``
                                           (EX = conversation TTL)
 =============================  =========  ====================================================
@@ -67,7 +69,8 @@ T = TypeVar("T")
 DONE = b"done"
 PARK_TTL_S = 600.0  # how long a reply that overtook its conversation's creation waits for it
 
-# Shared Lua: KEYS are always meta turns bodies ids handoffs parked lock (one slot: the hash tag).
+# Shared Lua: KEYS are always meta turns bodies ids handoffs parked lock forgotten (one slot: the
+# hash tag).
 # A turn travels as 5 arguments: id json score is_assistant last_answer_json.
 # append() returns 1 stored (also when this call's nonce stored it: a retried call), 0 duplicate id.
 _LIB = """
@@ -110,6 +113,7 @@ end
 # ARGV: ttl_ms nonce field1 json1 field2 json2 ...
 # A leftover of an expired conversation (keys expire one by one) is wiped before creating.
 _CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[8]) == 1 then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HGET', KEYS[1], '_create') == ARGV[2] then return 1 end
   return 0
@@ -120,11 +124,21 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 
-# ARGV: ttl_ms max_turns updated nonce  turn(5)  n_meta_fields field1 json1 ...
-# Returns {created (1/0), agent_json, stored (1/0)}.
+# ARGV: ttl_ms max_turns updated nonce  turn(5)  n_meta_fields field1 json1 ...  refused agent
+# (refused: a JSON object whose keys are the agents the writer may not use; agent: meta's agent).
+# Returns {created (1/0), agent_json, stored (1/0), 0} or {0, agent_json, 0, 1 refused | 2 forgotten}.
 _OPEN = (
     _LIB
     + """
+local n = tonumber(ARGV[10])
+local refused = cjson.decode(ARGV[11 + 2 * n])
+local owner = ARGV[12 + 2 * n]
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  owner = cjson.decode(redis.call('HGET', KEYS[1], 'agent'))
+elseif redis.call('EXISTS', KEYS[8]) == 1 then
+  return {0, cjson.encode(owner), 0, 2}
+end
+if refused[owner] then return {0, cjson.encode(owner), 0, 1} end
 local created = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
@@ -141,13 +155,14 @@ elseif redis.call('HGET', KEYS[1], '_open') == ARGV[4] then
 end
 local stored = append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 touch(ARGV[1])
-return {created, redis.call('HGET', KEYS[1], 'agent'), stored}
+return {created, redis.call('HGET', KEYS[1], 'agent'), stored, 0}
 """
 )
 
 # ARGV: ttl_ms max_turns updated nonce n_meta_fields n_turns n_handoffs last_answer_json
 #       field1 json1 ...  turn(5) ...  handoff_json ...
-# Returns {created (1/0), agent_json}. Turns come in ts order; parked turns are adopted after them.
+# Returns {created (1/0), agent_json}, or {0, false, 2} for a forgotten conversation (never rebuilt).
+# Turns come in ts order; parked turns are adopted after them.
 _ADOPT = (
     _LIB
     + """
@@ -155,6 +170,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   local mine = redis.call('HGET', KEYS[1], '_adopt') == ARGV[4]
   return {mine and 1 or 0, redis.call('HGET', KEYS[1], 'agent')}
 end
+if redis.call('EXISTS', KEYS[8]) == 1 then return {0, false, 2} end
 redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
 local n_meta, n_turns, n_handoffs = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local at = 9
@@ -180,17 +196,18 @@ return {1, redis.call('HGET', KEYS[1], 'agent')}
 """
 )
 
-# ARGV: ttl_ms max_turns updated nonce  turn(5)  park park_ttl_ms
-# Returns 1 stored, 0 duplicate id, -1 unknown conversation, 2 parked.
+# ARGV: ttl_ms max_turns updated nonce  turn(5)  park park_ttl_ms refused (JSON object: agent -> true)
+# Returns 1 stored, 0 duplicate id, -1 unknown (or forgotten) conversation, 2 parked, 3 refused.
 _APPEND = (
     _LIB
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if ARGV[10] ~= '1' then return -1 end
+  if ARGV[10] ~= '1' or redis.call('EXISTS', KEYS[8]) == 1 then return -1 end
   redis.call('HSETNX', KEYS[6], ARGV[5], cjson.encode({ARGV[6], ARGV[7]}))
   redis.call('PEXPIRE', KEYS[6], ARGV[11])
   return 2
 end
+if cjson.decode(ARGV[12])[cjson.decode(redis.call('HGET', KEYS[1], 'agent'))] then return 3 end
 local stored = append(ARGV[4], ARGV[3], ARGV[2], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9])
 touch(ARGV[1])
 return stored
@@ -272,6 +289,15 @@ end
 return {meta, bodies, redis.call('LRANGE', KEYS[5], 0, -1)}
 """
 
+# Delete the conversation (not its lock: an answer in flight finds it gone) and leave a tombstone.
+# ARGV: ttl_ms. Returns 1 if there was a conversation.
+_FORGET = """
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call('SET', KEYS[8], '1', 'PX', ARGV[1])
+return existed
+"""
+
 # SET NX PX, also true if the key already holds our token (a retried call whose reply was lost).
 # KEYS: key. ARGV: token ttl_ms
 _ACQUIRE = """
@@ -294,6 +320,11 @@ return 0
 def _hash_tag(conversation_id: str) -> str:
     """The id as a cluster hash tag body: injective, never containing ``{`` or ``}``."""
     return conversation_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+def _agent_set(agents: frozenset[str]) -> str:
+    """Agent names as a JSON object (name -> true): a set Lua's cjson can look names up in."""
+    return json.dumps(dict.fromkeys(sorted(agents), True))
 
 
 def _ms(seconds: float) -> int:
@@ -328,6 +359,7 @@ class RedisConversationStore:
         self._get: Script = client.register_script(_GET)
         self._acquire: Script = client.register_script(_ACQUIRE)
         self._release: Script = client.register_script(_RELEASE)
+        self._forget: Script = client.register_script(_FORGET)
 
     @classmethod
     def from_url(
@@ -370,13 +402,14 @@ class RedisConversationStore:
     # ------------------------------------------------------------------------------------- keys
 
     def conversation_keys(self, conversation_id: str) -> list[str]:
-        """meta, turns, bodies, ids, handoffs, parked, lock: the keys of one conversation (one slot).
+        """meta, turns, bodies, ids, handoffs, parked, lock, forgotten: one conversation's keys (one slot).
 
         The first five live and expire together; ``parked`` holds replies that overtook the
-        conversation's creation (minutes); ``lock`` is the answer lock.
+        conversation's creation (minutes); ``lock`` is the answer lock; ``forgotten`` the tombstone
+        of a conversation deleted on request.
         """
         base = f"{self.prefix}:conv:{{{_hash_tag(conversation_id)}}}"
-        names = ("meta", "turns", "bodies", "ids", "handoffs", "parked", "lock")
+        names = ("meta", "turns", "bodies", "ids", "handoffs", "parked", "lock", "forgotten")
         return [f"{base}:{name}" for name in names]
 
     def lock_key(self, conversation_id: str) -> str:
@@ -410,14 +443,23 @@ class RedisConversationStore:
         args: list[str | int] = [_ms(self.ttl_s), new_token(), *fields]
         return bool(self._run("create", self._create, self.conversation_keys(meta.id), args))
 
-    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+    def open(
+        self, meta: ConversationMeta, turn: Turn, *, refuse_agents: frozenset[str] = frozenset()
+    ) -> Opened:
         """Create if absent (adopting parked turns) and store ``turn``: one round trip."""
         fields: list[str] = []
         for name, value in meta.model_dump(mode="json").items():
             fields += [name, json.dumps(value)]
-        args = [*self._head(), *self._turn_args(turn), len(fields) // 2, *fields]
-        created, agent, stored = self._run("open", self._open, self.conversation_keys(meta.id), args)
-        return Opened(created=bool(created), agent=json.loads(agent), stored=bool(stored))
+        args = [*self._head(), *self._turn_args(turn), len(fields) // 2, *fields, _agent_set(refuse_agents)]
+        args.append(meta.agent)
+        created, agent, stored, status = self._run("open", self._open, self.conversation_keys(meta.id), args)
+        return Opened(
+            created=bool(created),
+            agent=json.loads(agent),
+            stored=bool(stored),
+            refused=status == 1,
+            forgotten=status == 2,
+        )
 
     def adopt(
         self, meta: ConversationMeta, turns: Sequence[Turn], handoffs: Sequence[HandoffRecord]
@@ -440,7 +482,10 @@ class RedisConversationStore:
             *turn_args,
             *(record.model_dump_json() for record in handoffs),
         ]
-        created, agent = self._run("adopt", self._adopt, self.conversation_keys(meta.id), args)
+        found = self._run("adopt", self._adopt, self.conversation_keys(meta.id), args)
+        if len(found) > 2:  # forgotten on request: the thread is never rebuilt
+            return Opened(created=False, agent=meta.agent, stored=False, forgotten=True)
+        created, agent = found
         return Opened(created=bool(created), agent=json.loads(agent), stored=bool(created))
 
     def get(self, conversation_id: str) -> Conversation | None:
@@ -449,14 +494,34 @@ class RedisConversationStore:
         return _conversation(*found) if found else None
 
     def append_turn(
-        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+        self,
+        conversation_id: str,
+        turn: Turn,
+        *,
+        park_if_missing: bool = False,
+        refuse_agents: frozenset[str] = frozenset(),
     ) -> AppendOutcome:
         """Store a turn in one round trip (parked when the conversation does not exist yet)."""
-        args = [*self._head(), *self._turn_args(turn), "1" if park_if_missing else "0", _ms(PARK_TTL_S)]
+        args = [
+            *self._head(),
+            *self._turn_args(turn),
+            "1" if park_if_missing else "0",
+            _ms(PARK_TTL_S),
+            _agent_set(refuse_agents),
+        ]
         result = self._run("append_turn", self._append, self.conversation_keys(conversation_id), args)
-        return {1: AppendOutcome.STORED, 0: AppendOutcome.DUPLICATE, 2: AppendOutcome.PARKED}.get(
-            result, AppendOutcome.MISSING
-        )
+        outcomes = {1: AppendOutcome.STORED, 0: AppendOutcome.DUPLICATE, 2: AppendOutcome.PARKED}
+        return (outcomes | {3: AppendOutcome.REFUSED}).get(result, AppendOutcome.MISSING)
+
+    def forget(self, conversation_id: str) -> bool:
+        """Delete the conversation and leave its tombstone for the conversation TTL: one round trip."""
+        keys = self.conversation_keys(conversation_id)
+        return bool(self._run("forget", self._forget, keys, [_ms(self.ttl_s)]))
+
+    def is_forgotten(self, conversation_id: str) -> bool:
+        """True while the tombstone lives (one EXISTS)."""
+        key = self.conversation_keys(conversation_id)[7]
+        return bool(self._call("is_forgotten", lambda: self.client.exists(key)))
 
     def hand_off(
         self,

@@ -24,8 +24,9 @@ class AppendOutcome(StrEnum):
 
     STORED = "stored"
     DUPLICATE = "duplicate"  # a turn with that id was stored before: nothing changed
-    MISSING = "missing"  # no such conversation: nothing written
+    MISSING = "missing"  # no such conversation (or it was forgotten): nothing written
     PARKED = "parked"  # no such conversation yet: kept aside, adopted when it is opened
+    REFUSED = "refused"  # the conversation's agent is one the writer may not use: nothing written
 
 
 class HandoffStatus(StrEnum):
@@ -42,8 +43,10 @@ class Opened:
     """What :meth:`ConversationStore.open` found or made."""
 
     created: bool  # False: the conversation existed and keeps its agent
-    agent: str  # the conversation's current agent
-    stored: bool  # False: the turn was a duplicate (a re-delivery)
+    agent: str  # the conversation's current agent (or the one it would have had)
+    stored: bool  # False: the turn was a duplicate (a re-delivery), refused, or forgotten
+    refused: bool = False  # that agent is one the writer may not use: nothing written
+    forgotten: bool = False  # the conversation was forgotten on request: nothing written
 
 
 class LockedConversation(Protocol):
@@ -75,13 +78,17 @@ class ConversationStore(Protocol):
     """
 
     def create(self, meta: ConversationMeta) -> bool:
-        """Store a new, empty conversation; False (and nothing changes) if the id exists."""
+        """Store a new, empty conversation; False (and nothing changes) if the id exists or was forgotten."""
         ...
 
-    def open(self, meta: ConversationMeta, turn: Turn) -> Opened:
+    def open(
+        self, meta: ConversationMeta, turn: Turn, *, refuse_agents: frozenset[str] = frozenset()
+    ) -> Opened:
         """Create the conversation if it does not exist (adopting parked turns), then store ``turn``.
 
-        An existing conversation keeps its agent and metadata; only the turn is added.
+        An existing conversation keeps its agent and metadata; only the turn is added. Nothing is
+        written when the agent that would own the turn (the existing one, else ``meta.agent``) is in
+        ``refuse_agents`` (``refused``), or when the conversation was forgotten (``forgotten``).
         """
         ...
 
@@ -93,6 +100,7 @@ class ConversationStore(Protocol):
         One atomic operation: the conversation, its ``turns`` (in ``ts`` order, capped like any
         append), ``handoffs``, ``meta.last_answer_id``, and any parked turns. An existing
         conversation is left as it is (``created`` False): another process re-created it first.
+        A forgotten conversation (:meth:`forget`) is never adopted (``forgotten`` True).
         """
         ...
 
@@ -101,14 +109,33 @@ class ConversationStore(Protocol):
         ...
 
     def append_turn(
-        self, conversation_id: str, turn: Turn, *, park_if_missing: bool = False
+        self,
+        conversation_id: str,
+        turn: Turn,
+        *,
+        park_if_missing: bool = False,
+        refuse_agents: frozenset[str] = frozenset(),
     ) -> AppendOutcome:
         """Store a turn in an existing conversation.
 
         With ``park_if_missing``, a turn for a conversation that does not exist yet is kept aside
         (for minutes, not the conversation TTL) and adopted by the :meth:`open` that creates it: a
-        reply that overtakes the conversation's creation is not lost.
+        reply that overtakes the conversation's creation is not lost (a forgotten conversation's
+        turns are never parked). REFUSED, with nothing written, when the conversation's current
+        agent is in ``refuse_agents`` (the access policy, decided in the same atomic step).
         """
+        ...
+
+    def forget(self, conversation_id: str) -> bool:
+        """Delete everything stored for the conversation and leave a tombstone for ``ttl_s``.
+
+        While the tombstone lives, :meth:`open` and :meth:`create` refuse the id and turns are
+        neither stored nor parked: a forgotten thread is never rebuilt. True if there was state.
+        """
+        ...
+
+    def is_forgotten(self, conversation_id: str) -> bool:
+        """True while the conversation's tombstone lives (see :meth:`forget`)."""
         ...
 
     def hand_off(
