@@ -8,12 +8,16 @@ log. Nothing slow is built here: the store, the model and the engine are built o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from bot.adapters.agent_files import load_registry
 from bot.adapters.aws_secrets import resolve_secrets
+from bot.adapters.policy_file import load_policy
 from bot.container import Services
+from bot.core.policy import Policy
 from bot.core.ports import Clock
+from bot.core.registry import Registry
 from bot.errors import ConfigurationError
 from bot.logging import configure_logging, get_logger
 from bot.settings import Settings
@@ -57,5 +61,33 @@ def bootstrap(
     registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
     for problem in registry.problems:
         log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
-    log.info("started", agents=len(registry), stage=settings.stage)
-    return Services(settings, registry, clock=clock)
+    policy = _policy(settings, registry)
+    log.info("started", agents=len(registry), stage=settings.stage, policy_rules=len(policy.agents))
+    return Services(settings, registry, clock=clock, policy=policy)
+
+
+def _policy(settings: Settings, registry: Registry) -> Policy:
+    """The access and cost policy; a policy with errors stops the start (it never half-applies)."""
+
+    def canonical(name: str) -> str | None:
+        spec = registry.get(name)
+        return spec.name if spec is not None else None
+
+    policy, problems = load_policy(settings.policy_path, canonical)
+    errors = [p for p in problems if p.severity == "error"]
+    for problem in problems:
+        log.log(
+            logging.ERROR if problem.severity == "error" else logging.WARNING,
+            "policy_problem",
+            file=problem.file,
+            line=problem.line,
+            problem=problem.message,
+        )
+    if errors:
+        first = errors[0]
+        where = f"{first.file}:{first.line}" if first.line else first.file
+        raise ConfigurationError(
+            f"the policy file has {len(errors)} error(s), first at {where}: {first.message} "
+            "(run `architect-bot agents validate`)"
+        )
+    return policy

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from bot.core.policy import Policy
 from bot.core.ports import Clock, SystemClock
 from bot.core.registry import Registry
 from bot.errors import ConfigurationError
@@ -20,7 +21,9 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
+    from bot.core.governance import Access, Budget
     from bot.core.ports import ChatModel, ConversationStore, TokenCounter
+    from bot.core.quota import QuotaStore
 
 log = get_logger("bot.container")
 
@@ -38,13 +41,18 @@ class Services:
         clock: Clock | None = None,
         store: ConversationStore | None = None,
         model: ChatModel | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics(settings.stage)
+        self.policy = policy or Policy()
         self._store = store
         self._model = model
+        self._access: Access | None = None
+        self._quota: QuotaStore | None = None
+        self._budget: Budget | None = None
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
         self._lock = threading.RLock()
@@ -81,6 +89,51 @@ class Services:
         return MemoryConversationStore(
             ttl_s=settings.conversation_ttl_s, max_turns=settings.max_turns, clock=self.clock
         )
+
+    @property
+    def access(self) -> Access:
+        """Access decisions (pure; user groups from Slack, cached): usable on the ack path."""
+        with self._lock:
+            if self._access is None:
+                from bot.core.governance import Access
+
+                groups = None
+                if any(rule.usergroups for rule in self.policy.agents.values()):
+                    from bot.slack.app import slack_client
+                    from bot.slack.usergroups import SlackUserGroups
+
+                    token = self.settings.slack_bot_token
+                    client = slack_client(self, token.get_secret_value() if token else None)
+                    groups = SlackUserGroups(client, clock=self.clock)
+                self._access = Access(self.policy, groups)
+            return self._access
+
+    @property
+    def quota(self) -> QuotaStore:
+        """Budget and usage counters: in Redis beside the conversations, or in memory locally."""
+        with self._lock:
+            if self._quota is None:
+                store = self.store
+                client = getattr(store, "client", None)
+                if client is not None:
+                    from bot.adapters.redis_quota import RedisQuotaStore
+
+                    self._quota = RedisQuotaStore(client, prefix=self.settings.redis_key_prefix)
+                else:
+                    from bot.adapters.memory_quota import MemoryQuotaStore
+
+                    self._quota = MemoryQuotaStore(clock=self.clock)
+            return self._quota
+
+    @property
+    def budget(self) -> Budget:
+        """The budget gate around model calls, and usage reports."""
+        with self._lock:
+            if self._budget is None:
+                from bot.core.governance import Budget
+
+                self._budget = Budget(self.policy, self.quota, self.clock)
+            return self._budget
 
     @property
     def model(self) -> ChatModel:
@@ -131,6 +184,7 @@ class Services:
                     model=self.model,
                     counter=self.counter,
                     clock=self.clock,
+                    budget=self.budget,
                     config=EngineConfig(
                         max_prompt_tokens=settings.max_prompt_tokens,
                         reserve_tokens=settings.answer_reserve_tokens,

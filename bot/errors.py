@@ -135,3 +135,29 @@ class ConversationNotFoundError(BotError):
         "I no longer remember this thread (conversations expire after a period without activity). "
         "Start a new one with `/architect`."
     )
+
+
+class BudgetExceededError(BotError):
+    """A budget or rate limit of the policy stops this answer before the model is called.
+
+    ``kind`` is the limit (``user_daily_tokens``, ``workspace_daily_tokens``, ``user_per_minute``);
+    ``user_message`` says the limit, where the person stands and when it resets.
+    """
+
+    kind = "budget_exceeded"
+
+    def __init__(self, rejection: object, user_message: str) -> None:
+        limit = str(getattr(rejection, "limit", self.kind))
+        super().__init__(f"limit {limit} reached", user_message=user_message)
+        self.kind = limit
+        self.rejection = rejection
+
+
+class ThreadForgottenError(BotError):
+    """The thread was forgotten on request: the bot does not continue or rebuild it."""
+
+    kind = "thread_forgotten"
+    user_message = (
+        "This thread was forgotten at someone's request, so I don't continue it. "
+        "Start a new thread with `/architect` or a mention."
+    )

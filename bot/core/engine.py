@@ -9,7 +9,15 @@ Use cases (each one store operation where it can be):
 - :meth:`Engine.answer` lets the current agent answer everything not answered yet, streaming;
 - :meth:`Engine.hand_off` moves the conversation to another agent after a button click;
 - :meth:`Engine.adopt` re-creates a conversation from its thread as Slack gives it back (the store
-  lost it), or starts one in a thread that already has a discussion, with its history.
+  lost it), or starts one in a thread that already has a discussion, with its history;
+- :meth:`Engine.forget` deletes a conversation on request and keeps it from ever being reopened or
+  adopted again (:meth:`Engine.is_forgotten`: check it before reading a thread back from Slack).
+
+Governance (optional, :mod:`bot.core.governance`): replies and mentions carry the agents their
+author may not use, and the store refuses them in the same atomic write; with a
+:class:`~bot.core.governance.Budget`, :meth:`AnswerStream.open` reserves the estimated tokens
+before any model call (raising :class:`~bot.errors.BudgetExceededError` when a limit stops it)
+and the real usage is charged once the answer is stored.
 
 The engine knows nothing about how an answer is shown. :meth:`Engine.answer` returns an
 :class:`AnswerStream`: :meth:`AnswerStream.open` says whether there is anything to answer (and who
@@ -44,6 +52,7 @@ from bot.core.conversation import (
     Usage,
     UserMessage,
 )
+from bot.core.governance import Budget
 from bot.core.model_names import resolve_model
 from bot.core.ports import (
     AppendOutcome,
@@ -61,6 +70,7 @@ from bot.core.ports import (
     TokenCounter,
 )
 from bot.core.prompts import turn_message
+from bot.core.quota import Reservation
 from bot.core.record import Rebuilt
 from bot.core.refs import HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
@@ -70,6 +80,7 @@ from bot.errors import (
     ConversationNotFoundError,
     HandoffNotAllowedError,
     StaleHandoffError,
+    ThreadForgottenError,
 )
 from bot.logging import get_logger
 
@@ -151,6 +162,16 @@ class ReplyOutcome(StrEnum):
     DUPLICATE = "duplicate"  # a re-delivery: stored before
     NOT_FOUND = "not_found"  # no conversation in that thread: not ours, or forgotten by the store
     PARKED = "parked"  # the conversation is being created: the reply is adopted by it
+    REFUSED = "refused"  # its author may not use the thread's agent: nothing stored
+
+
+class ForgetCheck(StrEnum):
+    """May a person have a conversation forgotten (after :meth:`Engine.forget`: was it forgotten)."""
+
+    ALLOWED = "allowed"  # the starter or an admin: forgotten (or may be)
+    NOT_ALLOWED = "not_allowed"  # someone else
+    NOT_FOUND = "not_found"  # no conversation (never the bot's, or expired)
+    ALREADY = "already"  # forgotten before
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +181,7 @@ class Adopted:
     created: bool  # False: the conversation existed (another process re-created it first)
     agent: str
     turns: int  # turns taken over from the thread
+    forgotten: bool = False  # the thread was forgotten on request: nothing was stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +191,8 @@ class Continued:
     started: bool
     agent: str
     stored: bool
+    refused: bool = False  # its author may not use ``agent``: nothing stored
+    forgotten: bool = False  # the thread was forgotten on request: nothing stored
 
 
 class AnswerStream:
@@ -237,6 +261,7 @@ class Engine:
         clock: Clock,
         config: EngineConfig,
         files: FileSource | None = None,
+        budget: Budget | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -245,6 +270,7 @@ class Engine:
         self.clock = clock
         self.config = config
         self.files = files
+        self.budget = budget
 
     # ------------------------------------------------------------------------------- deliveries
 
@@ -302,28 +328,45 @@ class Engine:
             raise AgentNotFoundError(f"unknown agent {agent!r}")
         turn = self._user_turn(spec.name, message)
         opened = self.store.open(self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts), turn)
+        if opened.forgotten:
+            raise ThreadForgottenError(conversation_id)
         log.info(
             "conversation_started", conversation=conversation_id, agent=opened.agent, created=opened.created
         )
         return turn
 
     def reply(
-        self, *, conversation_id: str, message: UserMessage, park_if_missing: bool = False
+        self,
+        *,
+        conversation_id: str,
+        message: UserMessage,
+        park_if_missing: bool = False,
+        refuse_agents: frozenset[str] = frozenset(),
     ) -> ReplyOutcome:
         """Store a reply in an existing conversation: one store operation, no read.
 
         ``park_if_missing``: the thread is known to be the bot's (e.g. under its own message) but
         has no conversation yet; the reply is kept aside and adopted when the conversation is
         created, so a reply that overtakes :meth:`start` is answered, not dropped.
+        ``refuse_agents``: agents the author may not use; if the thread's agent is one, nothing is
+        stored (REFUSED; :meth:`current_agent` names it).
         """
         turn = self._user_turn(None, message)
-        outcome = self.store.append_turn(conversation_id, turn, park_if_missing=park_if_missing)
+        outcome = self.store.append_turn(
+            conversation_id, turn, park_if_missing=park_if_missing, refuse_agents=refuse_agents
+        )
         return {
             AppendOutcome.STORED: ReplyOutcome.STORED,
             AppendOutcome.DUPLICATE: ReplyOutcome.DUPLICATE,
             AppendOutcome.PARKED: ReplyOutcome.PARKED,
             AppendOutcome.MISSING: ReplyOutcome.NOT_FOUND,
+            AppendOutcome.REFUSED: ReplyOutcome.REFUSED,
         }[outcome]
+
+    def current_agent(self, conversation_id: str) -> str | None:
+        """The conversation's current agent (one read), or None when there is no conversation."""
+        conversation = self.store.get(conversation_id)
+        return conversation.agent if conversation is not None else None
 
     def continue_or_start(
         self,
@@ -334,19 +377,29 @@ class Engine:
         team_id: str | None = None,
         channel_id: str | None = None,
         thread_ts: str | None = None,
+        refuse_agents: frozenset[str] = frozenset(),
     ) -> Continued:
         """Add the message to the thread's conversation, or start one with ``default_agent``.
 
         One atomic store operation, so two mentions at the same moment make one conversation.
+        Nothing is stored when the agent that would answer is in ``refuse_agents`` (``refused``) or
+        the thread was forgotten (``forgotten``).
         """
         spec = self.registry.get(default_agent)
         if spec is None:
             raise AgentNotFoundError(f"unknown agent {default_agent!r}")
         turn = self._user_turn(None, message)
-        opened = self.store.open(self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts), turn)
+        meta = self._meta(conversation_id, spec.name, team_id, channel_id, thread_ts)
+        opened = self.store.open(meta, turn, refuse_agents=refuse_agents)
         if opened.created:
             log.info("conversation_started", conversation=conversation_id, agent=opened.agent)
-        return Continued(started=opened.created, agent=opened.agent, stored=opened.stored)
+        return Continued(
+            started=opened.created,
+            agent=opened.agent,
+            stored=opened.stored,
+            refused=opened.refused,
+            forgotten=opened.forgotten,
+        )
 
     def _meta(
         self,
@@ -416,6 +469,9 @@ class Engine:
             update={"last_answer_id": rebuilt.last_answer_id, "model": model}
         )
         opened: Opened = self.store.adopt(meta, turns, rebuilt.handoffs)
+        if opened.forgotten:  # forgotten on request: never rebuilt
+            log.info("conversation_not_rebuilt_forgotten", conversation=conversation_id)
+            return Adopted(created=False, agent=opened.agent, turns=0, forgotten=True)
         log.info(
             "conversation_rebuilt" if rebuilt.answers else "conversation_joined",
             conversation=conversation_id,
@@ -466,6 +522,18 @@ class Engine:
             choice = self.registry.model_for(spec.name)
             model = conversation.meta.model or choice.model
             answer_id = f"a-{uuid.uuid4().hex}"
+            prompt = self._prompt(conversation, agent=spec.name, instructions=spec.instructions, model=model)
+            payer = pending[-1].user_id
+            channel_id = conversation.meta.channel_id
+            budget = self.budget if payer and channel_id else None
+            # before anything is shown: a refusal here reaches the person without a placeholder
+            reservation = (
+                budget.reserve(
+                    user_id=payer, estimate_tokens=prompt.prompt_tokens + self.config.reserve_tokens
+                )
+                if budget is not None and payer
+                else None
+            )
             unseen = [
                 a.name
                 for t in pending
@@ -481,29 +549,46 @@ class Engine:
                 answer_id=answer_id,
                 notices=notices,
             )
-            yield from self._generate(
-                locked=locked,
-                conversation=conversation,
-                agent=spec.name,
-                instructions=spec.instructions,
-                model=model,
-                deadline=deadline,
-                answer_id=answer_id,
-            )
+            usage: Usage | None = None
+            try:
+                for item in self._generate(
+                    locked=locked,
+                    conversation=conversation,
+                    agent=spec.name,
+                    model=model,
+                    prompt=prompt,
+                    deadline=deadline,
+                    answer_id=answer_id,
+                ):
+                    if isinstance(item, AnswerResult):
+                        usage = item.turn.usage
+                    yield item
+            finally:
+                if budget is not None and payer and channel_id:
+                    self._charge(
+                        budget, reservation, payer=payer, agent=spec.name, channel_id=channel_id, usage=usage
+                    )
 
-    def _generate(
+    def _charge(
         self,
+        budget: Budget,
+        reservation: Reservation | None,
         *,
-        locked: LockedConversation,
-        conversation: Conversation,
+        payer: str,
         agent: str,
-        instructions: str,
-        model: str,
-        deadline: float,
-        answer_id: str,
-    ) -> Iterator[AnswerResult | str]:
-        conversation_id = conversation.meta.id
-        pending = conversation.pending_user_turns()
+        channel_id: str,
+        usage: Usage | None,
+    ) -> None:
+        """Charge the real usage (None: the answer failed, the reservation is given back)."""
+        try:
+            budget.charge(reservation, user_id=payer, agent=agent, channel_id=channel_id, usage=usage)
+        except BotError as error:  # the answer is out already; the estimate stays counted until midnight
+            log.warning("usage_not_charged", kind=error.kind, detail=error.detail)
+
+    def _prompt(
+        self, conversation: Conversation, *, agent: str, instructions: str, model: str
+    ) -> PromptResult:
+        """The prompt within the token budget (its size is the estimate a budget reserves)."""
         prompt = build_prompt(
             instructions=instructions,
             turns=conversation.turns,
@@ -515,17 +600,32 @@ class Engine:
             vision=accepts_images(model),
             image_detail=self.config.image_detail,
         )
-        messages, notices = self._with_images(
-            prompt, agent=agent, vision=accepts_images(model), pending=pending, deadline=deadline
-        )
         if prompt.dropped_turns:
             log.info(
                 "prompt_trimmed",
-                conversation=conversation_id,
+                conversation=conversation.meta.id,
                 dropped_turns=prompt.dropped_turns,
                 prompt_tokens=prompt.prompt_tokens,
                 limit=prompt.limit,
             )
+        return prompt
+
+    def _generate(
+        self,
+        *,
+        locked: LockedConversation,
+        conversation: Conversation,
+        agent: str,
+        model: str,
+        prompt: PromptResult,
+        deadline: float,
+        answer_id: str,
+    ) -> Iterator[AnswerResult | str]:
+        conversation_id = conversation.meta.id
+        pending = conversation.pending_user_turns()
+        messages, notices = self._with_images(
+            prompt, agent=agent, vision=accepts_images(model), pending=pending, deadline=deadline
+        )
         fallbacks = self.registry.model_for(agent).fallbacks if conversation.meta.model is None else ()
         request = ModelRequest(
             model=model,
@@ -696,3 +796,33 @@ class Engine:
             prompt_turn=turn,
             model=model,
         )
+
+    # ---------------------------------------------------------------------------------- forget
+
+    def forget_permission(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
+        """May ``by_user`` have this conversation forgotten? Its starter (first turn's author) or an admin."""
+        if self.store.is_forgotten(conversation_id):
+            return ForgetCheck.ALREADY
+        conversation = self.store.get(conversation_id)
+        if conversation is None:
+            return ForgetCheck.NOT_FOUND
+        starter = conversation.turns[0].user_id if conversation.turns else None
+        if admin or (by_user is not None and by_user == starter):
+            return ForgetCheck.ALLOWED
+        return ForgetCheck.NOT_ALLOWED
+
+    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
+        """Delete the conversation (starter or admin only) and keep it from ever being reopened.
+
+        Returns what happened: ALLOWED means it is forgotten now. Checks the permission again (the
+        confirmation button may be clicked long after it was shown).
+        """
+        check = self.forget_permission(conversation_id, by_user=by_user, admin=admin)
+        if check is ForgetCheck.ALLOWED:
+            self.store.forget(conversation_id)
+            log.info("conversation_forgotten", conversation=conversation_id, by_admin=admin)
+        return check
+
+    def is_forgotten(self, conversation_id: str) -> bool:
+        """True when the conversation was forgotten on request (nothing may rebuild it)."""
+        return self.store.is_forgotten(conversation_id)
