@@ -138,7 +138,7 @@ class Metrics:
 
     Every method writes exactly one EMF line. Names used by the dashboard and alarms
     (resources/monitoring.yml): AckLatency, ModelLatency, TimeToFirstToken, TokensIn, TokensOut,
-    Errors, Handoffs, Rejections.
+    Errors, Handoffs, Rejections, ThreadsForgotten, MessagesDeleted.
     """
 
     def __init__(
@@ -194,6 +194,12 @@ class Metrics:
         ``unknown_request`` (hostile or broken requests).
         """
         return self._emit({"Rejections": (1, "Count")}, {"Kind": kind}, [["Stage"], ["Stage", "Kind"]])
+
+    def forgotten(self, messages_deleted: int) -> str:
+        """One thread forgotten on request, with how many of the bot's messages were deleted."""
+        return self._emit(
+            {"ThreadsForgotten": (1, "Count"), "MessagesDeleted": (max(messages_deleted, 0), "Count")}
+        )
 
     def handoff(self, from_agent: str, to_agent: str) -> str:
         """One handoff between two agents (dimension ``Pair`` = ``from->to``)."""

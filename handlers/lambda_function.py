@@ -27,6 +27,7 @@ from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.container import Services
 from bot.logging import bind_request, get_logger
 from bot.slack.app import build_app
+from bot.slack.guard import screen_http
 
 log = get_logger("handlers.lambda")
 
@@ -65,6 +66,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bind_request(request_id=invocation.request_id)
     if _container is None:
         _container = cold_start()
+    refused = _screen(event, _container.services)
+    if refused is not None:
+        return refused
     response: dict[str, Any] = _container.handler.handle(event, context)  # type: ignore[no-untyped-call]
     headers = {str(key).lower() for key in (event.get("headers") or {})}
     if LAZY_HEADER not in headers:
@@ -73,6 +77,30 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.info("acked", duration_ms=round(elapsed_ms, 1), status=response.get("statusCode"))
     _warm_in_background(_container)
     return response
+
+
+def _screen(event: dict[str, Any], services: Services) -> dict[str, Any] | None:
+    """A response for a request Bolt could not even parse (too large, not JSON, ...); None to go on.
+
+    Also fills what API Gateway always sends and Bolt's adapter indexes without checking.
+    """
+    if not isinstance(event.get("headers"), dict):
+        event["headers"] = {}
+    event.setdefault("isBase64Encoded", False)
+    content_type = next(
+        (str(v) for k, v in event["headers"].items() if str(k).lower() == "content-type"), None
+    )
+    body = event.get("body")
+    refused = screen_http(
+        body if isinstance(body, str | bytes) or body is None else str(body),
+        content_type=content_type,
+        base64_encoded=bool(event["isBase64Encoded"]),
+        metrics=services.metrics,
+    )
+    if refused is None:
+        return None
+    status, _reason = refused
+    return {"statusCode": status, "body": "", "headers": {"content-type": "text/plain"}}
 
 
 def reset() -> None:

@@ -9,7 +9,9 @@ against its own state (the stored answer, the live buttons) before acting on it.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar, Literal, Self
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -80,3 +82,48 @@ class HandoffModalRef(Ref):
     button: HandoffRef = Field(alias="b")
     channel_id: str = Field(alias="ch", min_length=1, max_length=40)
     message_ts: str | None = Field(default=None, alias="m", max_length=40)
+
+
+class ForgetRef(Ref):
+    """The "Forget this thread" confirmation button: which conversation, in which thread."""
+
+    kind: Literal["forget"] = Field(default="forget", alias="k")
+    conversation_id: str = Field(alias="c", min_length=1, max_length=300)
+
+    @field_validator("conversation_id")
+    @classmethod
+    def _slack_thread(cls, value: str) -> str:
+        if parse_conversation_id(value) is None:
+            raise ValueError("not a Slack thread's conversation id")
+        return value
+
+    @property
+    def thread(self) -> ThreadAddress:
+        """The Slack thread to forget."""
+        address = parse_conversation_id(self.conversation_id)
+        if address is None:  # pragma: no cover - refused by the validator
+            raise ValueError(self.conversation_id)
+        return address
+
+
+_PERMALINK = re.compile(
+    r"https?://[^/\s]+/archives/(?P<channel>[A-Z0-9]{2,40})/p(?P<seconds>\d{10})(?P<micros>\d{6})"
+    r"(?:\?(?P<query>[^\s|>]*))?"
+)
+
+
+def thread_from_link(text: str, team_id: str | None) -> ThreadAddress | None:
+    """The thread a Slack message link points at (``Copy link`` on any message of the thread).
+
+    ``https://x.slack.com/archives/C0123/p1700000000000100`` is a top-level message, itself the
+    thread's root; a reply's link carries ``?thread_ts=1700000000.000100&cid=C0123``. Angle
+    brackets Slack may add around a link are accepted. None when ``text`` holds no such link.
+    """
+    match = _PERMALINK.search(text or "")
+    if match is None:
+        return None
+    thread_ts = f"{match['seconds']}.{match['micros']}"
+    for name, value in parse_qsl(match["query"] or ""):
+        if name == "thread_ts" and re.fullmatch(r"\d{10}\.\d{6}", value):
+            thread_ts = value
+    return parse_conversation_id(f"{team_id or '-'}:{match['channel']}:{thread_ts}")

@@ -40,8 +40,9 @@ _VERB = re.compile(r"^[a-z0-9._-]+$")
 _Lookup = Callable[[str], "AgentSpec | None"]
 
 
-RESERVED_VERBS = frozenset({"help"})
-"""Words after ``/architect`` that are the bot's own (``/architect help``): never an agent's verb."""
+RESERVED_VERBS = frozenset({"help", "usage", "forget"})
+"""Words after ``/architect`` that are the bot's own (``/architect help``, ``usage``, ``forget``):
+never an agent's verb."""
 
 VSCODE_BUILTIN_AGENTS = frozenset({"agent", "ask", "edit", "plan"})
 """VS Code's built-in agents: a handoff to one is fine in VS Code; this bot does not have them."""

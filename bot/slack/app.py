@@ -23,7 +23,8 @@ from bot import runtime
 from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
-from bot.slack.listeners import actions, commands, events
+from bot.slack.guard import register_fallbacks, shape_middleware
+from bot.slack.listeners import actions, commands, events, forget
 
 log = get_logger("bot.slack.app")
 
@@ -131,9 +132,12 @@ def build_app(services: Services) -> App:
         name="architect-bot",
     )
     app.middleware(_context_middleware(services))
+    app.middleware(shape_middleware(services.metrics))  # after the context: its warning carries it
     commands.register(app, services)
     events.register(app, services)
     actions.register(app, services)
+    forget.register(app, services)
+    register_fallbacks(app, services.metrics)  # last: only what no listener above handles
 
     @app.error
     def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:

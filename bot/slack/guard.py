@@ -130,7 +130,7 @@ _EVENT_NEEDS: dict[str, tuple[str, ...]] = {
     "message": ("event.channel", "event.ts"),
 }
 _INTERACTION_NEEDS: dict[str, tuple[str, ...]] = {
-    "block_actions": ("user.id", "actions.0.action_id"),
+    "block_actions": ("user.id", "actions.0.action_id", "trigger_id"),
     "view_submission": ("user.id", "view.id"),
     "message_action": ("user.id", "channel.id", "message.ts", "callback_id"),
     "shortcut": ("user.id", "callback_id"),

@@ -10,19 +10,26 @@ from bot.core.registry import RESERVED_VERBS, Registry
 from bot.core.text import shortlist
 from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
 
-HELP_WORDS = frozenset({"", "?", "-h", "--help"}) | RESERVED_VERBS
+HELP_WORDS = frozenset({"", "?", "-h", "--help", "help"})
+USAGE_WORD, FORGET_WORD = "usage", "forget"  # with "help": the registry's RESERVED_VERBS
 COMMAND = "/architect"
 VERBS_SHOWN = 30
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedCommand:
-    """What ``/architect <verb> <text>`` asks for. Exactly one of ``agent``/``error``/``help`` is set."""
+    """What ``/architect <verb> <text>`` asks for.
+
+    Exactly one of ``agent``/``error``/``help``/``usage``/``forget`` is set; ``text`` is the rest
+    (the request for an agent, the thread link for ``forget``).
+    """
 
     help: bool = False
     agent: AgentSpec | None = None
     text: str = ""
     error: str | None = None
+    usage: bool = False
+    forget: bool = False
 
 
 def parse_command(text: str, registry: Registry) -> ParsedCommand:
@@ -31,8 +38,8 @@ def parse_command(text: str, registry: Registry) -> ParsedCommand:
     verb, _, rest = stripped.partition(" ")
     if not verb:
         verb, rest = stripped, ""
-    if verb.lower() in HELP_WORDS:
-        return ParsedCommand(help=True)
+    if verb.lower() in HELP_WORDS | RESERVED_VERBS:
+        return _bot_word(verb.lower(), rest.strip())
     agent = registry.resolve_verb(verb)
     if agent is None:
         return ParsedCommand(
@@ -57,6 +64,22 @@ def parse_command(text: str, registry: Registry) -> ParsedCommand:
     return ParsedCommand(agent=agent, text=body)
 
 
+def _bot_word(word: str, rest: str) -> ParsedCommand:
+    """``help``, ``usage`` or ``forget <link>``: the bot's own words."""
+    if word == USAGE_WORD:
+        return ParsedCommand(usage=True)
+    if word != FORGET_WORD:
+        return ParsedCommand(help=True)
+    if not rest:
+        return ParsedCommand(
+            error=(
+                f"`{COMMAND} forget` needs the link of a message in the thread (⋮ on the message → "
+                "*Copy link*), or use *Forget this thread* from the message's ⋮ menu."
+            )
+        )
+    return ParsedCommand(forget=True, text=rest)
+
+
 def _people_verbs(registry: Registry) -> list[str]:
     return sorted({verb for spec in registry.user_invocable() for verb in registry.verbs_for(spec.name)})
 
@@ -77,6 +100,10 @@ def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
         f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here.\n"
         f"• Reply in that thread to continue; buttons under an answer hand the thread to another agent.\n"
         f"• `@architect-bot <text>` starts a thread with the default agent."
+        f"\n• `{COMMAND} usage`: your tokens and cost today and this month."
+        f"\n• `{COMMAND} forget <message link>` (or *Forget this thread* in a message's ⋮ menu, or "
+        "`@architect-bot forget` in the thread): the bot deletes its messages and its memory of a "
+        "thread you started."
     )
     if registry.default_agent is not None:
         usage += f" (*{escape_mrkdwn(registry.default_agent.name)}*)"

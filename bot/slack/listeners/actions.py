@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
 from bot.core.refs import HandoffModalRef, HandoffRef
-from bot.errors import BotError, HandoffNotAllowedError
+from bot.errors import BotError, BudgetExceededError, HandoffNotAllowedError
 from bot.logging import get_logger
 from bot.slack.answering import perform_handoff, tell_error
 from bot.slack.blocks import (
@@ -26,6 +26,7 @@ from bot.slack.blocks import (
     HANDOFF_PROMPT_BLOCK,
     handoff_modal,
 )
+from bot.slack.governance import access_kind, refuse
 
 log = get_logger("bot.slack.actions")
 
@@ -58,6 +59,11 @@ def register(app: App, services: Services) -> None:
             log.warning("handoff_button_refused", decoded=ref is not None)
             _ephemeral(client, channel=channel, user=user, text=FORGED, thread_ts=container.get("thread_ts"))
             return
+        thread_ts = container.get("thread_ts")
+        if not _may_hand_off(
+            services, client, target=handoff.target, user=user, channel=channel, thread_ts=thread_ts
+        ):
+            return  # told; no modal, and the lazy listener finds it refused too
         if handoff.handoff.send:
             return  # the lazy listener hands off at once
         metadata = HandoffModalRef(button=ref, channel_id=channel, message_ts=container.get("message_ts"))
@@ -80,6 +86,10 @@ def register(app: App, services: Services) -> None:
         handoff = services.registry.handoff_to(ref.from_agent, ref.target)
         if handoff is None or not handoff.handoff.send:
             return  # refused in the ack, or the modal takes over
+        user = (body.get("user") or {}).get("id")
+        channel = (body.get("channel") or {}).get("id")
+        if not services.access.check(agent=handoff.target, user_id=user, channel_id=channel).allowed:
+            return  # refused (and told) in the ack
         container = body.get("container") or {}
         _hand_off(
             services,
@@ -107,6 +117,15 @@ def register(app: App, services: Services) -> None:
         if metadata is None:
             log.warning("modal_metadata_invalid")
             return
+        user = (body.get("user") or {}).get("id")
+        thread = metadata.button.thread
+        thread_ts = thread.thread_ts if thread is not None else None
+        handoff = services.registry.handoff_to(metadata.button.from_agent, metadata.button.target)
+        target = handoff.target if handoff is not None else metadata.button.target
+        if not _may_hand_off(
+            services, client, target=target, user=user, channel=metadata.channel_id, thread_ts=thread_ts
+        ):
+            return
         _hand_off(
             services,
             client,
@@ -121,6 +140,28 @@ def register(app: App, services: Services) -> None:
 
     app.action(re.compile(rf"^{re.escape(HANDOFF_ACTION_PREFIX)}\d+$"))(ack=ack_click, lazy=[run_click])
     app.view(HANDOFF_MODAL_CALLBACK)(ack=ack_view, lazy=[run_view])
+
+
+def _may_hand_off(
+    services: Services,
+    client: WebClient,
+    *,
+    target: str,
+    user: str | None,
+    channel: str | None,
+    thread_ts: str | None,
+) -> bool:
+    """True when ``user`` may use ``target`` here; else they are told why (ephemeral) and whom to ask."""
+    decision = services.access.check(
+        agent=target, user_id=user, channel_id=channel, doing="hand this thread to"
+    )
+    if decision.allowed:
+        return True
+    if channel:
+        text = f"{decision.message} Nothing was handed off."
+        refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=text,
+               kind=access_kind(decision))  # fmt: skip
+    return False
 
 
 def _submitted_prompt(view: dict[str, Any]) -> str:
@@ -159,6 +200,9 @@ def _hand_off(
                 message_ts=message_ts,
                 message_blocks=message_blocks,
             )
+    except BudgetExceededError as error:  # handed off; the target answers a reply after the reset
+        refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
+               kind=error.kind)  # fmt: skip
     except HandoffNotAllowedError as error:
         _ephemeral(client, channel=channel, user=user, text=error.user_message, thread_ts=thread_ts)
     except BotError as error:

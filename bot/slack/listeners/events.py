@@ -16,13 +16,33 @@ from slack_sdk import WebClient
 from bot.container import Services
 from bot.core.conversation import UserMessage, conversation_id
 from bot.core.engine import ReplyOutcome
-from bot.errors import StoreUnavailableError
+from bot.errors import BudgetExceededError, StoreUnavailableError, ThreadForgottenError
 from bot.logging import get_logger
 from bot.slack.answering import stream_answer, tell_error
+from bot.slack.governance import access_kind, forget_prompt, refuse
 
 log = get_logger("bot.slack.events")
 
 ANSWERED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+FORGET_REQUEST = re.compile(r"^forget(?: (?:this )?thread)?[.!]?$", re.IGNORECASE)
+"""``@architect-bot forget`` (or ``forget this thread``) in a thread asks to forget it."""
+
+
+def _refused_agents(services: Services, user: str | None, channel: str) -> frozenset[str]:
+    """The agents the person may not use here: the store refuses their message for those atomically."""
+    if not services.policy.agents:
+        return frozenset()
+    return services.access.refused_agents(user_id=user, channel_id=channel)
+
+
+def _tell_access(
+    services: Services, client: WebClient, *, agent: str, user: str | None, channel: str, thread_ts: str
+) -> None:
+    decision = services.access.check(agent=agent, user_id=user, channel_id=channel)
+    refuse(
+        services, client, channel=channel, user=user, thread_ts=thread_ts, text=decision.message,
+        kind=access_kind(decision),
+    )  # fmt: skip
 
 
 def _strip_mentions(text: str, bot_user_id: str | None) -> str:
@@ -70,11 +90,13 @@ def handle_reply(
     channel, thread_ts = event["channel"], event["thread_ts"]
     conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
     under_bot = event.get("parent_user_id") == context.get("bot_user_id")
+    user = event.get("user")
     engine = services.engine
     try:
         with engine.once(f"event:{body.get('event_id') or event['ts']}") as first:
             if not first:
                 return
+            refused = _refused_agents(services, user, channel)
             outcome = engine.reply(
                 conversation_id=conv_id,
                 message=UserMessage(
@@ -85,7 +107,12 @@ def handle_reply(
                 ),
                 # under the bot's own message: the conversation may still be being created
                 park_if_missing=under_bot,
+                refuse_agents=refused,
             )
+            if outcome is ReplyOutcome.REFUSED:
+                agent = engine.current_agent(conv_id) or "this thread's agent"
+                _tell_access(services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts)
+                return
             if outcome is ReplyOutcome.NOT_FOUND:
                 log.info("not_our_thread")
                 return
@@ -93,6 +120,9 @@ def handle_reply(
                 log.info("reply_parked")  # the conversation's first answer covers it
                 return
             stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+    except BudgetExceededError as error:
+        refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
+               kind=error.kind)  # fmt: skip
     except StoreUnavailableError as error:
         if not under_bot:
             # Without Redis we cannot tell whether this thread is ours: stay out of other people's
@@ -115,11 +145,15 @@ def handle_mention(
     thread_ts = event.get("thread_ts") or ts
     text = _strip_mentions(event.get("text") or "", context.get("bot_user_id"))
     conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
-    message = UserMessage(text=text, user_id=event.get("user"), ts=ts, id=ts)
+    user = event.get("user")
+    message = UserMessage(text=text, user_id=user, ts=ts, id=ts)
     engine = services.engine
     try:
         with engine.once(f"event:{body.get('event_id') or ts}") as first:
             if not first:
+                return
+            if FORGET_REQUEST.match(text):
+                _ask_to_forget(services, client, conv_id=conv_id, event=event, user=user, channel=channel)
                 return
             if not text:
                 client.chat_postMessage(
@@ -129,23 +163,85 @@ def handle_mention(
                     "or see `/architect help`.",
                 )
                 return
-            default = services.registry.default_agent
-            if default is not None:
-                engine.continue_or_start(
-                    conversation_id=conv_id,
-                    default_agent=default.name,
-                    message=message,
-                    team_id=context.get("team_id"),
-                    channel_id=channel,
-                    thread_ts=thread_ts,
-                )
-            elif engine.reply(conversation_id=conv_id, message=message) is ReplyOutcome.NOT_FOUND:
-                client.chat_postMessage(
-                    channel=channel,
-                    thread_ts=thread_ts,
-                    text="No default agent is configured. Use `/architect help` to pick an agent.",
-                )
+            if not _store_mention(services, client, message, conv_id=conv_id, channel=channel,
+                                  thread_ts=thread_ts, team_id=context.get("team_id")):  # fmt: skip
                 return
             stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+    except (BudgetExceededError, ThreadForgottenError) as error:
+        refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
+               kind=error.kind)  # fmt: skip
     except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
         tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+
+
+def _store_mention(
+    services: Services,
+    client: WebClient,
+    message: UserMessage,
+    *,
+    conv_id: str,
+    channel: str,
+    thread_ts: str,
+    team_id: str | None,
+) -> bool:
+    """Store a mention in the thread's conversation (or a new one); False when there is nothing to answer."""
+    engine, user = services.engine, message.user_id
+    default = services.registry.default_agent
+    refused = _refused_agents(services, user, channel)
+    if default is not None:
+        continued = engine.continue_or_start(
+            conversation_id=conv_id,
+            default_agent=default.name,
+            message=message,
+            team_id=team_id,
+            channel_id=channel,
+            thread_ts=thread_ts,
+            refuse_agents=refused,
+        )
+        if continued.forgotten:
+            raise ThreadForgottenError(conv_id)
+        if continued.refused:
+            _tell_access(
+                services, client, agent=continued.agent, user=user, channel=channel, thread_ts=thread_ts
+            )
+        return not continued.refused
+    outcome = engine.reply(conversation_id=conv_id, message=message, refuse_agents=refused)
+    if outcome is ReplyOutcome.REFUSED:
+        agent = engine.current_agent(conv_id) or "this thread's agent"
+        _tell_access(services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts)
+        return False
+    if outcome is ReplyOutcome.NOT_FOUND:
+        client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text="No default agent is configured. Use `/architect help` to pick an agent.",
+        )
+        return False
+    return True
+
+
+def _ask_to_forget(
+    services: Services,
+    client: WebClient,
+    *,
+    conv_id: str,
+    event: dict[str, Any],
+    user: str | None,
+    channel: str,
+) -> None:
+    """``@architect-bot forget`` in a thread: the confirmation (or why not), to that person only."""
+    thread_ts = event.get("thread_ts")
+    if not thread_ts or not user:
+        text = "Write `@architect-bot forget` inside the thread to forget, or use `/architect forget <link>`."
+        refuse(
+            services,
+            client,
+            channel=channel,
+            user=user,
+            thread_ts=None,
+            text=text,
+            kind="forget_outside_thread",
+        )
+        return
+    text, blocks = forget_prompt(services, conversation_id=conv_id, user=user)
+    client.chat_postEphemeral(channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts)
