@@ -25,6 +25,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from bot import runtime
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.container import Services
+from bot.core.ports import Clock
 from bot.logging import bind_request, get_logger
 from bot.slack.app import build_app
 from bot.slack.guard import screen_http
@@ -44,11 +45,12 @@ class Container:
 
 
 _container: Container | None = None
+_clock: Clock | None = None  # None: the system clock; tests inject a FixedClock with reset(clock=...)
 
 
 def cold_start() -> Container:
     """Build everything the ack path needs, once per container."""
-    services = bootstrap(required=SLACK_REQUIRED)
+    services = bootstrap(required=SLACK_REQUIRED, clock=_clock)
     return Container(SlackRequestHandler(build_app(services)), services)
 
 
@@ -103,10 +105,11 @@ def _screen(event: dict[str, Any], services: Services) -> dict[str, Any] | None:
     return {"statusCode": status, "body": "", "headers": {"content-type": "text/plain"}}
 
 
-def reset() -> None:
-    """Forget the built app (tests simulate a new container with it)."""
-    global _container  # noqa: PLW0603
+def reset(*, clock: Clock | None = None) -> None:
+    """Forget the built app (tests simulate a new container with it); the next one uses ``clock``."""
+    global _container, _clock  # noqa: PLW0603
     _container = None
+    _clock = clock
 
 
 def _snap_start() -> None:  # pragma: no cover - runs only inside Lambda's SnapStart init
