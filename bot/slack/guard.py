@@ -52,11 +52,35 @@ def _refuse(metrics: Metrics | None, status: int, reason: str, kind: str = "http
     return status, reason
 
 
-def _is_json_object(text: str) -> bool:
+def _json_object(text: str) -> dict[str, Any] | None:
     try:
-        return isinstance(json.loads(text), dict)
+        parsed = json.loads(text)
     except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _bolt_can_route(body: dict[str, Any]) -> bool:
+    """False for shapes Bolt's own routing indexes into and would raise on (before any middleware).
+
+    Slack never sends these; a request carrying one is forged, truncated or from a broken proxy.
+    """
+    kind = body.get("type")
+    if "event" in body and not isinstance(body["event"], dict):
         return False
+    if isinstance(body.get("event"), dict) and not isinstance(body["event"].get("type", ""), str):
+        return False
+    if kind in ("block_actions", "interactive_message") or "actions" in body:
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not all(isinstance(a, dict) for a in actions):
+            return False
+    if kind in ("view_submission", "view_closed") or "view" in body:
+        view = body.get("view")
+        if not isinstance(view, dict) or not isinstance(view.get("type"), str):
+            return False
+        if view["type"] == "workflow_step" and "workflow_step" not in body:
+            return False
+    return True
 
 
 def screen_http(
@@ -73,13 +97,21 @@ def screen_http(
     text = decoded
     if not text:
         return None  # Bolt answers an empty body itself (401: no signature matches)
+    parsed: dict[str, Any] | None
     if (content_type or "").split(";")[0].strip() == "application/json" or text.startswith("{"):
-        return None if _is_json_object(text) else _refuse(metrics, 400, "body_not_json_object")
-    if "payload" in text:
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is not None and not _is_json_object(payload):
+        parsed = _json_object(text)
+        if parsed is None:
+            return _refuse(metrics, 400, "body_not_json_object")
+    elif (
+        "payload" in text
+        and (payload := dict(parse_qsl(text, keep_blank_values=True)).get("payload")) is not None
+    ):
+        parsed = _json_object(payload)
+        if parsed is None:
             return _refuse(metrics, 400, "payload_not_json_object")
-    return None
+    else:
+        return None  # a slash command's form: Bolt reads it with .get()
+    return None if _bolt_can_route(parsed) else _refuse(metrics, 400, "unroutable_shape")
 
 
 def _decode(body: str | bytes | None, base64_encoded: bool) -> str | Rejected:
