@@ -16,7 +16,7 @@ import pytest
 
 from bot.core.ports import FixedClock
 from tests.fakes.openai_server import Stream
-from tests.harness import CHANNEL, TEAM, USER, Bot
+from tests.harness import CHANNEL, TEAM, Bot
 
 ADMIN, ALICE, BOB, EVE = "U0ADMIN1", "U0ALICE", "U0BOB", "U0EVE"
 DESIGN = "C0DESIGN"
@@ -446,7 +446,7 @@ def _assert_forgotten(bot: Bot, root: str) -> None:
 
 
 def test_forget_from_the_message_shortcut(governed: PolicyBot, capsys: pytest.CaptureFixture[str]) -> None:
-    """*Forget this thread* on a message asks for confirmation; the click deletes the bot's messages and memory."""
+    """*Forget this thread* on a message asks first; the click deletes the bot's messages and memory."""
     bot = governed("")
     root = _start_thread(bot)
     reply = bot.answers(root)[0]
