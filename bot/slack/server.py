@@ -23,7 +23,8 @@ from bot.slack.app import build_app
 
 log = get_logger("bot.slack.server")
 
-REQUIRED = (*SLACK_REQUIRED, "openai_api_key|openai_base_url")  # a local OpenAI-compatible server needs no key
+# a local OpenAI-compatible server (OPENAI_BASE_URL) needs no key
+REQUIRED = (*SLACK_REQUIRED, "openai_api_key|openai_base_url")
 EVENTS_PATH = "/slack/events"
 
 
