@@ -176,6 +176,7 @@ class Services:
         with self._lock:
             if self._engine is None:
                 from bot.core.engine import Engine, EngineConfig
+                from bot.toolbox import SettingsToolbox, approval_policy, tool_config, tool_rules
 
                 settings = self.settings
                 self._engine = Engine(
@@ -191,6 +192,10 @@ class Services:
                         lock_ttl_s=settings.lock_ttl_s,
                         lock_wait_s=settings.lock_wait_s,
                     ),
+                    tools=SettingsToolbox(settings, self.clock),
+                    tool_config=tool_config(settings),
+                    tool_rules=tool_rules(settings),
+                    approvals=approval_policy(settings),
                 )
             return self._engine
 

@@ -161,3 +161,19 @@ class ThreadForgottenError(BotError):
         "This thread was forgotten at someone's request, so I don't continue it. "
         "Start a new thread with `/architect` or a mention."
     )
+
+
+class StaleApprovalError(BotError):
+    """An Approve / Deny click for a call that is no longer waiting (decided, expired or moved on)."""
+
+    kind = "stale_approval"
+    user_message = (
+        "That request is no longer waiting for a decision (it was decided already, or the thread moved on)."
+    )
+
+
+class ApprovalNotAllowedError(BotError):
+    """Someone other than the person who asked (and not an admin) clicked Approve / Deny."""
+
+    kind = "approval_not_allowed"
+    user_message = "Only the person who asked (or an admin of the bot) can approve or deny this call."

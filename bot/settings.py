@@ -63,6 +63,45 @@ class Settings(BaseSettings):
         default=None, description="Access and cost policy. Default: policy.yaml in AGENTS_DIR"
     )
 
+    # --- Tools (docs/agents.md, "Tools") -------------------------------------------------------
+    tool_fetch: bool = Field(default=True, description="The fetch tool (read a web page over https)")
+    tool_github: bool = Field(default=True, description="The GitHub tools (need GITHUB_ALLOWED_REPOS)")
+    tool_mcp: bool = Field(default=True, description="MCP servers (need MCP_ALLOWED_SERVERS or MCP_SERVERS)")
+    tool_max_calls: int = Field(default=8, ge=1, le=50, description="Tool calls per answer")
+    tool_timeout_s: float = Field(default=20.0, gt=0, description="One tool call's limit")
+    tool_time_share: float = Field(
+        default=0.6, ge=0.1, le=0.9, description="Share of an answer's time tools may use"
+    )
+    tool_result_max_chars: int = Field(default=12_000, ge=1_000, description="A longer result is cut")
+    tool_approval_timeout_s: float = Field(default=600.0, gt=0, description="No click by then: denied")
+    tools_ask_first: str = Field(default="", description="Comma-separated tools that always ask first")
+    tools_trusted: str = Field(default="", description="Comma-separated tools that never ask (writes)")
+    fetch_allowed_domains: str = Field(
+        default="", description="Comma-separated domains fetched without asking, whoever wrote the address"
+    )
+    fetch_max_bytes: int = Field(default=2_000_000, ge=10_000)
+    fetch_timeout_s: float = Field(default=15.0, gt=0)
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_allow_loopback_for_tests: bool = Field(
+        default=False, description="TESTS ONLY: lets fetch reach 127.0.0.1 / ::1"
+    )
+    fetch_ca_file: str | None = Field(default=None, description="Extra CA bundle for fetch (tests)")
+    github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+    github_allowed_repos: str = Field(
+        default="", description="Comma-separated 'org' or 'org/repo' the GitHub tools may read"
+    )
+    mcp_allowed_servers: str = Field(
+        default="", description="Comma-separated URL prefixes: agent-file MCP servers allowed to run"
+    )
+    mcp_servers: str = Field(
+        default="", description='JSON: the bot\'s own MCP servers {"name": {"url": ..., "type": "http"}}'
+    )
+    mcp_headers: SecretStr | None = Field(
+        default=None, description='JSON: headers per URL prefix {"https://mcp.x/": {"Authorization": ...}}'
+    )
+    mcp_tools_cache_s: float = Field(default=300.0, ge=0)
+
     # --- Runtime -------------------------------------------------------------------------------
     stage: str = "local"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -79,6 +118,8 @@ class Settings(BaseSettings):
     slack_bot_token_ssm_parameter: str | None = None
     openai_api_key_ssm_parameter: str | None = None
     redis_url_ssm_parameter: str | None = None
+    github_token_ssm_parameter: str | None = None
+    mcp_headers_ssm_parameter: str | None = None
     secrets_manager_secret_id: str | None = Field(
         default=None, description="A JSON secret with any of the secret settings' names as keys"
     )
@@ -107,6 +148,35 @@ class Settings(BaseSettings):
     def conversation_ttl_s(self) -> int:
         """Conversation TTL in seconds."""
         return self.conversation_ttl_days * 86_400
+
+    @staticmethod
+    def _list(value: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+
+    @property
+    def github_repos(self) -> tuple[str, ...]:
+        """GITHUB_ALLOWED_REPOS as a list."""
+        return self._list(self.github_allowed_repos)
+
+    @property
+    def mcp_prefixes(self) -> tuple[str, ...]:
+        """MCP_ALLOWED_SERVERS as a list of URL prefixes."""
+        return self._list(self.mcp_allowed_servers)
+
+    @property
+    def fetch_domains(self) -> tuple[str, ...]:
+        """FETCH_ALLOWED_DOMAINS as a list."""
+        return self._list(self.fetch_allowed_domains)
+
+    @property
+    def ask_first(self) -> frozenset[str]:
+        """TOOLS_ASK_FIRST as a set."""
+        return frozenset(self._list(self.tools_ask_first))
+
+    @property
+    def trusted(self) -> frozenset[str]:
+        """TOOLS_TRUSTED as a set."""
+        return frozenset(self._list(self.tools_trusted))
 
     def missing(self, *names: str) -> list[str]:
         """The environment variable names among ``names`` that have no value.

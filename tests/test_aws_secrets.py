@@ -23,6 +23,8 @@ VALUES = {
     "slack_bot_token": "xoxb-1111-2222-secretvalue",
     "openai_api_key": "sk-test-secret-key-abcdefgh",
     "redis_url": "rediss://default:redis-password@cache.example:6379/0",
+    "github_token": "ghp_test_secret_token_0123",
+    "mcp_headers": '{"https://mcp.example.com/": {"Authorization": "Bearer mcp-secret-42"}}',
 }
 
 

@@ -5,7 +5,7 @@ On Lambda the environment holds only the *names* of the secrets (``SLACK_BOT_TOK
 values are read here once per container (cold start) and cached for the container's lifetime.
 
 Precedence for each secret setting (``slack_signing_secret``, ``slack_bot_token``,
-``openai_api_key``, ``redis_url``):
+``openai_api_key``, ``redis_url``, ``github_token``, ``mcp_headers``):
 
 1. its ``*_ssm_parameter`` name, when set (read with ``WithDecryption``, batched ``get_parameters``
    calls of at most 10 names);
@@ -41,7 +41,14 @@ if TYPE_CHECKING:
 __all__ = ["SECRET_FIELDS", "clear_cache", "resolve_secrets"]
 
 #: The settings that may come from AWS, in a stable order.
-SECRET_FIELDS: tuple[str, ...] = ("slack_signing_secret", "slack_bot_token", "openai_api_key", "redis_url")
+SECRET_FIELDS: tuple[str, ...] = (
+    "slack_signing_secret",
+    "slack_bot_token",
+    "openai_api_key",
+    "redis_url",
+    "github_token",
+    "mcp_headers",
+)
 
 _SSM_BATCH = 10  # get_parameters accepts at most 10 names per call
 

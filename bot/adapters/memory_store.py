@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Role, Turn
 from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened
 from bot.errors import ConversationBusyError, ConversationNotFoundError
 
@@ -121,6 +121,32 @@ class _Locked:
         if stored is AppendOutcome.MISSING:
             raise ConversationNotFoundError(self._conversation_id)
         return stored is AppendOutcome.STORED
+
+    def pause(self, pending: PendingApproval) -> None:
+        """Store the pending approval and release the lock atomically."""
+        with self._store._cond:
+            try:
+                conv = self._store._live(self._conversation_id)
+                if conv is None:
+                    raise ConversationNotFoundError(self._conversation_id)
+                update = {"pending_approval": pending, "updated_at": self._store.clock.now()}
+                conv.meta = conv.meta.model_copy(update=update)
+                self._store._touch(conv)
+            finally:
+                self.release()
+
+    def take_approval(self, approval_id: str) -> PendingApproval | None:
+        """Remove and return the pending approval if it is ``approval_id`` (compare-and-clear)."""
+        with self._store._cond:
+            conv = self._store._live(self._conversation_id)
+            pending = conv.meta.pending_approval if conv is not None else None
+            if conv is None or pending is None or pending.id != approval_id:
+                return None
+            conv.meta = conv.meta.model_copy(
+                update={"pending_approval": None, "updated_at": self._store.clock.now()}
+            )
+            self._store._touch(conv)
+            return pending
 
     def release(self) -> None:
         """Release the lock if we still own it."""

@@ -17,7 +17,13 @@ Policy (see :meth:`OpenAIChatModel.stream`):
 - A stream that breaks after the first token raises ``ModelUnavailableError`` (the text so far has
   been yielded; retrying would repeat it).
 
-Logs one line per attempt (model, attempt, status, latency, tokens): never prompt or answer text.
+Tools: a request's ``tools`` go out as function definitions; the streamed ``tool_calls`` deltas are
+assembled per index and handed over as whole :class:`~bot.core.tools.ToolCall` events after the
+stream ended (a stream cut by the deadline asks for no tool); the loop sends the calls back as an
+assistant message with ``tool_calls`` and each result as a ``tool`` message.
+
+Logs one line per attempt (model, attempt, status, latency, tokens, tool calls): never prompt,
+answer, tool arguments or results.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,10 +42,13 @@ from openai.types.chat import (
     ChatCompletionChunk,
     ChatCompletionContentPartParam,
     ChatCompletionMessageParam,
+    ChatCompletionToolParam,
 )
+from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
 from bot.core.conversation import Usage
-from bot.core.ports import ChatMessage, Clock, Completion, ModelEvent, ModelRequest, TextDelta
+from bot.core.ports import Clock, Completion, ModelEvent, ModelRequest, PromptMessage, TextDelta
+from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 from bot.errors import (
     ModelError,
     ModelRateLimitedError,
@@ -106,14 +115,69 @@ class _Progress:
     first_token_ms: int | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    tool_calls: int = 0
 
 
-def message_param(message: ChatMessage) -> ChatCompletionMessageParam:
+def tool_param(spec: ToolSpec) -> ChatCompletionToolParam:
+    """A tool as a Chat Completions function definition."""
+    return {
+        "type": "function",
+        "function": {
+            "name": spec.name,
+            "description": spec.description,
+            "parameters": dict(spec.parameters),
+        },
+    }
+
+
+class _ToolCallParts:
+    """Tool calls as they stream: id and name in the first delta of each, arguments in pieces."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, list[str]] = {}
+
+    def add(self, deltas: Sequence[ChoiceDeltaToolCall]) -> None:
+        for delta in deltas:
+            entry = self._parts.setdefault(delta.index, ["", "", ""])
+            if delta.id:
+                entry[0] = delta.id
+            if delta.function is not None:
+                entry[1] += delta.function.name or ""
+                entry[2] += delta.function.arguments or ""
+
+    @property
+    def count(self) -> int:
+        return len(self._parts)
+
+    def finished(self) -> Iterator[ToolCall]:
+        for index in sorted(self._parts):
+            call_id, name, arguments = self._parts[index]
+            yield ToolCall(id=call_id or f"call_{index}", name=name, arguments=arguments)
+
+
+def message_param(message: PromptMessage) -> ChatCompletionMessageParam:
     """One prompt message as Chat Completions takes it.
 
     A user message with images becomes content parts: its text, then each image as an ``image_url``
-    part holding a ``data:`` URL (base64) with the detail level asked for.
+    part holding a ``data:`` URL (base64) with the detail level asked for. In a tool loop, the
+    model's tool calls go back as an assistant message with ``tool_calls``, each result as a
+    ``tool`` message linked by the call's id.
     """
+    if isinstance(message, AssistantToolCalls):
+        return {
+            "role": "assistant",
+            "content": message.text or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": call.arguments},
+                }
+                for call in message.calls
+            ],
+        }
+    if isinstance(message, ToolMessage):
+        return {"role": "tool", "tool_call_id": message.call_id, "content": message.content}
     if message.role == "user" and message.images:
         parts: list[ChatCompletionContentPartParam] = [{"type": "text", "text": message.content}]
         parts += [
@@ -239,6 +303,7 @@ class OpenAIChatModel:
     def _open(self, request: ModelRequest, model: str, left: float) -> openai.Stream[ChatCompletionChunk]:
         """Start the request; map the SDK's errors to retryable / missing model / rejected."""
         messages = [message_param(m) for m in request.messages]
+        tools = [tool_param(spec) for spec in request.tools]
         try:
             return self._client.chat.completions.create(
                 model=model,
@@ -249,6 +314,8 @@ class OpenAIChatModel:
                 max_completion_tokens=(
                     request.max_output_tokens if request.max_output_tokens is not None else openai.omit
                 ),
+                tools=tools or openai.omit,
+                tool_choice=request.tool_choice if tools else openai.omit,
             )
         except openai.APIStatusError as exc:
             raise self._status_failure(model, exc) from None
@@ -311,6 +378,7 @@ class OpenAIChatModel:
         self, items: queue.Queue[object], progress: _Progress, *, deadline: float, started: float
     ) -> Iterator[ModelEvent]:
         model = progress.model
+        calls = _ToolCallParts()
         while True:
             try:
                 item = items.get(timeout=max(0.0, self._left(deadline)))
@@ -331,24 +399,37 @@ class OpenAIChatModel:
                     )
                 raise self._stream_failure(model, item)
             assert isinstance(item, ChatCompletionChunk)
-            progress.served = item.model or progress.served
-            if item.usage is not None:
-                progress.input_tokens = item.usage.prompt_tokens
-                progress.output_tokens = item.usage.completion_tokens
-            for choice in item.choices:
-                progress.finish_reason = choice.finish_reason or progress.finish_reason
-                text = choice.delta.content if choice.delta else None
-                if text:
-                    if progress.first_token_ms is None:
-                        progress.first_token_ms = int((self._clock.monotonic() - started) * 1000)
-                    progress.yielded = True
-                    yield TextDelta(text)
+            yield from self._chunk(item, progress, calls, started)
             if progress.yielded and self._left(deadline) <= 0:
                 progress.outcome = "cut"
                 yield self._completion(progress, started, cut=True)
                 return
         progress.outcome = "ok"
+        # tool calls are handed over whole, once the stream ended: a cut stream asks for none
+        yield from calls.finished()
+        progress.tool_calls = calls.count
         yield self._completion(progress, started, cut=False)
+
+    def _chunk(
+        self, item: ChatCompletionChunk, progress: _Progress, calls: _ToolCallParts, started: float
+    ) -> Iterator[TextDelta]:
+        """One streamed chunk: usage, finish reason, tool-call pieces, and the text it carries."""
+        progress.served = item.model or progress.served
+        if item.usage is not None:
+            progress.input_tokens = item.usage.prompt_tokens
+            progress.output_tokens = item.usage.completion_tokens
+        for choice in item.choices:
+            progress.finish_reason = choice.finish_reason or progress.finish_reason
+            if choice.delta and choice.delta.tool_calls:
+                if progress.first_token_ms is None:
+                    progress.first_token_ms = int((self._clock.monotonic() - started) * 1000)
+                calls.add(choice.delta.tool_calls)
+            text = choice.delta.content if choice.delta else None
+            if text:
+                if progress.first_token_ms is None:
+                    progress.first_token_ms = int((self._clock.monotonic() - started) * 1000)
+                progress.yielded = True
+                yield TextDelta(text)
 
     def _completion(self, progress: _Progress, started: float, *, cut: bool) -> Completion:
         usage = Usage(
@@ -383,4 +464,5 @@ class OpenAIChatModel:
             first_token_ms=progress.first_token_ms,
             input_tokens=progress.input_tokens,
             output_tokens=progress.output_tokens,
+            tool_calls=progress.tool_calls,
         )

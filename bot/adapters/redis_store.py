@@ -57,7 +57,7 @@ from bot.adapters.memory_store import (
     new_token,
     ts_micros,
 )
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Role, Turn
+from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Role, Turn
 from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened, SystemClock
 from bot.errors import ConversationBusyError, ConversationNotFoundError, StoreUnavailableError
 from bot.logging import get_logger
@@ -273,6 +273,40 @@ return stored
 """
 )
 
+# Store a pending approval and release the lock. ARGV: ttl_ms updated_json pending_json token
+# Returns 1 stored, -1 unknown conversation (the lock is released in both cases).
+_PAUSE = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  release(ARGV[4])
+  return -1
+end
+redis.call('HSET', KEYS[1], 'pending_approval', ARGV[3], 'updated_at', ARGV[2])
+touch(ARGV[1])
+release(ARGV[4])
+return 1
+"""
+)
+
+# Compare-and-clear the pending approval. ARGV: approval_id nonce ttl_ms updated_json
+# Returns the approval's JSON when this call took it (also on a retried call), else false.
+_TAKE = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local raw = redis.call('HGET', KEYS[1], 'pending_approval')
+if raw and raw ~= 'null' and cjson.decode(raw)['id'] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'pending_approval', 'null', '_take', ARGV[2], '_taken', raw,
+    'updated_at', ARGV[4])
+  touch(ARGV[3])
+  return raw
+end
+if redis.call('HGET', KEYS[1], '_take') == ARGV[2] then return redis.call('HGET', KEYS[1], '_taken') end
+return false
+"""
+)
+
 # Read-only: {meta pairs, turn bodies in order, handoffs} or nil.
 _GET = """
 local meta = redis.call('HGETALL', KEYS[1])
@@ -357,6 +391,8 @@ class RedisConversationStore:
         self._lock_get: Script = client.register_script(_LOCK_GET)
         self._finish: Script = client.register_script(_FINISH)
         self._get: Script = client.register_script(_GET)
+        self._pause: Script = client.register_script(_PAUSE)
+        self._take: Script = client.register_script(_TAKE)
         self._acquire: Script = client.register_script(_ACQUIRE)
         self._release: Script = client.register_script(_RELEASE)
         self._forget: Script = client.register_script(_FORGET)
@@ -604,6 +640,22 @@ class RedisConversationStore:
         args = [*self._head(), *self._turn_args(answer), token]
         return int(self._run("finish", self._finish, keys, args))
 
+    def pause(self, keys: list[str], token: str, pending: PendingApproval) -> int:
+        """Store ``pending`` and release the lock held with ``token`` (one script)."""
+        args: list[str | int] = [
+            _ms(self.ttl_s),
+            json.dumps(self.clock.now()),
+            pending.model_dump_json(),
+            token,
+        ]
+        return int(self._run("pause", self._pause, keys, args))
+
+    def take_approval(self, keys: list[str], approval_id: str) -> PendingApproval | None:
+        """Compare-and-clear the pending approval (one script, safe to retry)."""
+        args: list[str | int] = [approval_id, new_token(), _ms(self.ttl_s), json.dumps(self.clock.now())]
+        raw = self._run("take_approval", self._take, keys, args)
+        return PendingApproval.model_validate_json(raw) if raw else None
+
     # ------------------------------------------------------------------------------- deliveries
 
     def claim(self, delivery_id: str, *, ttl_s: float) -> bool:
@@ -650,6 +702,17 @@ class _RedisLocked:
         if result == -1:
             raise ConversationNotFoundError(self._keys[0])
         return result == 1
+
+    def pause(self, pending: PendingApproval) -> None:
+        """Store the pending approval and release the lock."""
+        result = self._store.pause(self._keys, self._token, pending)
+        self.finished = True
+        if result == -1:
+            raise ConversationNotFoundError(self._keys[0])
+
+    def take_approval(self, approval_id: str) -> PendingApproval | None:
+        """Remove and return the pending approval if it is ``approval_id``."""
+        return self._store.take_approval(self._keys, approval_id)
 
 
 def _conversation(meta_pairs: list[bytes], bodies: list[bytes], handoffs: list[bytes]) -> Conversation:

@@ -63,6 +63,59 @@ class Turn(BaseModel):
     attachments: tuple[Attachment, ...] = Field(
         default=(), description="Files shared with the message: text kept, images by reference"
     )
+    tools: tuple[str, ...] = Field(default=(), description="For answers: the tools it called, in order")
+
+
+class StoredCall(BaseModel):
+    """A tool call the model asked for, as stored while an answer waits for approval."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    arguments: str
+
+
+class ToolStep(BaseModel):
+    """One message of a tool round: the model's calls (``calls``, ``text``) or a result (``call_id``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calls: tuple[StoredCall, ...] = ()
+    text: str = ""
+    call_id: str | None = None
+
+
+class PendingApproval(BaseModel):
+    """An answer paused on a tool call that waits for a person's click (see ``docs/agents.md``).
+
+    Holds everything the answer needs to go on in another invocation: the text written so far, the
+    tool round so far (the model's calls and the results), the calls not run yet (the first one is
+    the one waiting), and who may decide. It lives in the conversation's metadata until a click, a
+    new message or the time limit decides it; taking it is one atomic store operation, so a call
+    is never decided (or run) twice.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    agent: str
+    model: str
+    requested_by: str | None = None
+    created_at: float
+    expires_at: float
+    answered: tuple[str, ...] = ()
+    text: str = ""
+    steps: tuple[ToolStep, ...] = ()
+    waiting: tuple[StoredCall, ...] = Field(min_length=1)
+    tool: str = Field(description="The waiting tool as people read it (fetch, docs/search)")
+    reason: str = ""
+    calls_used: int = 0
+    tools_called: tuple[str, ...] = ()
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: int = 0
+    first_token_ms: int | None = None
 
 
 class HandoffRecord(BaseModel):
@@ -95,6 +148,9 @@ class ConversationMeta(BaseModel):
     dropped_turns: int = Field(default=0, description="Turns removed by the storage cap (oldest first)")
     model: str | None = Field(
         default=None, description="Model chosen by the latest handoff (its `model`), for the current agent"
+    )
+    pending_approval: PendingApproval | None = Field(
+        default=None, description="An answer paused on a tool call waiting for approval"
     )
 
 

@@ -19,6 +19,13 @@ author may not use, and the store refuses them in the same atomic write; with a
 before any model call (raising :class:`~bot.errors.BudgetExceededError` when a limit stops it)
 and the real usage is charged once the answer is stored.
 
+Tools (optional, :mod:`bot.core.tool_loop`): agents with tools answer in a loop: the model asks
+for tool calls, they run within the rules, the results go back to the model, until it answers.
+:meth:`Engine.decide` resumes an answer paused on a call that needs approval: its state is stored
+in the conversation (one store operation that also releases the lock) and
+:meth:`AnswerStream.paused` says what waits; a click, a new message or the time limit decides it,
+exactly once (the pending state is taken atomically).
+
 The engine knows nothing about how an answer is shown. :meth:`Engine.answer` returns an
 :class:`AnswerStream`: :meth:`AnswerStream.open` says whether there is anything to answer (and who
 answers), iterating yields text deltas, then :attr:`AnswerStream.result` holds the stored answer.
@@ -35,18 +42,22 @@ Guarantees (with a store that keeps the :class:`~bot.core.ports.ConversationStor
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
+from bot.core.agents import AgentSpec
 from bot.core.budget import PromptResult, build_prompt
 from bot.core.context import Attachment, ImageDetail, ImageInput, Notice, accepts_images
 from bot.core.conversation import (
     Conversation,
     ConversationMeta,
     HandoffRecord,
+    PendingApproval,
     Role,
     Turn,
     Usage,
@@ -72,13 +83,36 @@ from bot.core.ports import (
 from bot.core.prompts import turn_message
 from bot.core.quota import Reservation
 from bot.core.record import Rebuilt
-from bot.core.refs import HandoffRef
+from bot.core.refs import ApprovalRef, HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
+from bot.core.tool_loop import (
+    ApprovalDecision,
+    ApprovalRequest,
+    LoopState,
+    ToolActivity,
+    ToolNotice,
+    ToolRun,
+    shown_arguments,
+)
+from bot.core.tools import (
+    ApprovalPolicy,
+    AssistantToolCalls,
+    Toolbox,
+    ToolboxFactory,
+    ToolCall,
+    ToolConfig,
+    ToolMessage,
+    ToolRules,
+    plan_tools,
+    urls_in,
+)
 from bot.errors import (
     AgentNotFoundError,
+    ApprovalNotAllowedError,
     BotError,
     ConversationNotFoundError,
     HandoffNotAllowedError,
+    StaleApprovalError,
     StaleHandoffError,
     ThreadForgottenError,
 )
@@ -88,6 +122,18 @@ log = get_logger("bot.engine")
 
 CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Reply in the thread to continue.)_"
 MAX_PROMPT_IMAGE_BYTES = 40_000_000  # OpenAI takes 50 MB per request; the newest images go first
+CAP_NOTICE = "\n\n_(The agent used its {cap} tool calls for this answer; it answered with what it had.)_"
+LOOP_NOTICE = (
+    "\n\n_(Stopped: the agent kept asking for tools after its {cap} tool calls. "
+    "Reply in the thread to continue.)_"
+)
+MAX_ROUNDS_EXTRA = 2  # model rounds beyond the call cap: the cap round and the answer round
+
+AnswerEvent = str | ToolActivity | ToolNotice | ApprovalRequest
+
+
+def _untold(call: ToolCall, why: str) -> ToolMessage:
+    return ToolMessage(call_id=call.id, content=f"[Not run: {why}.]")
 
 
 def slack_ts(seconds: float) -> str:
@@ -119,6 +165,7 @@ class AnswerResult:
     dropped_turns: int
     cut: bool
     notices: tuple[Notice, ...] = ()  # what the person should know (an image that could not be fetched)
+    tool_calls: int = 0
 
     @property
     def text(self) -> str:
@@ -153,6 +200,7 @@ class AnswerPlan:
     pending: tuple[Turn, ...]
     answer_id: str = ""
     notices: tuple[Notice, ...] = ()
+    decision: ApprovalDecision | None = field(default=None)
 
 
 class ReplyOutcome(StrEnum):
@@ -198,15 +246,20 @@ class Continued:
 class AnswerStream:
     """One answer: :meth:`open` (lock + one read), then text deltas, then :attr:`result`.
 
-    Iterating without calling :meth:`open` opens implicitly. Closing early (:meth:`close`) releases
-    the lock and stores nothing. Errors are the typed errors of :mod:`bot.errors`.
+    Iterating yields the text deltas only; :meth:`events` also yields the tool calls as they happen
+    (:class:`~bot.core.tool_loop.ToolActivity`, :class:`~bot.core.tool_loop.ToolNotice`) and, when
+    the answer pauses for approval, one :class:`~bot.core.tool_loop.ApprovalRequest` (then
+    :attr:`paused` is set and :attr:`result` stays None). Iterating without calling :meth:`open`
+    opens implicitly. Closing early (:meth:`close`) releases the lock and stores nothing. Errors
+    are the typed errors of :mod:`bot.errors`.
     """
 
-    def __init__(self, generator: Iterator[AnswerPlan | AnswerResult | str]) -> None:
+    def __init__(self, generator: Iterator[AnswerPlan | AnswerResult | AnswerEvent]) -> None:
         self._generator = generator
         self._opened = False
         self._plan: AnswerPlan | None = None
         self._result: AnswerResult | None = None
+        self._paused: ApprovalRequest | None = None
 
     def open(self) -> AnswerPlan | None:
         """Take the lock and read the conversation; None (and the lock released) if nothing is pending."""
@@ -221,14 +274,29 @@ class AnswerStream:
         """What :meth:`open` found."""
         return self._plan
 
-    def __iter__(self) -> Iterator[str]:
+    def events(self) -> Iterator[AnswerEvent]:
+        """Text deltas, tool activity and (at most one, last) approval request, in order."""
         if self.open() is None:
             return
         for item in self._generator:
+            if isinstance(item, AnswerResult):
+                self._result = item
+            elif isinstance(item, AnswerPlan):
+                continue
+            else:
+                if isinstance(item, ApprovalRequest):
+                    self._paused = item
+                yield item
+
+    def __iter__(self) -> Iterator[str]:
+        for item in self.events():
             if isinstance(item, str):
                 yield item
-            elif isinstance(item, AnswerResult):
-                self._result = item
+
+    @property
+    def paused(self) -> ApprovalRequest | None:
+        """The call this answer waits on (set once the stream ended paused)."""
+        return self._paused
 
     def close(self) -> None:
         """Stop early (releases the lock)."""
@@ -262,6 +330,10 @@ class Engine:
         config: EngineConfig,
         files: FileSource | None = None,
         budget: Budget | None = None,
+        tools: ToolboxFactory | None = None,
+        tool_config: ToolConfig | None = None,
+        tool_rules: ToolRules | None = None,
+        approvals: ApprovalPolicy | None = None,
     ) -> None:
         self.registry = registry
         self.store = store
@@ -271,6 +343,10 @@ class Engine:
         self.config = config
         self.files = files
         self.budget = budget
+        self.tools = tools
+        self.tool_config = tool_config or ToolConfig()
+        self.tool_rules = tool_rules or ToolRules()
+        self.approvals = approvals or ApprovalPolicy()
 
     # ------------------------------------------------------------------------------- deliveries
 
@@ -503,71 +579,205 @@ class Engine:
         """
         return AnswerStream(self._answer(conversation_id, deadline))
 
-    def _answer(self, conversation_id: str, deadline: float) -> Iterator[AnswerPlan | AnswerResult | str]:
-        left = deadline - self.clock.monotonic()
-        wait_s = max(0.0, min(self.config.lock_wait_s, left - 1.0))
-        # the lock must outlive this answer, or a second answer could start in the middle of it
-        ttl_s = max(self.config.lock_ttl_s, left + 15.0)
-        with self.store.locked(conversation_id, ttl_s=ttl_s, wait_s=wait_s) as locked:
+    def _answer(
+        self, conversation_id: str, deadline: float
+    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+        with self._locked(conversation_id, deadline) as locked:
             conversation = locked.conversation
             if conversation is None:
                 raise ConversationNotFoundError(conversation_id)
             pending = conversation.pending_user_turns()
+            waits, resume = self._lapsed_approval(locked, conversation)
+            if waits:
+                return
             if not pending:
                 log.info("nothing_pending", conversation=conversation_id)
                 return
             spec = self.registry.get(conversation.agent)
             if spec is None:
                 raise AgentNotFoundError(f"agent {conversation.agent!r} is no longer loaded")
-            choice = self.registry.model_for(spec.name)
-            model = conversation.meta.model or choice.model
-            answer_id = f"a-{uuid.uuid4().hex}"
-            prompt = self._prompt(conversation, agent=spec.name, instructions=spec.instructions, model=model)
-            payer = pending[-1].user_id
-            channel_id = conversation.meta.channel_id
-            budget = self.budget if payer and channel_id else None
-            # before anything is shown: a refusal here reaches the person without a placeholder
-            reservation = (
-                budget.reserve(
-                    user_id=payer, estimate_tokens=prompt.prompt_tokens + self.config.reserve_tokens
-                )
-                if budget is not None and payer
-                else None
-            )
-            unseen = [
-                a.name
-                for t in pending
-                for a in t.attachments
-                if a.kind == "image" and not accepts_images(model)
-            ]
-            notices = (Notice.images_not_seen(spec.name, model, unseen),) if unseen else ()
-            yield AnswerPlan(
+            model = conversation.meta.model or self.registry.model_for(spec.name).model
+            yield from self._run(
+                locked=locked,
                 conversation=conversation,
-                agent=spec.name,
+                spec=spec,
                 model=model,
-                pending=pending,
-                answer_id=answer_id,
-                notices=notices,
+                deadline=deadline,
+                resume=resume,
             )
-            usage: Usage | None = None
-            try:
-                for item in self._generate(
-                    locked=locked,
-                    conversation=conversation,
-                    agent=spec.name,
-                    model=model,
-                    prompt=prompt,
-                    deadline=deadline,
-                    answer_id=answer_id,
-                ):
-                    if isinstance(item, AnswerResult):
-                        usage = item.turn.usage
-                    yield item
-            finally:
-                if budget is not None and payer and channel_id:
-                    self._charge(
-                        budget, reservation, payer=payer, agent=spec.name, channel_id=channel_id, usage=usage
-                    )
+
+    @contextmanager
+    def _locked(self, conversation_id: str, deadline: float) -> Iterator[LockedConversation]:
+        left = deadline - self.clock.monotonic()
+        wait_s = max(0.0, min(self.config.lock_wait_s, left - 1.0))
+        # the lock must outlive this answer, or a second answer could start in the middle of it
+        ttl_s = max(self.config.lock_ttl_s, left + 15.0)
+        with self.store.locked(conversation_id, ttl_s=ttl_s, wait_s=wait_s) as locked:
+            yield locked
+
+    def _lapsed_approval(
+        self, locked: LockedConversation, conversation: Conversation
+    ) -> tuple[bool, tuple[PendingApproval, ApprovalDecision] | None]:
+        """A waiting approval that a new message or the time limit decides now (as a denial).
+
+        Returns (waits, resume): ``waits`` when a call still waits for its click and nothing new
+        came (a re-delivery: nothing to do); ``resume`` the approval, taken, and its denial.
+        """
+        approval = conversation.meta.pending_approval
+        if approval is None:
+            return False, None
+        newer = [t for t in conversation.pending_user_turns() if t.id not in approval.answered]
+        expired = self.clock.now() >= approval.expires_at
+        if not newer and not expired:
+            log.info("approval_waiting", conversation=conversation.meta.id, tool=approval.tool)
+            return True, None
+        taken = locked.take_approval(approval.id)
+        if taken is None:
+            return True, None
+        why: Literal["expired", "superseded"] = "expired" if expired else "superseded"
+        log.info("approval_lapsed", conversation=conversation.meta.id, tool=taken.tool, why=why)
+        if taken.agent != conversation.agent:
+            return False, None  # handed to another agent meanwhile: a fresh answer, the pause dropped
+        return False, (taken, ApprovalDecision(approval_id=taken.id, tool=taken.tool, why=why))
+
+    # ---------------------------------------------------------------------------------- approval
+
+    def decide(
+        self, *, ref: ApprovalRef, by_user: str | None, approve: bool, admin: bool = False, deadline: float
+    ) -> AnswerStream:
+        """Approve or deny the tool call an answer waits on, then let the answer go on (streaming).
+
+        Only the person who asked, or an admin, decides; only the conversation's pending approval
+        with ``ref.approval_id`` is decided, once (taken atomically): a double click, a re-delivery
+        or an old button raises :class:`StaleApprovalError` and runs nothing. A click after the
+        time limit is a denial. :meth:`AnswerStream.open` raises those errors.
+        """
+        return AnswerStream(self._decide(ref, by_user, approve, admin, deadline))
+
+    def _decide(
+        self, ref: ApprovalRef, by_user: str | None, approve: bool, admin: bool, deadline: float
+    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+        with self._locked(ref.conversation_id, deadline) as locked:
+            conversation = locked.conversation
+            if conversation is None:
+                raise ConversationNotFoundError(ref.conversation_id)
+            approval = conversation.meta.pending_approval
+            if approval is None or approval.id != ref.approval_id:
+                raise StaleApprovalError(f"approval {ref.approval_id!r} is not the pending one")
+            if not admin and approval.requested_by is not None and by_user != approval.requested_by:
+                raise ApprovalNotAllowedError(f"{by_user} is not {approval.requested_by}")
+            taken = locked.take_approval(approval.id)
+            if taken is None:
+                raise StaleApprovalError(f"approval {ref.approval_id!r} was taken meanwhile")
+            expired = self.clock.now() >= taken.expires_at
+            why: Literal["approved", "denied", "expired"] = (
+                "expired" if expired else "approved" if approve else "denied"
+            )
+            decision = ApprovalDecision(approval_id=taken.id, tool=taken.tool, why=why, by_user=by_user)
+            log.info("approval_decided", conversation=ref.conversation_id, tool=taken.tool, why=why)
+            spec = self.registry.get(taken.agent)
+            if spec is None:
+                raise AgentNotFoundError(f"agent {taken.agent!r} is no longer loaded")
+            yield from self._run(
+                locked=locked,
+                conversation=conversation,
+                spec=spec,
+                model=taken.model,
+                deadline=deadline,
+                resume=(taken, decision),
+            )
+
+    def _run(
+        self,
+        *,
+        locked: LockedConversation,
+        conversation: Conversation,
+        spec: AgentSpec,
+        model: str,
+        deadline: float,
+        resume: tuple[PendingApproval, ApprovalDecision] | None,
+    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+        """Tools and prompt, the budget's reservation, the plan, the answer, then the charge."""
+        pending = conversation.pending_user_turns()
+        answer_id = f"a-{uuid.uuid4().hex}"
+        toolbox, tool_notices, tools_tokens = self._toolbox(spec, model, deadline)
+        prompt = self._prompt(
+            conversation,
+            agent=spec.name,
+            instructions=spec.instructions,
+            model=model,
+            tools_tokens=tools_tokens,
+        )
+        payer = pending[-1].user_id if pending else None
+        channel_id = conversation.meta.channel_id
+        budget = self.budget if payer and channel_id else None
+        # before anything is shown: a refusal here reaches the person without a placeholder
+        reservation = (
+            budget.reserve(
+                user_id=payer,
+                estimate_tokens=prompt.prompt_tokens + tools_tokens + self.config.reserve_tokens,
+            )
+            if budget is not None and payer
+            else None
+        )
+        unseen = [
+            a.name for t in pending for a in t.attachments if a.kind == "image" and not accepts_images(model)
+        ]
+        notices = (Notice.images_not_seen(spec.name, model, unseen),) if unseen else ()
+        yield AnswerPlan(
+            conversation=conversation,
+            agent=spec.name,
+            model=model,
+            pending=pending,
+            answer_id=answer_id,
+            notices=notices,
+            decision=resume[1] if resume is not None else None,
+        )
+        usage: Usage | None = None
+        try:
+            for item in self._generate(
+                locked=locked,
+                conversation=conversation,
+                spec=spec,
+                model=model,
+                prompt=prompt,
+                deadline=deadline,
+                answer_id=answer_id,
+                toolbox=toolbox,
+                tool_notices=tool_notices,
+                tools_tokens=tools_tokens,
+                resume=resume,
+            ):
+                if isinstance(item, AnswerResult):
+                    usage = item.turn.usage
+                yield item
+        finally:
+            if budget is not None and payer and channel_id:
+                self._charge(
+                    budget, reservation, payer=payer, agent=spec.name, channel_id=channel_id, usage=usage
+                )
+
+    def _toolbox(
+        self, spec: AgentSpec, model: str, deadline: float
+    ) -> tuple[Toolbox | None, list[ToolNotice], int]:
+        """The tools this agent may use in this answer (None: a plain answer), and their tokens."""
+        if self.tools is None:
+            return None, [], 0
+        plan = plan_tools(spec, self.tool_config)
+        if plan.empty:
+            return None, [], 0
+        listing_deadline = min(deadline, self.clock.monotonic() + self.tool_rules.call_timeout_s)
+        toolbox = Toolbox(self.tools.providers(plan), deadline=listing_deadline)
+        notices = []
+        for failure in toolbox.failures:
+            log.warning("tool_server_unavailable", agent=spec.name)
+            notices.append(ToolNotice(line=f"⚠️ {failure}: its tools are not available for this answer"))
+        if not toolbox:
+            return None, notices, 0
+        definitions = [
+            {"name": t.name, "description": t.description, "parameters": t.parameters} for t in toolbox.specs
+        ]
+        return toolbox, notices, self.counter.count(json.dumps(definitions, default=str), model)
 
     def _charge(
         self,
@@ -586,16 +796,17 @@ class Engine:
             log.warning("usage_not_charged", kind=error.kind, detail=error.detail)
 
     def _prompt(
-        self, conversation: Conversation, *, agent: str, instructions: str, model: str
+        self, conversation: Conversation, *, agent: str, instructions: str, model: str, tools_tokens: int = 0
     ) -> PromptResult:
-        """The prompt within the token budget (its size is the estimate a budget reserves)."""
+        """The prompt within the token budget, less what the tool definitions take (its size is the
+        estimate a budget reserves)."""
         prompt = build_prompt(
             instructions=instructions,
             turns=conversation.turns,
             agent=agent,
             model=model,
             counter=self.counter,
-            max_prompt_tokens=self.config.max_prompt_tokens,
+            max_prompt_tokens=max(1, self.config.max_prompt_tokens - tools_tokens),
             reserve_tokens=self.config.reserve_tokens,
             vision=accepts_images(model),
             image_detail=self.config.image_detail,
@@ -610,44 +821,135 @@ class Engine:
             )
         return prompt
 
-    def _generate(
+    def _generate(  # noqa: PLR0912, PLR0915 - the loop reads best in one piece
         self,
         *,
         locked: LockedConversation,
         conversation: Conversation,
-        agent: str,
+        spec: AgentSpec,
         model: str,
-        prompt: PromptResult,
         deadline: float,
+        prompt: PromptResult,
         answer_id: str,
-    ) -> Iterator[AnswerResult | str]:
+        toolbox: Toolbox | None,
+        tool_notices: list[ToolNotice],
+        tools_tokens: int,
+        resume: tuple[PendingApproval, ApprovalDecision] | None = None,
+    ) -> Iterator[AnswerResult | AnswerEvent]:
         conversation_id = conversation.meta.id
+        agent = spec.name
+        started = self.clock.monotonic()
         pending = conversation.pending_user_turns()
+        yield from tool_notices
+        tool_specs = toolbox.specs if toolbox is not None else ()
         messages, notices = self._with_images(
             prompt, agent=agent, vision=accepts_images(model), pending=pending, deadline=deadline
         )
         fallbacks = self.registry.model_for(agent).fallbacks if conversation.meta.model is None else ()
-        request = ModelRequest(
-            model=model,
-            messages=messages,
-            max_output_tokens=self.config.reserve_tokens,
-            fallback_models=fallbacks,
+        state = LoopState.resumed(resume[0]) if resume else LoopState()
+        run = (
+            ToolRun(
+                toolbox=toolbox,
+                rules=self.tool_rules,
+                policy=self.approvals,
+                people_urls=urls_in(t.text for t in conversation.turns if t.role is Role.USER),
+                clock=self.clock,
+                counter=self.counter,
+                model=model,
+                started=started,
+                deadline=deadline,
+                room_tokens=self.config.max_prompt_tokens - prompt.prompt_tokens - tools_tokens,
+                state=state,
+            )
+            if toolbox is not None
+            else None
         )
-        parts: list[str] = []
-        completion: Completion | None = None
-        for event in self.model.stream(request, deadline=deadline):
-            if isinstance(event, TextDelta):
-                if event.text:
-                    parts.append(event.text)
-                    yield event.text
-            else:
-                completion = event
-        cut = completion is None or completion.cut
-        text = "".join(parts)
+        if resume is not None:
+            waiting = tuple(ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in resume[0].waiting)
+            if run is not None:
+                yield from run.run(waiting, resume[1])
+            else:  # the agent has no tools any more: the model is told, the answer goes on
+                state.transcript.extend(_untold(call, "the tool is no longer available") for call in waiting)
+        cut = stopped = False
+        max_rounds = self.tool_rules.max_calls + MAX_ROUNDS_EXTRA
+        while run is None or run.pause is None:
+            request = ModelRequest(
+                model=model,
+                messages=(*messages, *state.transcript),
+                max_output_tokens=self.config.reserve_tokens,
+                fallback_models=fallbacks,
+                tools=tool_specs,
+                tool_choice="none" if state.tools_closed else "auto",
+            )
+            calls: list[ToolCall] = []
+            round_text: list[str] = []
+            completion: Completion | None = None
+            for event in self.model.stream(request, deadline=deadline):
+                if isinstance(event, TextDelta):
+                    if event.text:
+                        round_text.append(event.text)
+                        state.parts.append(event.text)
+                        yield event.text
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
+                else:
+                    completion = event
+            state.rounds += 1
+            if completion is not None:
+                usage = completion.usage
+                state.input_tokens += usage.input_tokens
+                state.output_tokens += usage.output_tokens
+                state.latency_ms += usage.latency_ms
+                if state.first_token_ms is None:
+                    state.first_token_ms = usage.first_token_ms
+            cut = completion is None or completion.cut
+            if cut or not calls:
+                break
+            if run is None or state.tools_closed or state.rounds >= max_rounds:
+                stopped = run is not None  # asked again after being told to answer: a loop
+                break
+            state.transcript.append(AssistantToolCalls(calls=tuple(calls), text="".join(round_text)))
+            yield from run.run(calls)
+        if run is not None and run.pause is not None:
+            now = self.clock.now()
+            record = run.pending(
+                agent=agent,
+                requested_by=pending[-1].user_id if pending else None,
+                answered=tuple(t.id for t in pending),
+                now=now,
+            )
+            locked.pause(record)
+            log.info("answer_paused", conversation=conversation_id, agent=agent, tool=record.tool)
+            yield ApprovalRequest(
+                conversation_id=conversation_id,
+                approval_id=record.id,
+                agent=agent,
+                tool=record.tool,
+                arguments=shown_arguments(run.pause.arguments),
+                reason=record.reason,
+                requested_by=record.requested_by,
+                expires_at=record.expires_at,
+                timeout_s=self.tool_rules.approval_timeout_s,
+            )
+            return
+        text = "".join(state.parts)
+        notice = ""
         if cut:
-            yield CUT_NOTICE
-            text += CUT_NOTICE
-        usage = completion.usage if completion is not None else Usage(model=model)
+            notice = CUT_NOTICE
+        elif stopped:
+            notice = LOOP_NOTICE.format(cap=self.tool_rules.max_calls)
+        elif state.capped:
+            notice = CAP_NOTICE.format(cap=self.tool_rules.max_calls)
+        if notice:
+            yield notice
+            text += notice
+        usage = Usage(
+            model=model,
+            input_tokens=state.input_tokens,
+            output_tokens=state.output_tokens,
+            latency_ms=state.latency_ms,
+            first_token_ms=state.first_token_ms,
+        )
         now = self.clock.now()
         turn = Turn(
             id=answer_id,
@@ -659,6 +961,7 @@ class Engine:
             usage=usage,
             created_at=now,
             answered=tuple(t.id for t in pending),
+            tools=tuple(state.tools_called),
         )
         locked.finish(turn)
         log.info(
@@ -672,6 +975,8 @@ class Engine:
             first_token_ms=usage.first_token_ms,
             cut=cut,
             answer_chars=len(text),
+            tool_calls=state.calls_used,
+            model_rounds=state.rounds,
         )
         yield AnswerResult(
             conversation_id=conversation_id,
@@ -683,6 +988,7 @@ class Engine:
             dropped_turns=prompt.dropped_turns,
             cut=cut,
             notices=notices,
+            tool_calls=state.calls_used,
         )
 
     def _with_images(

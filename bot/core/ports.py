@@ -14,7 +14,8 @@ from enum import StrEnum
 from typing import Literal, Protocol
 
 from bot.core.context import Attachment, ImageInput
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Turn, Usage
+from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Turn, Usage
+from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 
 # --------------------------------------------------------------------------------------------- store
 
@@ -59,6 +60,21 @@ class LockedConversation(Protocol):
 
         False if a turn with that id was already stored. Raises ``ConversationNotFoundError`` if the
         conversation expired meanwhile.
+        """
+        ...
+
+    def pause(self, pending: PendingApproval) -> None:
+        """Store ``pending`` (an answer waiting for a click) and release the lock, in one operation.
+
+        Raises ``ConversationNotFoundError`` if the conversation expired meanwhile.
+        """
+        ...
+
+    def take_approval(self, approval_id: str) -> PendingApproval | None:
+        """Remove and return the pending approval if its id is ``approval_id``, in one operation.
+
+        None when there is none or it is another one: it was decided already (a double click, a
+        re-delivery), so the caller must not run the call. The lock stays held.
         """
         ...
 
@@ -196,14 +212,24 @@ class ChatMessage:
     images: tuple[ImageInput, ...] = ()
 
 
+PromptMessage = ChatMessage | AssistantToolCalls | ToolMessage
+"""A prompt's message: text, or (in a tool loop) the model's tool calls and the tools' results."""
+
+
 @dataclass(frozen=True, slots=True)
 class ModelRequest:
-    """A prompt for one answer."""
+    """A prompt for one answer.
+
+    ``tools``: the tools the model may call (none: a plain answer). ``tool_choice`` ``"none"`` tells
+    the model to answer without calling any (the loop's cap or time is reached).
+    """
 
     model: str
-    messages: tuple[ChatMessage, ...]
+    messages: tuple[PromptMessage, ...]
     max_output_tokens: int | None = None
     fallback_models: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: Literal["auto", "none"] = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,14 +248,14 @@ class Completion:
     cut: bool = False
 
 
-ModelEvent = TextDelta | Completion
+ModelEvent = TextDelta | ToolCall | Completion
 
 
 class ChatModel(Protocol):
     """A streaming chat model."""
 
     def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
-        """Yield text deltas then exactly one :class:`Completion`.
+        """Yield text deltas, then the tool calls the model asked for (whole), then one :class:`Completion`.
 
         ``deadline`` is a ``time.monotonic()`` value. If it passes before the first token, raise
         ``ModelTimeoutError``; if it passes mid-answer, stop and yield ``Completion(cut=True)``.

@@ -127,3 +127,21 @@ def thread_from_link(text: str, team_id: str | None) -> ThreadAddress | None:
         if name == "thread_ts" and re.fullmatch(r"\d{10}\.\d{6}", value):
             thread_ts = value
     return parse_conversation_id(f"{team_id or '-'}:{match['channel']}:{thread_ts}")
+
+
+class ApprovalRef(Ref):
+    """An Approve / Deny button under a tool call that waits: which conversation, which approval.
+
+    The engine decides only if the approval is still the conversation's pending one, and only for
+    the person who asked (or an admin); a forged or old value changes nothing.
+    """
+
+    kind: Literal["approval"] = Field(default="approval", alias="k")
+    conversation_id: str = Field(alias="c", min_length=1, max_length=300)
+    approval_id: str = Field(alias="a", min_length=1, max_length=64)
+    approve: bool = Field(alias="y")
+
+    @property
+    def thread(self) -> ThreadAddress | None:
+        """The Slack thread the conversation id names (None for a terminal conversation)."""
+        return parse_conversation_id(self.conversation_id)

@@ -19,6 +19,9 @@ Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the s
   connection closed mid-stream. Non-streaming requests get the joined text as one completion.
 - :class:`Status` - an error status with OpenAI's error body (``429`` with ``Retry-After``, ``500``,
   ``404`` ``model_not_found``, ``401``...).
+- :func:`calls` - a :class:`Stream` whose model asks for tools: any text chunks first, then each
+  call's ``tool_calls`` deltas as OpenAI streams them (id and name first, the JSON arguments in
+  pieces), ``finish_reason: "tool_calls"``.
 
 Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers).
 The fixture :func:`fake_openai` gives a running server per test; bind it in a test module with
@@ -54,6 +57,15 @@ class Stream:
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: computed
     served_model: str | None = None  # "model" field of the chunks; default: the requested model
+    tool_calls: Sequence[tuple[str, dict[str, Any] | str]] = ()  # (name, arguments) after the text
+
+
+def calls(*requested: tuple[str, dict[str, Any] | str], text: Sequence[str] = ()) -> Stream:
+    """A model turn that asks for tools: ``calls(("fetch", {"url": "https://..."}))``.
+
+    Arguments given as a string are sent as they are (to script broken JSON).
+    """
+    return Stream(chunks=tuple(text), tool_calls=tuple(requested), finish_reason="tool_calls")
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
             prompt, completion = behaviour.usage
         else:
             chars = sum(len(str(m.get("content", ""))) for m in body.get("messages", []))
-            prompt, completion = chars // 4 + 1, len([c for c in behaviour.chunks if c])
+            chars += len(json.dumps(body.get("tools", []))) if body.get("tools") else 0
+            completion = len([c for c in behaviour.chunks if c]) + 10 * len(behaviour.tool_calls)
+            prompt = chars // 4 + 1
         return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
     def _complete(self, behaviour: Stream, body: dict[str, Any]) -> None:
@@ -185,13 +199,30 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": "".join(behaviour.chunks)},
+                        "message": {
+                            "role": "assistant",
+                            "content": "".join(behaviour.chunks) or None,
+                            **(
+                                {
+                                    "tool_calls": [
+                                        self._call(i, n, a) for i, (n, a) in enumerate(behaviour.tool_calls)
+                                    ]
+                                }
+                                if behaviour.tool_calls
+                                else {}
+                            ),
+                        },
                         "finish_reason": behaviour.finish_reason,
                     }
                 ],
                 "usage": self._usage(behaviour, body),
             },
         )
+
+    @staticmethod
+    def _call(index: int, name: str, arguments: dict[str, Any] | str) -> dict[str, Any]:
+        text = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        return {"id": f"call_fake_{index}", "type": "function", "function": {"name": name, "arguments": text}}
 
     def _chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
@@ -250,6 +281,19 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if sent == 1 and not self._hold(behaviour.hold_after_first):
                     return
+        for index, (name, arguments) in enumerate(behaviour.tool_calls):
+            whole = self._call(index, name, arguments)
+            text = whole["function"]["arguments"]
+            head = {
+                "index": index,
+                "id": whole["id"],
+                "type": "function",
+                "function": {"name": name, "arguments": ""},
+            }
+            self._event(chunk({"tool_calls": [head]}))
+            for start in range(0, len(text), 7):  # arguments arrive in small pieces
+                piece = {"index": index, "function": {"arguments": text[start : start + 7]}}
+                self._event(chunk({"tool_calls": [piece]}))
         self._event(chunk({}, behaviour.finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
             final = chunk({})
