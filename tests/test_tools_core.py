@@ -192,7 +192,7 @@ def test_writes_ask_unless_trusted_and_ask_first_always_asks() -> None:
     """An MCP tool not marked read-only asks; an operator can trust it, or make any tool ask."""
     none: frozenset[str] = frozenset()
     assert approval_reason(WRITE_SPEC, {}, policy=ApprovalPolicy(), people_urls=none) == (
-        "tracker/create_ticket can change something"
+        "it can change something"
     )
     assert approval_reason(READ_SPEC, {}, policy=ApprovalPolicy(), people_urls=none) is None
     trusted = ApprovalPolicy(trusted=frozenset({"tracker/create_ticket"}))

@@ -386,7 +386,7 @@ def approval_reason(
     """
     names = _names_of(spec)
     if names & {name.lower() for name in policy.ask_first}:
-        return f"{spec.shown} is set to ask first"
+        return "it is set to ask first"
     if spec.name == FETCH:
         url = arguments.get("url")
         normalized = normalize_url(url) if isinstance(url, str) else None
@@ -396,7 +396,7 @@ def approval_reason(
             return None
         return "the address was not written by a person in this thread"
     if not spec.read_only and not names & {name.lower() for name in policy.trusted}:
-        return f"{spec.shown} can change something"
+        return "it can change something"
     return None
 
 

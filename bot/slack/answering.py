@@ -13,12 +13,15 @@ from slack_sdk.errors import SlackApiError
 
 from bot import runtime
 from bot.container import Services
-from bot.core.engine import AnswerResult, HandoffOutcome
-from bot.core.refs import HandoffRef
+from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, HandoffOutcome
+from bot.core.refs import ApprovalRef, HandoffRef
+from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import (
     HandoffButton,
+    approval_blocks,
+    decision_note,
     error_blocks,
     footer_block,
     handoff_actions,
@@ -59,15 +62,37 @@ def stream_answer(
 ) -> AnswerResult | None:
     """Let the thread's current agent answer what is pending, streamed into the thread.
 
-    Posts nothing when there is nothing to answer (another answer covered it). Errors before the
-    first Slack post propagate (the caller tells them); errors while streaming are told in place
-    of the answer.
+    Posts nothing when there is nothing to answer (another answer covered it, or a tool call
+    still waits for its click). Errors before the first Slack post propagate (the caller tells
+    them); errors while streaming are told in place of the answer.
     """
     invocation = runtime.current()
     stream = services.engine.answer(conversation_id, deadline=invocation.deadline)
     plan = stream.open()
     if plan is None:
         return None
+    if plan.decision is not None:  # a waiting call lapsed (time limit, or the thread went on)
+        decision = plan.decision
+        note = decision_note(decision.why, decision.by_user, decision.tool)
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note)
+        except SlackApiError:
+            log.warning("decision_note_failed")
+    return render_answer(services, client, stream, plan, channel=channel, thread_ts=thread_ts)
+
+
+def render_answer(
+    services: Services,
+    client: WebClient,
+    stream: AnswerStream,
+    plan: AnswerPlan,
+    *,
+    channel: str,
+    thread_ts: str,
+) -> AnswerResult | None:
+    """Stream an opened answer into the thread: text, tool lines, then buttons or an approval request."""
+    invocation = runtime.current()
+    conversation_id = plan.conversation.meta.id
     bind_more(agent=plan.agent, channel=channel, thread_ts=thread_ts)
     writer = ThreadWriter(
         client,
@@ -79,8 +104,15 @@ def stream_answer(
     )
     try:
         writer.start()
-        for delta in stream:
-            writer.write(delta)
+        for event in stream.events():
+            if isinstance(event, str):
+                writer.write(event)
+            elif isinstance(event, ToolActivity):
+                writer.tool(event.call.id, event.line)
+            elif isinstance(event, ToolNotice):
+                writer.tool(event.line, event.line)
+            elif isinstance(event, ApprovalRequest):
+                _ask_approval(client, writer, event, channel=channel, thread_ts=thread_ts)
     except BotError as error:
         stream.close()
         services.metrics.error(error.kind)
@@ -92,6 +124,8 @@ def stream_answer(
         services.metrics.error("unexpected")
         log.exception("answer_crashed")
         writer.fail(BotError.user_message, invocation.request_id)
+        return None
+    if stream.paused is not None:
         return None
     result = stream.result
     if result is None:  # the stream ended without storing (it cannot, short of a bug): say so
@@ -117,8 +151,71 @@ def stream_answer(
         slack_posts=writer.stats.posts,
         slack_updates=writer.stats.updates,
         message_count=len(writer.stats.message_ts),
+        tool_calls=result.tool_calls,
     )
     return result
+
+
+def _ask_approval(
+    client: WebClient,
+    writer: ThreadWriter,
+    request: ApprovalRequest,
+    *,
+    channel: str,
+    thread_ts: str,
+) -> None:
+    """The answer paused: close what was written so far, then post the Approve / Deny message."""
+    writer.finish([footer_block(request.agent, None, "waiting for approval")])
+    text, blocks = approval_blocks(
+        conversation_id=request.conversation_id,
+        approval_id=request.approval_id,
+        agent=request.agent,
+        tool=request.tool,
+        arguments=request.arguments,
+        reason=request.reason,
+        requested_by=request.requested_by,
+        timeout_s=request.timeout_s,
+    )
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text, blocks=blocks)
+    log.info("approval_asked", tool=request.tool)
+
+
+def perform_decision(
+    services: Services,
+    client: WebClient,
+    *,
+    ref: ApprovalRef,
+    user_id: str | None,
+    admin: bool,
+    channel: str,
+    message_ts: str | None,
+    message_blocks: list[dict[str, object]] | None,
+) -> AnswerResult | None:
+    """Approve or deny a waiting tool call (a click), mark the request decided, let the answer go on.
+
+    The thread comes from the conversation id and must be in the channel where the button was
+    clicked; the engine checks the rest (the pending approval, who may decide) against state.
+    """
+    thread = ref.thread
+    if thread is None or thread.channel_id != channel:
+        raise ConversationNotFoundError(f"conversation {ref.conversation_id} is not in channel {channel}")
+    bind_more(channel=channel, thread_ts=thread.thread_ts)
+    invocation = runtime.current()
+    stream = services.engine.decide(
+        ref=ref, by_user=user_id, approve=ref.approve, admin=admin, deadline=invocation.deadline
+    )
+    plan = stream.open()
+    if plan is None or plan.decision is None:
+        return None
+    note = decision_note(plan.decision.why, plan.decision.by_user, plan.decision.tool)
+    if message_ts and message_blocks is not None:
+        try:
+            client.chat_update(
+                channel=channel, ts=message_ts, text=note, blocks=without_actions(message_blocks, note)
+            )
+        except SlackApiError:
+            log.warning("approval_buttons_not_removed")
+    return render_answer(services, client, stream, plan, channel=channel, thread_ts=thread.thread_ts)
 
 
 def perform_handoff(

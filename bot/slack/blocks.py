@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.refs import HandoffRef
+from bot.core.refs import ApprovalRef, HandoffRef
 
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
@@ -218,3 +218,82 @@ def handoff_modal(
             },
         ],
     }
+
+
+APPROVAL_ACTION_PREFIX = "tool_approval:"
+
+
+def tool_line_markdown(line: str) -> str:
+    """A tool call's compact line as it sits in a streamed answer (a quote line of its own)."""
+    return f"\n\n> {line}\n\n"
+
+
+def approval_blocks(
+    *,
+    conversation_id: str,
+    approval_id: str,
+    agent: str,
+    tool: str,
+    arguments: str,
+    reason: str,
+    requested_by: str | None,
+    timeout_s: float,
+) -> tuple[str, list[Block]]:
+    """The Approve / Deny message for a tool call that waits."""
+    who = f"<@{requested_by}> (who asked)" if requested_by else "The person who asked"
+    minutes = max(1, round(timeout_s / 60))
+    head = (
+        f":lock: *{escape_mrkdwn(agent)}* wants to run `{escape_mrkdwn(tool)}` and asks first: "
+        f"{escape_mrkdwn(reason)}."
+    )
+    shown = truncate(arguments, SECTION_TEXT_LIMIT - len(head) - 20).replace("```", "ˋˋˋ")
+    buttons = [
+        {
+            "type": "button",
+            "action_id": f"{APPROVAL_ACTION_PREFIX}approve",
+            "style": "primary",
+            "text": {"type": "plain_text", "text": "Approve"},
+            "value": ApprovalRef(
+                conversation_id=conversation_id, approval_id=approval_id, approve=True
+            ).encode(),
+        },
+        {
+            "type": "button",
+            "action_id": f"{APPROVAL_ACTION_PREFIX}deny",
+            "style": "danger",
+            "text": {"type": "plain_text", "text": "Deny"},
+            "value": ApprovalRef(
+                conversation_id=conversation_id, approval_id=approval_id, approve=False
+            ).encode(),
+        },
+    ]
+    blocks: list[Block] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{head}\n```{shown}```"}},
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (
+                        f"{who} or an admin of the bot can decide. "
+                        f"No decision within {minutes} min counts as Deny."
+                    ),
+                }
+            ],
+        },
+        {"type": "actions", "block_id": f"approval-{approval_id}", "elements": buttons},
+    ]
+    return truncate(
+        f"{agent} wants to run {tool}: approve or deny in the thread.", FALLBACK_TEXT_LIMIT
+    ), blocks
+
+
+def decision_note(why: str, by_user: str | None, tool: str) -> str:
+    """The line that replaces the Approve / Deny buttons once the call was decided."""
+    who = f"<@{by_user}>" if by_user else "someone"
+    return {
+        "approved": f":white_check_mark: Approved by {who}: `{tool}` runs.",
+        "denied": f":no_entry: Denied by {who}: `{tool}` was not run.",
+        "expired": f":hourglass: Not approved in time: `{tool}` was not run.",
+        "superseded": f":leftwards_arrow_with_hook: The thread went on: `{tool}` was not run.",
+    }.get(why, f"`{tool}`: {why}")

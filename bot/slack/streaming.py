@@ -28,6 +28,7 @@ from bot.slack.blocks import (
     cut_markdown,
     error_blocks,
     markdown_blocks,
+    tool_line_markdown,
     truncate,
 )
 
@@ -74,6 +75,7 @@ class ThreadWriter:
         self._current_ts: str | None = None
         self._last_push = float("-inf")
         self._shown_text = False
+        self._tool_lines: dict[str, str] = {}
         self.stats = WriterStats()
 
     # ------------------------------------------------------------------------------- lifecycle
@@ -97,6 +99,23 @@ class ThreadWriter:
         first_text = not self._shown_text
         if first_text or self._clock.monotonic() - self._last_push >= self._interval_s:
             # the first words replace the placeholder at once; then at most one edit per interval
+            self._shown_text = True
+            self._edit(self._open, markdown_blocks(self._open + CURSOR), final=False)
+
+    def tool(self, key: str, line: str) -> None:
+        """Show a tool call's line now, in the text; the same ``key`` again replaces it (start -> done)."""
+        shown = tool_line_markdown(line)
+        if not self._open:
+            shown = shown.lstrip("\n")
+        previous = self._tool_lines.get(key)
+        self._tool_lines[key] = shown
+        at = self._open.rfind(previous) if previous else -1
+        calls = self.stats.calls
+        if previous is not None and at >= 0:
+            self._open = self._open[:at] + shown + self._open[at + len(previous) :]
+        else:
+            self.write(shown)
+        if self.stats.calls == calls:  # not shown by write(): show it now, tool lines are not throttled
             self._shown_text = True
             self._edit(self._open, markdown_blocks(self._open + CURSOR), final=False)
 

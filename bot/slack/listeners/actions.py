@@ -1,8 +1,12 @@
-"""Handoff buttons and the handoff modal.
+"""Handoff buttons, the handoff modal, and the Approve / Deny buttons of tool calls.
 
 A click on a ``send: false`` handoff opens the modal in the ack (``trigger_id`` lives 3 s); a
 ``send: true`` handoff, and a submitted modal, hand off in the lazy listener. Whether a handoff
 sends at once comes from the registry, never from the button.
+
+Approve / Deny: acknowledged at once; the lazy listener asks the engine to decide (only the person
+who asked, or an admin of the policy; once: a double click or a re-delivery finds it decided) and
+streams the rest of the answer into the thread.
 """
 
 from __future__ import annotations
@@ -15,11 +19,18 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.container import Services
-from bot.core.refs import HandoffModalRef, HandoffRef
-from bot.errors import BotError, BudgetExceededError, HandoffNotAllowedError
+from bot.core.refs import ApprovalRef, HandoffModalRef, HandoffRef
+from bot.errors import (
+    ApprovalNotAllowedError,
+    BotError,
+    BudgetExceededError,
+    HandoffNotAllowedError,
+    StaleApprovalError,
+)
 from bot.logging import get_logger
-from bot.slack.answering import perform_handoff, tell_error
+from bot.slack.answering import perform_decision, perform_handoff, tell_error
 from bot.slack.blocks import (
+    APPROVAL_ACTION_PREFIX,
     HANDOFF_ACTION_PREFIX,
     HANDOFF_MODAL_CALLBACK,
     HANDOFF_PROMPT_ACTION,
@@ -31,6 +42,12 @@ from bot.slack.governance import access_kind, refuse
 log = get_logger("bot.slack.actions")
 
 FORGED = "That button is not valid (it may come from an older version of the bot). Nothing was handed off."
+FORGED_APPROVAL = "That button is not valid (it may come from an older version of the bot). Nothing was run."
+
+
+def is_admin(services: Services, user_id: str | None) -> bool:
+    """True for an admin of the access policy (``admins`` in the policy file)."""
+    return services.policy.is_admin(user_id)
 
 
 def _ephemeral(
@@ -139,6 +156,7 @@ def register(app: App, services: Services) -> None:
         )
 
     app.action(re.compile(rf"^{re.escape(HANDOFF_ACTION_PREFIX)}\d+$"))(ack=ack_click, lazy=[run_click])
+    _register_approvals(app, services)
     app.view(HANDOFF_MODAL_CALLBACK)(ack=ack_view, lazy=[run_view])
 
 
@@ -162,6 +180,63 @@ def _may_hand_off(
         refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=text,
                kind=access_kind(decision))  # fmt: skip
     return False
+
+
+def _register_approvals(app: App, services: Services) -> None:
+    """Attach the Approve / Deny listeners of tool calls."""
+
+    def ack_approval(ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """Acknowledge at once; a value that is not ours is refused here."""
+        ack()
+        if ApprovalRef.decode(action.get("value")) is None:
+            log.warning("approval_button_refused")
+            _ephemeral(
+                client,
+                channel=(body.get("channel") or {}).get("id"),
+                user=(body.get("user") or {}).get("id"),
+                text=FORGED_APPROVAL,
+                thread_ts=(body.get("container") or {}).get("thread_ts"),
+            )
+
+    def run_approval(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        """Decide the waiting call and let the answer go on."""
+        ref = ApprovalRef.decode(action.get("value"))
+        channel = (body.get("channel") or {}).get("id")
+        if ref is None or not channel:
+            return
+        user = (body.get("user") or {}).get("id")
+        container = body.get("container") or {}
+        thread = ref.thread
+        thread_ts = thread.thread_ts if thread is not None and thread.channel_id == channel else None
+        try:
+            with services.engine.once(
+                f"approval:{body.get('trigger_id') or action.get('action_ts')}"
+            ) as first:
+                if not first:
+                    return
+                perform_decision(
+                    services,
+                    client,
+                    ref=ref,
+                    user_id=user,
+                    admin=is_admin(services, user),
+                    channel=channel,
+                    message_ts=container.get("message_ts"),
+                    message_blocks=(body.get("message") or {}).get("blocks"),
+                )
+        except (StaleApprovalError, ApprovalNotAllowedError) as error:
+            _ephemeral(client, channel=channel, user=user, text=error.user_message, thread_ts=thread_ts)
+        except BotError as error:
+            if error.kind == "conversation_not_found":
+                _ephemeral(client, channel=channel, user=user, text=error.user_message, thread_ts=thread_ts)
+            else:
+                tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+        except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
+            tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+
+    app.action(re.compile(rf"^{re.escape(APPROVAL_ACTION_PREFIX)}(approve|deny)$"))(
+        ack=ack_approval, lazy=[run_approval]
+    )
 
 
 def _submitted_prompt(view: dict[str, Any]) -> str:
