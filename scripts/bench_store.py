@@ -4,6 +4,10 @@ One turn = what a Slack thread reply makes the engine do (the real :class:`~bot.
 with a scripted model): claim the event, store the reply, take the answer lock and read the
 conversation, store the answer and release the lock, complete the event.
 
+Run twice: without a policy, then with the governance a policy adds (access rules on the reply,
+decided in the same write; budgets and a rate limit: reserve before the model call, charge after),
+so the round trips the policy checks add to a turn show as the difference.
+
 Measured two ways:
 - client side, exactly: a counting connection class counts every command and every network round
   trip this process sends (our scripts run as one ``EVALSHA`` each);
@@ -27,16 +31,19 @@ from typing import Any
 
 import redis
 
+from bot.adapters.redis_quota import RedisQuotaStore
 from bot.adapters.redis_store import RedisConversationStore
 from bot.adapters.token_counter import EstimatingCounter
 from bot.core.agents import parse_agent
 from bot.core.conversation import UserMessage
 from bot.core.engine import Engine, EngineConfig
+from bot.core.governance import Access, Budget
+from bot.core.policy import parse_policy
 from bot.core.ports import Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
 from bot.core.registry import Registry, RoutingConfig
 from bot.logging import configure_logging
 
-STEPS = ("claim", "reply", "lock+read", "answer+unlock", "complete", "unlock", "other")
+STEPS = ("claim", "reply", "lock+read", "reserve", "answer+unlock", "charge", "complete", "unlock", "other")
 
 
 class ScriptedModel:
@@ -97,12 +104,16 @@ def commandstats(client: redis.Redis) -> Counter[str]:
 SCRIPT_STEPS: dict[str, str] = {}
 
 
-def one_turn(engine: Engine, conv_id: str, i: int) -> None:
+def one_turn(engine: Engine, conv_id: str, i: int, refused: frozenset[str] = frozenset()) -> None:
     """The engine calls of one Slack reply and its answer."""
     user_ts = f"{1_700_000_000 + 2 * i}.000100"
-    with engine.once(f"Ev{i}") as first:
+    with engine.once(f"Ev{conv_id}:{i}") as first:
         assert first
-        engine.reply(conversation_id=conv_id, message=UserMessage(text="q" * 300, user_id="U1", ts=user_ts))
+        engine.reply(
+            conversation_id=conv_id,
+            message=UserMessage(text="q" * 300, user_id="U1", ts=user_ts),
+            refuse_agents=refused,
+        )
         result = engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
         assert result is not None
     COUNTS.step = "other"
@@ -178,40 +189,86 @@ def main() -> None:
     spec, _ = parse_agent("---\nname: director\n---\nYou direct.", "director.agent.md")
     assert spec is not None
     registry = Registry.build([spec], [], RoutingConfig(), "gpt-4.1")
-    engine = Engine(
-        registry=registry,
-        store=store,
-        model=ScriptedModel(),
-        counter=EstimatingCounter(),
-        clock=SystemClock(),
-        config=EngineConfig(max_prompt_tokens=120_000, reserve_tokens=4096, lock_ttl_s=120, lock_wait_s=60),
-    )
-    conv_id = "T1:C1:1700000000.000100"
+    quota = RedisQuotaStore(client, prefix=prefix)
+    SCRIPT_STEPS.update({quota._reserve.sha: "reserve", quota._charge.sha: "charge"})
+    policy, problems = parse_policy(GOVERNED, "bench-policy.yaml")
+    assert not problems, problems
+    config = EngineConfig(max_prompt_tokens=120_000, reserve_tokens=4096, lock_ttl_s=120, lock_wait_s=60)
     try:
-        engine.start(
-            conversation_id=conv_id, agent="director", message=UserMessage(text="start", ts="1699999999.0")
-        )
-        engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
-        one_turn(engine, conv_id, -1)  # warm up: connection, client setinfo, SCRIPT LOAD after NOSCRIPT
-        COUNTS.commands.clear()
-        COUNTS.round_trips.clear()
-        before = commandstats(admin)
-        durations: list[float] = []
-        for i in range(args.turns):
-            started = time.perf_counter()
-            one_turn(engine, conv_id, i)
-            durations.append((time.perf_counter() - started) * 1000)
-        after = commandstats(admin)
         version = admin.info("server")["redis_version"]
         print(f"Redis {version} at {pool.connection_kwargs.get('host')}: {args.turns} turns, ", end="")
         print(f"max_turns={args.max_turns}, user turn 300 chars, answer 1500 chars")
-        report_counts(args.turns, before, after)
-        report_times(store, conv_id, durations)
+        totals = {}
+        for label, budget in (
+            ("without a policy", None),
+            ("with the policy's checks", Budget(policy, quota, SystemClock())),
+        ):
+            # the reply carries the agents U1 may not use, as the Slack layer computes them (no Redis)
+            refused = (
+                Access(policy, None).refused_agents(user_id="U1", channel_id="C1") if budget else frozenset()
+            )
+            engine = Engine(
+                registry=registry, store=store, model=ScriptedModel(), counter=EstimatingCounter(),
+                clock=SystemClock(), config=config, budget=budget,
+            )  # fmt: skip
+            print(f"\n=== {label} ===")
+            conv_id = f"T1:C1:17000000{len(totals)}0.000100"
+            totals[label] = run(
+                engine, admin, store=store, conv_id=conv_id, turns=args.turns, refused=refused
+            )
+        added = totals["with the policy's checks"] - totals["without a policy"]
+        print(f"\nround trips the policy checks add to a turn: {added:g} (reserve before, charge after)")
     finally:
         for key in admin.scan_iter(match=f"{prefix}:*", count=500):
             admin.delete(key)
         client.close()
         admin.close()
+
+
+def run(
+    engine: Engine,
+    admin: redis.Redis,
+    *,
+    store: RedisConversationStore,
+    conv_id: str,
+    turns: int,
+    refused: frozenset[str],
+) -> float:
+    """Warm up, then measure ``turns`` turns; print the figures and return round trips per turn."""
+    engine.start(
+        conversation_id=conv_id,
+        agent="director",
+        message=UserMessage(text="start", user_id="U1", ts="1699999999.0"),
+        team_id="T1",
+        channel_id="C1",
+        thread_ts=conv_id.rsplit(":", 1)[1],
+    )
+    engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
+    one_turn(engine, conv_id, -1, refused)  # warm up: connection, client setinfo, SCRIPT LOAD after NOSCRIPT
+    COUNTS.commands.clear()
+    COUNTS.round_trips.clear()
+    before = commandstats(admin)
+    durations: list[float] = []
+    for i in range(turns):
+        started = time.perf_counter()
+        one_turn(engine, conv_id, i, refused)
+        durations.append((time.perf_counter() - started) * 1000)
+    after = commandstats(admin)
+    report_counts(turns, before, after)
+    report_times(store, conv_id, durations)
+    return sum(COUNTS.round_trips[s] for s in STEPS) / turns
+
+
+GOVERNED = """
+admins: [U0ADMIN1]
+agents:
+  backend-builder: {users: [U0ALICE]}
+budgets:
+  user_daily_tokens: 100000000
+  workspace_daily_tokens: 1000000000
+rate_limits:
+  user_per_minute: 100000
+"""
 
 
 if __name__ == "__main__":

@@ -151,3 +151,19 @@ def test_forward_puts_only_the_summary_on_the_queue(sqs: Any) -> None:
     assert len(messages) == 1
     assert SECRET_TEXT not in messages[0]["Body"]
     assert json.loads(messages[0]["Body"])["slack"]["event_id"] == "Ev0123ABCD"
+
+
+def test_the_destination_function_forwards_the_summary(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The onFailure function (handlers/dead_letter.handler) puts ids on the queue, and logs no text."""
+    from handlers import dead_letter
+
+    url = sqs.create_queue(QueueName="architect-bot-test-async-dlq")["QueueUrl"]
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", url)
+    dead_letter.reset()
+    assert dead_letter.handler(invocation_record(command_event()), None) == {"forwarded": True}
+    body = sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"]
+    assert json.loads(body)["slack"] == {"kind": "command", "team": "T1", "channel": "C0DESIGN",
+                                         "user": "U0ALICE", "command": "/architect"}  # fmt: skip
+    assert SECRET_TEXT not in body
+    assert "secretcapability" not in body
+    dead_letter.reset()

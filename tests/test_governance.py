@@ -527,3 +527,18 @@ def test_only_the_starter_or_an_admin_may_forget(governed: PolicyBot) -> None:
     _click_confirm(bot, _confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=ADMIN)
     bot.lazy()
     assert bot.answers(root) == []
+
+
+def test_the_manifest_declares_the_shortcut_and_the_scope_governance_needs() -> None:
+    """The Slack app offers *Forget this thread* and may read user groups, as the bot expects."""
+    import yaml
+
+    from bot.slack.governance import FORGET_SHORTCUT
+    from tests.harness import ROOT
+
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+    shortcuts = manifest["features"]["shortcuts"]
+    assert [(s["type"], s["callback_id"], s["name"]) for s in shortcuts] == [
+        ("message", FORGET_SHORTCUT, "Forget this thread")
+    ]
+    assert "usergroups:read" in manifest["oauth_config"]["scopes"]["bot"]
