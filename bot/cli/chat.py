@@ -1,8 +1,10 @@
 """``architect-bot chat [AGENT]``: talk to an agent in the terminal, with the same engine and store.
 
-The answer streams to the terminal. After each answer, the agent's handoffs are offered as numbered
-choices; a ``send: false`` handoff lets you edit its prompt first. Works against any
-OpenAI-compatible server via ``OPENAI_BASE_URL``. Type ``/quit`` (or end input) to leave.
+The answer streams to the terminal, with a line for each tool call the agent makes. A call that
+needs approval asks at the prompt (``y`` approves, anything else denies). After each answer, the
+agent's handoffs are offered as numbered choices; a ``send: false`` handoff lets you edit its prompt
+first. Works against any OpenAI-compatible server via ``OPENAI_BASE_URL``. Type ``/quit`` (or end
+input) to leave.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import uuid
 from typing import Any, TextIO
 
 from bot.core.conversation import UserMessage
-from bot.core.engine import AnswerResult, Engine
-from bot.core.refs import HandoffRef
+from bot.core.engine import AnswerResult, AnswerStream, Engine
+from bot.core.refs import ApprovalRef, HandoffRef
+from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
 from bot.errors import BotError
 
 NO_CREDENTIALS = (
@@ -103,19 +106,49 @@ class Session:
         self._say(f"\n{self.agent}> ", end="")
         stream = self.engine.answer(self.conversation_id, deadline=self.engine.clock.monotonic() + 600)
         try:
-            for delta in stream:
-                self._say(delta, end="")
+            result = self._show(stream)
         except BotError as error:
             self._say(f"\n! {error.user_message}")
             return None
-        self._say()
-        result = stream.result
         if result is not None and result.handoffs:
             self._say("\nHandoffs (type the number):")
             for index, handoff in enumerate(result.handoffs, start=1):
                 how = "sends at once" if handoff.handoff.send else "edit the prompt first"
                 self._say(f"  [{index}] {handoff.handoff.label} -> {handoff.target} ({how})")
         return result
+
+    def _show(self, stream: AnswerStream) -> AnswerResult | None:
+        """Print an answer: text, tool lines, and approvals asked at the prompt (then the rest)."""
+        while True:
+            for event in stream.events():
+                if isinstance(event, str):
+                    self._say(event, end="")
+                elif isinstance(event, ToolActivity):
+                    if event.result is not None:
+                        self._say(f"\n  {event.line}")
+                elif isinstance(event, ToolNotice):
+                    self._say(f"\n  {event.line}")
+            self._say()
+            request = stream.paused
+            if request is None:
+                return stream.result
+            stream = self._decide(request)
+
+    def _decide(self, request: ApprovalRequest) -> AnswerStream:
+        self._say(f"\n{request.agent} wants to run {request.tool} and asks first: {request.reason}.")
+        self._say("  " + request.arguments.replace("\n", "\n  "))
+        answer = self._ask("Approve? [y/N] ")
+        approve = answer is not None and answer.strip().lower() in {"y", "yes"}
+        ref = ApprovalRef(
+            conversation_id=request.conversation_id, approval_id=request.approval_id, approve=approve
+        )
+        self._say(f"-- {'approved' if approve else 'denied'}\n{request.agent}> ", end="")
+        return self.engine.decide(
+            ref=ref,
+            by_user="terminal",
+            approve=approve,
+            deadline=self.engine.clock.monotonic() + 600,
+        )
 
     def _hand_off(self, last: AnswerResult, choice: int) -> AnswerResult | None:
         if not 1 <= choice <= len(last.handoffs):

@@ -810,6 +810,9 @@ def call_argument(spec: ToolSpec | None, arguments: Mapping[str, Any]) -> str:
             return _short(safe_url(value) if key == "url" else value)
     if not arguments:
         return ""
+    texts = [value for value in arguments.values() if isinstance(value, str) and value]
+    if len(arguments) == 1 and texts:
+        return _short(texts[0])
     return _short(json.dumps(dict(arguments), ensure_ascii=False, sort_keys=True))
 
 
