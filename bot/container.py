@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.core.governance import Access, Budget
     from bot.core.ports import ChatModel, ConversationStore, TokenCounter
     from bot.core.quota import QuotaStore
+    from bot.core.tools import ToolConfig
 
 log = get_logger("bot.container")
 
@@ -55,6 +56,7 @@ class Services:
         self._budget: Budget | None = None
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
+        self._tool_config: ToolConfig | None = None
         self._lock = threading.RLock()
 
     @property
@@ -171,12 +173,22 @@ class Services:
             return self._counter
 
     @property
+    def tool_config(self) -> ToolConfig:
+        """What the settings let agents use (built-in tools, MCP servers); pure, no HTTP import."""
+        with self._lock:
+            if self._tool_config is None:
+                from bot.toolbox import tool_config
+
+                self._tool_config = tool_config(self.settings)
+            return self._tool_config
+
+    @property
     def engine(self) -> Engine:
         """The conversation engine over the store, model, counter and registry."""
         with self._lock:
             if self._engine is None:
                 from bot.core.engine import Engine, EngineConfig
-                from bot.toolbox import SettingsToolbox, approval_policy, tool_config, tool_rules
+                from bot.toolbox import SettingsToolbox, approval_policy, tool_rules
 
                 settings = self.settings
                 self._engine = Engine(
@@ -193,7 +205,7 @@ class Services:
                         lock_wait_s=settings.lock_wait_s,
                     ),
                     tools=SettingsToolbox(settings, self.clock),
-                    tool_config=tool_config(settings),
+                    tool_config=self.tool_config,
                     tool_rules=tool_rules(settings),
                     approvals=approval_policy(settings),
                 )

@@ -33,9 +33,13 @@ def test_validate_shipped_agents_exits_0(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_validate_clean_fixture_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    """A clean folder prints only the OK summary."""
+    """A clean folder prints no problem: the OK summary, after the tools its files name that do not
+    run in Slack (not problems: the agents run without them)."""
     code, out, _ = _run(capsys, "agents", "validate", str(CLEAN))
-    assert (code, out.strip()) == (0, "OK: 4 agents loaded; 0 errors, 0 warnings")
+    lines = out.strip().splitlines()
+    assert (code, lines[-1]) == (0, "OK: 4 agents loaded; 0 errors, 0 warnings")
+    assert lines[0] == "Tools not available here (the agents run without them):"
+    assert all(line.startswith("  ") for line in lines[1:-1])
 
 
 def test_validate_messy_exits_1_and_reports_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
@@ -112,7 +116,10 @@ def test_validate_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None
     assert set(data) == {"agents", "problems"}
     assert data["problems"] == []
     lead = next(agent for agent in data["agents"] if agent["name"] == "Lead")
-    assert set(lead) == {"name", "verb", "aliases", "file", "description", "model", "handoffs"}
+    assert set(lead) == {"name", "verb", "aliases", "file", "description", "model", "handoffs", "tools"}
+    assert {"tool": "search", "reason": "reads the local workspace, which Slack does not have"} in (
+        lead["tools"]["not_available"]
+    )
     assert (lead["verb"], lead["aliases"], lead["file"]) == ("lead", ["plan"], "lead.agent.md")
     assert lead["model"] == "gpt-4.1"
     assert lead["handoffs"][0] == {"label": "Security review", "agent": "SE: Security", "send": True}

@@ -83,3 +83,43 @@ def test_terminal_denial_runs_nothing(
     assert "-- denied" in out
     assert "No ticket then." in out
     assert local_mcp.tickets == []
+
+
+def test_validate_reports_tools_not_available_here(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`agents validate` lists what each agent file asks for that cannot run here, and still passes."""
+    for key in ("MCP_ALLOWED_SERVERS", "MCP_SERVERS", "GITHUB_ALLOWED_REPOS", "TOOL_FETCH"):
+        monkeypatch.delenv(key, raising=False)
+    (tmp_path / "coder.agent.md").write_text(
+        "---\nname: coder\ntools: ['fetch', 'editFiles', 'runInTerminal', 'githubRepo']\n"
+        "mcp-servers:\n  local:\n    type: local\n    command: npx\n---\nCode.\n"
+    )
+    (tmp_path / "routing.yaml").write_text("default_agent: coder\n")
+    assert main(["agents", "validate", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Tools not available here (the agents run without them):" in out
+    assert "coder.agent.md: coder: editFiles: edits files in the workspace" in out
+    assert "coder.agent.md: coder: runInTerminal: runs commands on the user's machine" in out
+    assert "coder: githubRepo: GitHub tools are not configured (GITHUB_ALLOWED_REPOS is empty)" in out
+    assert "coder: MCP server local: " in out
+    assert out.rstrip().endswith("OK: 1 agent loaded; 0 errors, 0 warnings")
+    assert main(["agents", "validate", str(tmp_path), "--json"]) == 0
+    report = __import__("json").loads(capsys.readouterr().out)
+    tools = report["agents"][0]["tools"]
+    assert tools["available"] == ["fetch"]
+    assert {"tool": "editFiles", "reason": "edits files in the workspace"} in tools["not_available"]
+
+
+def test_slack_help_shows_tools_per_agent(tmp_path: Path) -> None:
+    """Help in Slack says which tools each agent has here, and which its file names but cannot have."""
+    from bot.adapters.agent_files import load_registry
+    from bot.core.tools import ToolConfig
+    from bot.slack.help import help_blocks
+
+    (tmp_path / "coder.agent.md").write_text("---\nname: coder\ntools: ['fetch', 'editFiles']\n---\nCode.\n")
+    registry = load_registry(tmp_path, tmp_path / "routing.yaml", "gpt-4.1")
+    _, blocks = help_blocks(registry, ToolConfig(fetch=True))
+    text = "\n".join(b["text"]["text"] for b in blocks)
+    assert "*coder*" in text
+    assert "_(tools: `fetch`; not available here: `editFiles`)_" in text

@@ -15,15 +15,19 @@ import json
 import re
 import sys
 import unicodedata
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.agent_files import load_registry
 from bot.adapters.policy_file import load_policy
-from bot.core.agents import Problem
+from bot.core.agents import AgentSpec, Problem
 from bot.core.registry import Registry
 from bot.core.text import plural, shortlist
+from bot.core.tools import ToolConfig, plan_tools
+from bot.errors import ConfigurationError
 from bot.settings import Settings
+from bot.toolbox import tool_config
 
 HANDOFFS_SHOWN = 3
 """Handoff targets shown per agent in ``list`` (the rest as "... and N more")."""
@@ -190,18 +194,41 @@ def _validate(args: argparse.Namespace) -> int:
         return 2
     problems = (*registry.problems, *_policy_problems(args, registry))
     code = _exit_code(problems, strict=args.strict)
+    tools = _tool_config()
     if args.json:
-        print(json.dumps(_as_json(registry, problems), ensure_ascii=False, indent=2))
+        print(json.dumps(_as_json(registry, problems, tools), ensure_ascii=False, indent=2))
         return code
     for problem in problems:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         print(f"{where}: {problem.severity}: {problem.message}")
+    _print_unavailable(registry, tools)
     verdict = "OK" if code == 0 else "FAILED"
     print(f"{verdict}: {plural(len(registry), 'agent')} loaded; {_problem_counts(problems)}")
     return code
 
 
-def _as_json(registry: Registry, problems: tuple[Problem, ...]) -> dict[str, Any]:
+def _tool_config() -> ToolConfig:
+    """What the settings let agents use (so the report matches the bot run with these settings)."""
+    try:
+        return tool_config(Settings())
+    except ConfigurationError as exc:
+        print(f"architect-bot: {exc}: MCP_SERVERS left out of the tools report", file=sys.stderr)
+        return replace(tool_config(Settings(mcp_servers="")), bot_servers=())
+
+
+def _print_unavailable(registry: Registry, tools: ToolConfig) -> None:
+    """Tools and MCP servers agent files name that do not run here (not problems: agents run without)."""
+    lines = [
+        f"  {spec.file}: {spec.name}: {item.name}: {item.reason}"
+        for spec in registry
+        for item in plan_tools(spec, tools).unavailable
+    ]
+    if lines:
+        print("Tools not available here (the agents run without them):")
+        print("\n".join(lines))
+
+
+def _as_json(registry: Registry, problems: tuple[Problem, ...], tools: ToolConfig) -> dict[str, Any]:
     return {
         "agents": [
             {
@@ -215,12 +242,21 @@ def _as_json(registry: Registry, problems: tuple[Problem, ...]) -> dict[str, Any
                     {"label": h.handoff.label, "agent": h.target, "send": h.handoff.send}
                     for h in registry.handoffs(spec.name)
                 ],
+                "tools": _tools_json(spec, tools),
             }
             for spec in registry
         ],
         "problems": [
             {"file": p.file, "line": p.line, "message": p.message, "severity": p.severity} for p in problems
         ],
+    }
+
+
+def _tools_json(spec: AgentSpec, tools: ToolConfig) -> dict[str, Any]:
+    plan = plan_tools(spec, tools)
+    return {
+        "available": plan.available(),
+        "not_available": [{"tool": item.name, "reason": item.reason} for item in plan.unavailable],
     }
 
 

@@ -623,6 +623,22 @@ class ToolPlan:
         """True when the agent gets no tool at all."""
         return not self.builtins and not self.mcp
 
+    def available(self) -> list[str]:
+        """What runs here, as people read it: ``fetch``, ``githubRepo``, ``docs/*``, ``tracker/search``."""
+        names = [name for group, name in ((FETCH, "fetch"), (GITHUB, "githubRepo")) if group in self.builtins]
+        for selection in self.mcp:
+            chosen = selection.tools if selection.tools is not None else None
+            if chosen is None:
+                filtered = selection.server.tools
+                names.append(
+                    f"{selection.server.name}/*"
+                    if filtered is None or "*" in filtered
+                    else ", ".join(f"{selection.server.name}/{t}" for t in filtered)
+                )
+            else:
+                names.extend(f"{selection.server.name}/{t}" for t in sorted(chosen) if selection.selects(t))
+        return names
+
 
 def safe_url(url: str) -> str:
     """A URL for display and logs: scheme, host and path only (a query may hold a key)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core.agents import AgentSpec
 from bot.core.registry import RESERVED_VERBS, Registry
 from bot.core.text import shortlist
+from bot.core.tools import ToolConfig, plan_tools
 from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
 
 HELP_WORDS = frozenset({"", "?", "-h", "--help", "help"})
@@ -94,8 +95,20 @@ def _did_you_mean(word: str, registry: Registry) -> str:
     return f" Did you mean {' or '.join(f'`{escape_mrkdwn(v)}`' for v in close)}?" if close else ""
 
 
-def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
-    """An ephemeral help message: usage, then each agent with its verbs and description."""
+def tools_line(spec: AgentSpec, tools: ToolConfig) -> str:
+    """An agent's tools here: those that run, and those its file names that are "not available here"."""
+    plan = plan_tools(spec, tools)
+    parts: list[str] = []
+    if not plan.empty:
+        parts.append("tools: " + shortlist([f"`{escape_mrkdwn(n)}`" for n in plan.available()], 6))
+    if plan.unavailable:
+        missing = [f"`{escape_mrkdwn(item.name)}`" for item in plan.unavailable]
+        parts.append("not available here: " + shortlist(missing, 6))
+    return f" _({'; '.join(parts)})_" if parts else ""
+
+
+def help_blocks(registry: Registry, tools: ToolConfig | None = None) -> tuple[str, list[Block]]:
+    """An ephemeral help message: usage, then each agent with its verbs, description and tools."""
     usage = (
         f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here.\n"
         f"• Reply in that thread to continue; buttons under an answer hand the thread to another agent.\n"
@@ -114,7 +127,10 @@ def help_blocks(registry: Registry) -> tuple[str, list[Block]]:
         desc = (
             escape_mrkdwn(truncate(spec.description.strip(), 200)) if spec.description else "_no description_"
         )
-        lines.append(f"• `{COMMAND} {escape_mrkdwn(verb)}`{also}: *{escape_mrkdwn(spec.name)}*, {desc}")
+        extra = tools_line(spec, tools) if tools is not None else ""
+        lines.append(
+            f"• `{COMMAND} {escape_mrkdwn(verb)}`{also}: *{escape_mrkdwn(spec.name)}*, {desc}{extra}"
+        )
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": usage}}]
     if not lines:
         lines = ["_No agents are loaded. Ask the bot's operators to check the agents folder._"]

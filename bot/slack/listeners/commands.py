@@ -36,7 +36,7 @@ def register(app: App, services: Services) -> None:
         """Answer help, mistakes and access refusals at once (ephemeral); acknowledge the rest silently."""
         parsed = parse_command(command.get("text", ""), services.registry)
         if parsed.help:
-            text, blocks = help_blocks(services.registry)
+            text, blocks = help_blocks(services.registry, services.tool_config)
             ack(response_type="ephemeral", text=text, blocks=blocks)
         elif parsed.error:
             ack(response_type="ephemeral", text=parsed.error)
