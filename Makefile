@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_budget.py
 	$(BIN)/python scripts/bench_slack.py
+	$(BIN)/python scripts/bench_tools.py
 	$(BIN)/python scripts/bench_playground.py
 
 ## make package: serverless packages for every stage + cfn-lint (needs npm; the first time, the network)

@@ -31,6 +31,7 @@ The fixture :func:`fake_openai` gives a running server per test; bind it in a te
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -311,6 +312,11 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, state: _State) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops a kept-alive connection (a stream closed early) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeOpenAI:
