@@ -101,11 +101,17 @@ class Services:
 
                 groups = None
                 if any(rule.usergroups for rule in self.policy.agents.values()):
-                    from bot.slack.app import slack_client
+                    from slack_sdk import WebClient
+
                     from bot.slack.usergroups import SlackUserGroups
 
                     token = self.settings.slack_bot_token
-                    client = slack_client(self, token.get_secret_value() if token else None)
+                    # asked on the ack path too: a short timeout and no retry sleeps (Slack's 3 s)
+                    client = WebClient(
+                        token=token.get_secret_value() if token else None,
+                        base_url=self.settings.slack_api_url,
+                        timeout=2,
+                    )
                     groups = SlackUserGroups(client, clock=self.clock)
                 self._access = Access(self.policy, groups)
             return self._access

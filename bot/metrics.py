@@ -190,8 +190,9 @@ class Metrics:
         """One request refused by policy or as malformed; ``kind`` says which rule (also per stage).
 
         Kinds: ``access_channel``, ``access_person`` (the access policy), ``user_daily_tokens``,
-        ``workspace_daily_tokens``, ``user_per_minute`` (budgets and rate limits), ``malformed``,
-        ``unknown_request`` (hostile or broken requests).
+        ``workspace_daily_tokens``, ``user_per_minute`` (budgets and rate limits), ``thread_forgotten``
+        (a mention in a forgotten thread), ``malformed``, ``unknown_request`` (hostile or broken
+        requests).
         """
         return self._emit({"Rejections": (1, "Count")}, {"Kind": kind}, [["Stage"], ["Stage", "Kind"]])
 

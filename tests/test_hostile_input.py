@@ -256,3 +256,46 @@ def test_modal_metadata_that_does_not_decode_hands_nothing_off(
         "modal_metadata_invalid"
     ]
     assert "Traceback" not in out
+
+
+def test_the_local_http_server_refuses_the_same_way(
+    slackbot: Bot, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make run` in HTTP mode (and the playground) answer broken requests with 4xx, not a crash."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    from bot.bootstrap import SLACK_REQUIRED, bootstrap
+    from bot.slack.app import build_app
+    from bot.slack.server import HttpServer
+
+    server = HttpServer(build_app(bootstrap(required=SLACK_REQUIRED)), host="127.0.0.1", port=0)
+    server.start()
+    try:
+        for body, content_type, status in (
+            (urlencode({"payload": "{not json"}).encode(), "application/x-www-form-urlencoded", 400),
+            (b"\xff\xfe", "application/json", 400),
+        ):
+            request = urllib.request.Request(
+                server.url + "/slack/events", data=body, headers={"Content-Type": content_type}, method="POST"
+            )
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(request, timeout=10)
+            assert refused.value.code == status
+        # a body announced over the limit is refused before it is read (nothing buffered)
+        host, port = server.httpd.server_address[:2]
+        connection = http.client.HTTPConnection(str(host), int(port), timeout=10)
+        connection.putrequest("POST", "/slack/events")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(MAX_BODY_BYTES + 1))
+        connection.endheaders()
+        assert connection.getresponse().status == 413
+        connection.close()
+    finally:
+        server.stop()
+    out = capsys.readouterr().out
+    assert "Traceback" not in out
+    assert [line["event"] for line in _log_lines(out) if line.get("level") == "warning"] == [
+        "request_refused"
+    ] * 3

@@ -52,6 +52,11 @@ def _refuse(metrics: Metrics | None, status: int, reason: str, kind: str = "http
     return status, reason
 
 
+def too_large(metrics: Metrics | None = None) -> Rejected:
+    """The refusal of a body whose announced length is over :data:`MAX_BODY_BYTES` (not read at all)."""
+    return _refuse(metrics, 413, "body_too_large")
+
+
 def _json_object(text: str) -> dict[str, Any] | None:
     try:
         parsed = json.loads(text)

@@ -20,12 +20,18 @@ from bot.bootstrap import SLACK_REQUIRED, MissingSettingsError, bootstrap
 from bot.errors import ConfigurationError
 from bot.logging import get_logger
 from bot.slack.app import build_app
+from bot.slack.guard import MAX_BODY_BYTES, screen_http, too_large
 
 log = get_logger("bot.slack.server")
 
 # a local OpenAI-compatible server (OPENAI_BASE_URL) needs no key
 REQUIRED = (*SLACK_REQUIRED, "openai_api_key|openai_base_url")
 EVENTS_PATH = "/slack/events"
+
+
+def _refused(refused: tuple[int, str] | None) -> tuple[int, dict[str, Any], str]:
+    """The HTTP answer to a request the guard refused (bot/slack/guard.py)."""
+    return (refused[0] if refused else 400), {"Content-Type": "text/plain"}, ""
 
 
 class HttpServer:
@@ -41,8 +47,19 @@ class HttpServer:
                 if parts.path != path:
                     self._reply(404, {}, "")
                     return
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode("utf-8") if length else ""
+                try:
+                    length = int(self.headers.get("Content-Length") or 0)
+                except ValueError:
+                    length = -1
+                if length < 0 or length > MAX_BODY_BYTES:  # refused before reading it
+                    self._reply(*_refused(too_large()))
+                    return
+                raw = self.rfile.read(length) if length else b""
+                refused = screen_http(raw, content_type=self.headers.get("Content-Type"))
+                if refused is not None:
+                    self._reply(*_refused(refused))
+                    return
+                body = raw.decode("utf-8")
                 request = BoltRequest(body=body, query=parts.query, headers=dict(self.headers.items()))
                 response = app.dispatch(request)
                 self._reply(response.status, response.headers, response.body)
