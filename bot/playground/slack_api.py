@@ -523,6 +523,8 @@ def call(
 ) -> ApiResponse:
     """Answer one Web API call as Slack would."""
     failure = ws.record_call(name, params, token)
+    if failure is None and name in ws.agent.refusals:  # a feature the workspace lacks, for good
+        failure = Failure(error=ws.agent.refusals[name])
     if failure is not None:
         return _scripted(failure)
     if not token:
@@ -570,6 +572,8 @@ def handle(
         return respond(ws, parts.path.removeprefix("/response/"), parse_params(body, content_type), base_url)
     if parts.path.startswith("/files-pri/"):
         return download(ws, parts.path, headers)
+    if parts.path.startswith("/upload/"):
+        return agent_api.receive_upload(ws, parts.path, body)
     if not parts.path.startswith("/api/"):
         return None
     params = parse_params(body, content_type, parts.query)
@@ -639,3 +643,7 @@ class SlackApiServer:
         """Stop serving and free the port."""
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# The agent-feature methods (streaming, assistant threads, canvases, uploads) register themselves.
+from bot.playground import agent_api  # noqa: E402

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.playground.surfaces import AgentSurfaces
+
 TRIGGER_TTL_S = 3.0  # trigger_id lives 3 seconds
 RESPONSE_URL_USES = 5  # a response_url answers up to 5 times ...
 RESPONSE_URL_TTL_S = 30 * 60.0  # ... within 30 minutes
@@ -252,6 +254,7 @@ class Workspace:
         self.files: dict[str, StoredFile] = {}
         self.scopes: set[str] | None = None  # the bot token's scopes; None grants every one
         self.replies_limit_cap: int | None = None  # e.g. 15: Tier 1 for commercially distributed apps
+        self.agent = AgentSurfaces()  # streams, loading states, assistant threads, canvases, uploads
         self._seq = 0
         self._last_ts_micros = 0
 
@@ -346,6 +349,8 @@ class Workspace:
                 files=list(files or []),
             )
             self.messages[(channel, message.ts)] = message
+            if user == self.bot_user_id:
+                self.agent.clear_status(channel, thread_ts)
             self.notify("message", channel=channel, ts=message.ts, thread_ts=thread_ts, action="posted")
             return message
 
