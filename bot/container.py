@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.core.ports import ChatModel, ConversationStore, TokenCounter
     from bot.core.quota import QuotaStore
     from bot.core.tools import ToolConfig
+    from bot.slack.features import FeatureMemory
 
 log = get_logger("bot.container")
 
@@ -57,6 +58,7 @@ class Services:
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
+        self._features: FeatureMemory | None = None
         self._lock = threading.RLock()
 
     @property
@@ -142,6 +144,16 @@ class Services:
 
                 self._budget = Budget(self.policy, self.quota, self.clock)
             return self._budget
+
+    @property
+    def slack_features(self) -> FeatureMemory:
+        """Slack features a workspace or channel refused lately (streaming, loading status, canvases)."""
+        with self._lock:
+            if self._features is None:
+                from bot.slack.features import FeatureMemory
+
+                self._features = FeatureMemory(self.clock)
+            return self._features
 
     @property
     def model(self) -> ChatModel:

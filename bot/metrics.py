@@ -18,7 +18,7 @@ Why not ``aws-embedded-metrics`` (the official, well-kept library)? It was consi
   and one more import on a cold start buy nothing.
 
 Dimension sets are deliberately small (each distinct combination is a billed custom metric):
-``Stage``; ``Stage+Agent``; ``Stage+Kind``; ``Stage+Pair``. ``Errors`` is also rolled up to
+``Stage``; ``Stage+Agent``; ``Stage+Kind``; ``Stage+Pair``; ``Stage+Feature``. ``Errors`` is also rolled up to
 ``Stage`` alone so that a CloudWatch alarm (which cannot use SEARCH) sees the total.
 
 Metric values are numbers; dimension values are agent names, error kinds and the stage. Never put a
@@ -201,6 +201,10 @@ class Metrics:
         return self._emit(
             {"ThreadsForgotten": (1, "Count"), "MessagesDeleted": (max(messages_deleted, 0), "Count")}
         )
+
+    def slack_fallback(self, feature: str) -> str:
+        """Slack refused a feature (streaming, loading status, canvas) and the fallback served instead."""
+        return self._emit({"SlackFallbacks": (1, "Count")}, {"Feature": feature})
 
     def handoff(self, from_agent: str, to_agent: str) -> str:
         """One handoff between two agents (dimension ``Pair`` = ``from->to``)."""

@@ -31,7 +31,12 @@ class Settings(BaseSettings):
     slack_bot_user_id: str | None = Field(
         default=None, description="The bot's user id (U...); skips auth.test on a cold start"
     )
-    slack_update_interval_s: float = Field(default=1.0, ge=0.2, description="Min seconds between updates")
+    slack_update_interval_s: float = Field(
+        default=1.0, ge=0.2, description="Min seconds between edits or appends of a streaming answer"
+    )
+    slack_native_streaming: bool = Field(
+        default=True, description="Stream with chat.startStream/appendStream/stopStream where Slack allows it"
+    )
 
     # --- OpenAI --------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = None

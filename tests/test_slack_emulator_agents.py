@@ -233,10 +233,10 @@ def test_files_upload_v2_shares_a_file_in_a_thread(client: WebClient, workspace:
 def test_a_workspace_can_refuse_a_feature_for_good(client: WebClient, workspace: Workspace) -> None:
     """A refused method answers the same error every time, until allowed again."""
     root = _thread(workspace)
-    workspace.agent.refuse("chat.startStream", "team_not_allowed")
+    workspace.agent.refuse("chat.startStream", "access_denied")
     for _ in range(2):
         assert _error(lambda: client.chat_startStream(channel="D1", thread_ts=root, markdown_text="x"))[
             0
-        ] == ("team_not_allowed")
+        ] == ("access_denied")
     workspace.agent.allow("chat.startStream")
     assert client.chat_startStream(channel="D1", thread_ts=root, markdown_text="x")["ok"]

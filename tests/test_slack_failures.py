@@ -56,17 +56,29 @@ def test_long_answer_is_split_never_cut(slackbot: Bot) -> None:
     assert all(not m.buttons() for m in messages[:-1])
 
 
-def test_streaming_respects_update_rate(slackbot: Bot) -> None:
-    """While streaming, the answer message is edited at most about once a second."""
+@pytest.mark.parametrize("native", [True, False], ids=["streaming-api", "chat-update"])
+def test_streaming_respects_update_rate(slackbot: Bot, native: bool) -> None:
+    """While streaming, the answer grows at most about once a second (appends on Slack's streaming
+    API, edits where Slack refuses it), and the first words show at once."""
+    if not native:
+        slackbot.slack.refuse_streaming()
     slackbot.openai.script(Stream([f"word{i} " for i in range(40)], delay_s=0.06))
     slackbot.command("review streaming")
     slackbot.lazy()
     answer = slackbot.answers(slackbot.root().ts)[-1]
     assert answer.markdown().startswith("word0 word1")
-    # ~2.4 s of streaming: the first words at once, then at most one edit a second, then the final one
-    assert 2 <= answer.updates <= 5
-    first_edit = next(c for c in slackbot.slack.calls_of("chat.update") if c.params["ts"] == answer.ts)
-    assert "word0" in json.dumps(first_edit.params["blocks"])  # the first words replaced the placeholder
+    # ~2.4 s of streaming: the first words at once, then at most one push a second, then the final one
+    if native:
+        [started] = slackbot.slack.calls_of("chat.startStream")
+        assert "word0" in started.params["markdown_text"]  # the stream starts with the first words
+        appends = [c for c in slackbot.slack.calls_of("chat.appendStream") if c.params["ts"] == answer.ts]
+        assert 1 <= len(appends) <= 4
+        assert len(slackbot.slack.calls_of("chat.stopStream")) == 1
+        assert slackbot.slack.calls_of("chat.update") == []
+    else:
+        assert 2 <= answer.updates <= 5
+        first = next(c for c in slackbot.slack.calls_of("chat.postMessage") if c.params.get("thread_ts"))
+        assert "word0" in json.dumps(first.params["blocks"])  # the first words are the first message
 
 
 def test_slack_rate_limit_is_retried(slackbot: Bot) -> None:
@@ -192,7 +204,8 @@ def test_unexpected_failure_in_slow_path_is_told(slackbot: Bot) -> None:
     slackbot.command("review x")
     slackbot.lazy()
     root = slackbot.root().ts
-    slackbot.slack.fail("chat.postMessage", error="invalid_blocks")  # the placeholder is refused
+    slackbot.slack.fail("chat.startStream", error="invalid_blocks")  # the stream is refused ...
+    slackbot.slack.fail("chat.postMessage", error="invalid_blocks")  # ... and so is the fallback's post
     slackbot.message("and now?", thread_ts=root)
     slackbot.lazy()
     told = [m for m in slackbot.slack.thread(CHANNEL, root) if "Tracking id" in json.dumps(m.blocks)]

@@ -61,10 +61,8 @@ def test_send_false_opens_prefilled_modal_then_target_answers(slackbot: Bot) -> 
 
 def test_send_true_hands_off_at_once(slackbot: Bot) -> None:
     """A send:true handoff forwards the thread without a modal, and removes the old buttons."""
-    slackbot.mention("design a trading platform")
+    _, root = slackbot.mention("design a trading platform")
     slackbot.lazy()
-    [root_msg] = [m for m in slackbot.slack.calls_of("chat.postMessage")][:1]
-    root = root_msg.params["thread_ts"]
     director_answer = slackbot.answers(root)[-1]
     send_true = next(b for b in director_answer.buttons() if "Backend" in b["text"]["text"])
     slackbot.openai.script(Stream(["Backend here."]))

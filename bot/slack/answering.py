@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import runtime
 from bot.container import Services
+from bot.core.conversation import parse_conversation_id
 from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, HandoffOutcome
 from bot.core.refs import ApprovalRef, HandoffRef
 from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
@@ -28,7 +29,15 @@ from bot.slack.blocks import (
     handoff_line,
     without_actions,
 )
-from bot.slack.streaming import ThreadWriter
+from bot.slack.features import Feature
+from bot.slack.streaming import (
+    AnswerWriter,
+    LoadingStatus,
+    NativeWriter,
+    Recipient,
+    ThreadWriter,
+    WriterStats,
+)
 
 log = get_logger("bot.slack.answering")
 
@@ -59,9 +68,11 @@ def stream_answer(
     conversation_id: str,
     channel: str,
     thread_ts: str,
+    user_id: str | None = None,
 ) -> AnswerResult | None:
     """Let the thread's current agent answer what is pending, streamed into the thread.
 
+    ``user_id`` is the person the answer is for (a stream in a channel names its recipient).
     Posts nothing when there is nothing to answer (another answer covered it, or a tool call
     still waits for its click). Errors before the first Slack post propagate (the caller tells
     them); errors while streaming are told in place of the answer.
@@ -78,7 +89,9 @@ def stream_answer(
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note)
         except SlackApiError:
             log.warning("decision_note_failed")
-    return render_answer(services, client, stream, plan, channel=channel, thread_ts=thread_ts)
+    return render_answer(
+        services, client, stream, plan, channel=channel, thread_ts=thread_ts, user_id=user_id
+    )
 
 
 def render_answer(
@@ -89,19 +102,15 @@ def render_answer(
     *,
     channel: str,
     thread_ts: str,
+    user_id: str | None = None,
 ) -> AnswerResult | None:
     """Stream an opened answer into the thread: text, tool lines, then buttons or an approval request."""
     invocation = runtime.current()
     conversation_id = plan.conversation.meta.id
     bind_more(agent=plan.agent, channel=channel, thread_ts=thread_ts)
-    writer = ThreadWriter(
-        client,
-        channel=channel,
-        thread_ts=thread_ts,
-        clock=services.clock,
-        interval_s=services.settings.slack_update_interval_s,
-        placeholder=f"_{plan.agent} is thinking…_",
-    )
+    address = parse_conversation_id(conversation_id)
+    recipient = Recipient(channel, thread_ts, address.team_id if address else None, user_id)
+    writer = open_writer(services, client, recipient, plan.agent)
     try:
         writer.start()
         for event in stream.events():
@@ -125,6 +134,8 @@ def render_answer(
         log.exception("answer_crashed")
         writer.fail(BotError.user_message, invocation.request_id)
         return None
+    finally:
+        _count_fallbacks(services, writer.stats)
     if stream.paused is not None:
         return None
     result = stream.result
@@ -145,20 +156,63 @@ def render_answer(
         if usage.first_token_ms is not None:
             services.metrics.time_to_first_token(result.agent, usage.first_token_ms)
         services.metrics.tokens(result.agent, tokens_in=usage.input_tokens, tokens_out=usage.output_tokens)
+    stats = writer.stats
     log.info(
         "answer_posted",
         conversation=conversation_id,
-        slack_posts=writer.stats.posts,
-        slack_updates=writer.stats.updates,
-        message_count=len(writer.stats.message_ts),
+        slack_calls=stats.total,
+        slack_posts=stats.posts,
+        slack_updates=stats.updates,
+        streamed=stats.calls["chat.startStream"] > 0 and stats.fell_back is None,
+        message_count=len(stats.message_ts),
         tool_calls=result.tool_calls,
     )
     return result
 
 
+def open_writer(services: Services, client: WebClient, recipient: Recipient, agent: str) -> AnswerWriter:
+    """The writer for one answer: Slack's streaming API unless this workspace or channel refused it
+    (or ``SLACK_NATIVE_STREAMING`` is off), else ``chat.update`` edits; a loading state where allowed."""
+    settings, features = services.settings, services.slack_features
+    stats = WriterStats()
+    status = LoadingStatus(client, recipient, agent=agent, features=features, stats=stats)
+    placeholder = f"_{agent} is thinking…_"
+    if settings.slack_native_streaming and features.available(
+        Feature.STREAMING, recipient.team_id, recipient.channel
+    ):
+        return NativeWriter(
+            client,
+            recipient,
+            clock=services.clock,
+            features=features,
+            interval_s=settings.slack_update_interval_s,
+            placeholder=placeholder,
+            status=status,
+            stats=stats,
+        )
+    return ThreadWriter(
+        client,
+        channel=recipient.channel,
+        thread_ts=recipient.thread_ts,
+        clock=services.clock,
+        interval_s=settings.slack_update_interval_s,
+        placeholder=placeholder,
+        status=status,
+        stats=stats,
+    )
+
+
+def _count_fallbacks(services: Services, stats: WriterStats) -> None:
+    """A refused feature is counted (metric ``SlackFallbacks``): the answer went the fallback way."""
+    if stats.fell_back is not None:
+        services.metrics.slack_fallback(Feature.STREAMING.value)
+    if stats.status_refused is not None:
+        services.metrics.slack_fallback(Feature.STATUS.value)
+
+
 def _ask_approval(
     client: WebClient,
-    writer: ThreadWriter,
+    writer: AnswerWriter,
     request: ApprovalRequest,
     *,
     channel: str,
@@ -215,7 +269,9 @@ def perform_decision(
             )
         except SlackApiError:
             log.warning("approval_buttons_not_removed")
-    return render_answer(services, client, stream, plan, channel=channel, thread_ts=thread.thread_ts)
+    return render_answer(
+        services, client, stream, plan, channel=channel, thread_ts=thread.thread_ts, user_id=user_id
+    )
 
 
 def perform_handoff(
@@ -255,6 +311,11 @@ def perform_handoff(
         except SlackApiError:
             log.warning("old_buttons_not_removed")
     stream_answer(
-        services, client, conversation_id=ref.conversation_id, channel=channel, thread_ts=thread.thread_ts
+        services,
+        client,
+        conversation_id=ref.conversation_id,
+        channel=channel,
+        thread_ts=thread.thread_ts,
+        user_id=user_id,
     )
     return outcome

@@ -112,6 +112,15 @@ class FakeSlack:
             ts=ts,
         )
 
+    def refuse(self, method: str, error: str) -> None:
+        """Answer every call of ``method`` with ``error`` (a feature this workspace lacks)."""
+        with self.workspace.lock:
+            self.workspace.agent.refuse(method, error)
+
+    def refuse_streaming(self, error: str = "access_denied") -> None:
+        """A workspace where Slack refuses the streaming API: answers go the ``chat.update`` way."""
+        self.refuse("chat.startStream", error)
+
     @property
     def calls(self) -> list[Call]:
         """Every Web API call so far."""

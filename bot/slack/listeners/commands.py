@@ -146,7 +146,9 @@ def _ask_agent(
                 channel_id=channel,
                 thread_ts=root_ts,
             )
-            stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=root_ts)
+            stream_answer(
+                services, client, conversation_id=conv_id, channel=channel, thread_ts=root_ts, user_id=user
+            )
     except BudgetExceededError as error:  # the request message stays: a reply after the reset is answered
         refuse(services, client, channel=channel, user=user, thread_ts=root_ts, text=error.user_message,
                kind=error.kind)  # fmt: skip

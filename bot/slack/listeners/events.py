@@ -119,7 +119,14 @@ def handle_reply(
             if outcome is ReplyOutcome.PARKED:
                 log.info("reply_parked")  # the conversation's first answer covers it
                 return
-            stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+            stream_answer(
+                services,
+                client,
+                conversation_id=conv_id,
+                channel=channel,
+                thread_ts=thread_ts,
+                user_id=event.get("user"),
+            )
     except BudgetExceededError as error:
         refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
                kind=error.kind)  # fmt: skip
@@ -166,7 +173,14 @@ def handle_mention(
             if not _store_mention(services, client, message, conv_id=conv_id, channel=channel,
                                   thread_ts=thread_ts, team_id=context.get("team_id")):  # fmt: skip
                 return
-            stream_answer(services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts)
+            stream_answer(
+                services,
+                client,
+                conversation_id=conv_id,
+                channel=channel,
+                thread_ts=thread_ts,
+                user_id=event.get("user"),
+            )
     except (BudgetExceededError, ThreadForgottenError) as error:
         refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
                kind=error.kind)  # fmt: skip
