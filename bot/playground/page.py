@@ -59,6 +59,9 @@ class Page:
         """One message (in a channel or a thread), with its reply count in a channel."""
         is_app = bool(msg.bot_id)
         body = blocks_html(msg.blocks, self.name_of) if msg.blocks else mrkdwn(msg.text, self.name_of)
+        stream = self.ws.agent.streams.get((msg.channel, msg.ts))
+        if stream is not None and stream.open:  # a message the app is still streaming
+            body += '<span class="streaming" title="Still being written">▌</span>'
         edited = ' <span class="edited">(edited)</span>' if msg.updates and not is_app else ""
         replies = ""
         if not in_thread:
@@ -129,6 +132,13 @@ class Page:
         ]
         name = self.ws.channels[channel].name if channel in self.ws.channels else channel
         replies = "".join(html for _, html in sorted(items, key=lambda item: item[0]))
+        status = self.ws.agent.status(channel, thread_ts, self.ws.monotonic())
+        if status is not None:  # the app's loading state (assistant.threads.setStatus)
+            shown = status.loading_messages[0] if status.loading_messages else status.status
+            replies += (
+                f'<div class="thread-status" title="{esc(self.ws.bot_name)} {esc(status.status)}">'
+                f"{esc(self.ws.bot_name)} · {esc(shown)}</div>"
+            )
         return (
             f'<header class="thread-head"><h2>Thread <span class="muted"># {esc(name)}</span></h2>'
             f'<button type="button" class="close-thread" aria-label="Close thread">✕</button></header>'
