@@ -62,12 +62,6 @@ def ack_text(ack: dict[str, Any]) -> str:
     return str(json.loads(ack["body"])["text"]) if ack.get("body") else ""
 
 
-def ephemerals_to(bot: Bot, user: str) -> list[str]:
-    """What only ``user`` was shown (chat.postEphemeral and response_url answers)."""
-    shown = [e["text"] for e in bot.slack.ephemeral if e.get("user") == user]
-    return shown + [r.get("text", "") for r in bot.slack.responses]
-
-
 def rejections(capsys: pytest.CaptureFixture[str]) -> list[str]:
     """The kinds of the Rejections metrics emitted so far (EMF lines on stdout)."""
     kinds = []
