@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import random
-import time
 import uuid
 from pathlib import Path
 
@@ -189,15 +188,13 @@ def test_failed_answers_are_left_out_and_cut_answers_marked() -> None:
     ]
 
 
-def test_thousand_turn_thread_builds_fast() -> None:
-    """A 1,000-turn thread is trimmed in well under a second with the real estimator."""
+def test_thousand_turn_thread_is_trimmed_to_the_limit() -> None:
+    """A 1,000-turn thread is trimmed to fit with the real estimator (its speed: scripts/bench_budget.py)."""
     turns = thread(1_000, size=2_000)
-    started = time.perf_counter()
     result = build(turns, model="gpt-4o", counter=EstimatingCounter())
-    elapsed = time.perf_counter() - started
     assert result.dropped_turns > 0
+    assert result.prompt_tokens <= result.limit
     assert not result.exact_count
-    assert elapsed < 2.0
 
 
 def test_make_counter_never_downloads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

