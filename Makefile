@@ -31,8 +31,9 @@ pytest: $(STAMP)
 run: $(STAMP)
 	$(BIN)/architect-bot run
 
-## make bench: the benchmarks (print figures; nothing asserted)
+## make bench: the benchmarks (print figures; nothing asserted); bench_speed: issue 8's limits beside a lean Bolt app
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_speed.py
 	$(BIN)/python scripts/bench_loader.py
 	$(BIN)/python scripts/bench_store.py
 	$(BIN)/python scripts/bench_budget.py

@@ -184,7 +184,32 @@ class Bot:
         retry_num: int | None = None,
         **extra: Any,
     ) -> tuple[dict[str, Any], str]:
-        """A ``message`` event (a reply when ``thread_ts`` is given); returns (ack, ts)."""
+        """Send a ``message`` event (a reply when ``thread_ts`` is given); returns (ack, ts)."""
+        event, ts = self.message_event(
+            text,
+            thread_ts=thread_ts,
+            channel=channel,
+            user=user,
+            ts=ts,
+            event_id=event_id,
+            retry_num=retry_num,
+            **extra,
+        )
+        return self.send(event), ts
+
+    def message_event(
+        self,
+        text: str,
+        *,
+        thread_ts: str | None,
+        channel: str = CHANNEL,
+        user: str | None = USER,
+        ts: str | None = None,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        **extra: Any,
+    ) -> tuple[dict[str, Any], str]:
+        """A signed ``message`` event (a reply when ``thread_ts`` is given) and its ts, not sent."""
         ts = ts or self._next_ts()
         event: dict[str, Any] = {
             "type": "message",
@@ -201,7 +226,7 @@ class Bot:
             event["thread_ts"] = thread_ts
             event.setdefault("parent_user_id", "UBOT")  # a thread under the bot's own message
         body = self.event_body(event, event_id=event_id)
-        return self.send(api_gateway_event(body, content_type="application/json", retry_num=retry_num)), ts
+        return api_gateway_event(body, content_type="application/json", retry_num=retry_num), ts
 
     def mention(
         self, text: str, *, thread_ts: str | None = None, user: str = USER

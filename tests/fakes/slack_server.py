@@ -8,7 +8,8 @@ are scriptable per method (a Slack error, a 429 with ``Retry-After``, a 500).
 
 :class:`FakeLambda` is the Lambda ``Invoke`` API (``POST /2015-03-31/functions/<name>/invocations``)
 on localhost: point ``AWS_ENDPOINT_URL_LAMBDA`` at it and Bolt's lazy re-invocations (boto3) land
-here, to be replayed into the handler by the test.
+here, to be replayed into the handler by the test (:meth:`FakeLambda.take`), or by another process
+that fetches them with ``GET /invocations`` (the benchmark's measured Lambda processes).
 """
 
 from __future__ import annotations
@@ -174,6 +175,21 @@ class _LambdaHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         return
+
+    def do_GET(self) -> None:
+        """``GET /invocations``: hand over (and forget) the invocations captured so far, as JSON."""
+        if urlparse(self.path).path != "/invocations":
+            self.send_error(404)
+            return
+        with self.state.lock:
+            taken = list(self.state.invocations)
+            self.state.invocations.clear()
+        data = json.dumps(taken).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
