@@ -2,8 +2,11 @@
 
 Everything slow or heavy (the Redis client, the OpenAI SDK, the engine) is built on first use, so
 the Slack ack path, which needs only the registry and the Slack client, imports neither redis nor
-openai. Builders are guarded by a lock: in the local threaded server two listeners may ask at once,
-and two in-memory stores would split a conversation's state.
+openai. Each part has its own lock: in the local threaded server two listeners may ask at once (two
+in-memory stores would split a conversation's state), and on a cold Lambda container the answer can
+start its store and Slack work while the warm-up thread is still importing the OpenAI SDK: the
+engine calls the model through :class:`_ModelOnFirstUse`, which waits for it only when the first
+prompt is ready to send.
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from bot.metrics import Metrics
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from bot.core.engine import Engine
     from bot.core.governance import Access, Budget
-    from bot.core.ports import ChatModel, ConversationStore, TokenCounter
+    from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import QuotaStore
     from bot.core.tools import ToolConfig
     from bot.slack.features import FeatureMemory
@@ -59,12 +64,17 @@ class Services:
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
         self._features: FeatureMemory | None = None
-        self._lock = threading.RLock()
+        self._store_lock = threading.Lock()
+        self._model_lock = threading.Lock()
+        self._counter_lock = threading.Lock()
+        self._engine_lock = threading.Lock()  # taken before the others, never inside them
+        self._governance_lock = threading.RLock()  # access, quota, budget (budget builds quota)
+        self._lock = threading.RLock()  # the small pure parts: tool config, Slack feature memory
 
     @property
     def store(self) -> ConversationStore:
         """Redis when REDIS_URL is set; the in-process store locally (refused on Lambda)."""
-        with self._lock:
+        with self._store_lock:
             if self._store is None:
                 self._store = self._build_store()
             return self._store
@@ -97,7 +107,7 @@ class Services:
     @property
     def access(self) -> Access:
         """Access decisions (pure; user groups from Slack, cached): usable on the ack path."""
-        with self._lock:
+        with self._governance_lock:
             if self._access is None:
                 from bot.core.governance import Access
 
@@ -121,7 +131,7 @@ class Services:
     @property
     def quota(self) -> QuotaStore:
         """Budget and usage counters: in Redis beside the conversations, or in memory locally."""
-        with self._lock:
+        with self._governance_lock:
             if self._quota is None:
                 store = self.store
                 client = getattr(store, "client", None)
@@ -138,7 +148,7 @@ class Services:
     @property
     def budget(self) -> Budget:
         """The budget gate around model calls, and usage reports."""
-        with self._lock:
+        with self._governance_lock:
             if self._budget is None:
                 from bot.core.governance import Budget
 
@@ -158,15 +168,10 @@ class Services:
     @property
     def model(self) -> ChatModel:
         """The OpenAI chat model (the SDK is imported here, never on the ack path)."""
-        with self._lock:
+        with self._model_lock:
             if self._model is None:
                 settings = self.settings
-                if settings.openai_api_key is not None:
-                    api_key = settings.openai_api_key.get_secret_value()
-                elif settings.openai_base_url:
-                    api_key = NO_KEY  # an OpenAI-compatible server of one's own (e.g. local) needs none
-                else:
-                    raise ConfigurationError("OPENAI_API_KEY is not set")
+                api_key = self._openai_api_key()
                 from bot.adapters.openai_model import OpenAIChatModel
 
                 self._model = OpenAIChatModel(
@@ -180,10 +185,18 @@ class Services:
                 )
             return self._model
 
+    def _openai_api_key(self) -> str:
+        settings = self.settings
+        if settings.openai_api_key is not None:
+            return settings.openai_api_key.get_secret_value()
+        if settings.openai_base_url:
+            return NO_KEY  # an OpenAI-compatible server of one's own (e.g. local) needs none
+        raise ConfigurationError("OPENAI_API_KEY is not set")
+
     @property
     def counter(self) -> TokenCounter:
         """Token counter: tiktoken when its encoding is on disk, else a conservative estimate."""
-        with self._lock:
+        with self._counter_lock:
             if self._counter is None:
                 from bot.adapters.token_counter import make_counter
 
@@ -202,17 +215,22 @@ class Services:
 
     @property
     def engine(self) -> Engine:
-        """The conversation engine over the store, model, counter and registry."""
-        with self._lock:
+        """The conversation engine over the store, model, counter and registry.
+
+        The model itself is not needed to build it (see :class:`_ModelOnFirstUse`); a missing
+        OpenAI key is still refused here, before anything is posted or stored.
+        """
+        with self._engine_lock:
             if self._engine is None:
                 from bot.core.engine import Engine, EngineConfig
                 from bot.toolbox import SettingsToolbox, approval_policy, tool_rules
 
                 settings = self.settings
+                model = self._model if self._model is not None else _ModelOnFirstUse(self)
                 self._engine = Engine(
                     registry=self.registry,
                     store=self.store,
-                    model=self.model,
+                    model=model,
                     counter=self.counter,
                     clock=self.clock,
                     budget=self.budget,
@@ -233,19 +251,45 @@ class Services:
         """Build the engine and everything under it now (imports included), not on first use.
 
         Run in a background thread after a cold start's first ack, or before a SnapStart snapshot,
-        so the first answer does not pay for importing the OpenAI SDK and Redis client.
+        so the first answer does not pay for importing the OpenAI SDK and Redis client. The parts
+        the answer needs first (store, engine) are built first; the model, the slowest, last.
         """
         try:
-            self.engine  # noqa: B018 - builds store, model, counter
+            self.engine  # noqa: B018 - builds store, counter and engine
+            self.model  # noqa: B018 - imports the OpenAI SDK
         except Exception as error:  # noqa: BLE001 - the real use reports it to the person
             log.warning("warm_up_failed", error_type=type(error).__name__)
 
+    @property
+    def warm_parts(self) -> frozenset[str]:
+        """Which of store, model, counter and engine are built."""
+        parts = {"store": self._store, "model": self._model, "counter": self._counter, "engine": self._engine}
+        return frozenset(name for name, part in parts.items() if part is not None)
+
     def reconnect(self) -> None:
         """Drop network clients (after a SnapStart restore: sockets from the snapshot are dead)."""
-        with self._lock:
+        with self._store_lock:
             reset = getattr(self._store, "reconnect", None)
             if callable(reset):
                 reset()
+        with self._model_lock:
             reset = getattr(self._model, "reconnect", None)
             if callable(reset):
                 reset()
+
+
+class _ModelOnFirstUse:
+    """The chat model, taken from the services when the engine first sends a prompt.
+
+    On a cold container the warm-up thread may still be importing the OpenAI SDK when an answer
+    starts: the answer meanwhile claims the event, posts the request and stores the turn, and
+    waits for the model only when the prompt is ready.
+    """
+
+    def __init__(self, services: Services) -> None:
+        services._openai_api_key()  # refuse a missing key when the engine is built, as before
+        self._services = services
+
+    def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
+        """The real model's stream."""
+        return self._services.model.stream(request, deadline=deadline)

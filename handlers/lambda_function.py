@@ -15,12 +15,14 @@ restore.
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot import runtime
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
@@ -112,15 +114,30 @@ def reset(*, clock: Clock | None = None) -> None:
     _clock = clock
 
 
-def _snap_start() -> None:  # pragma: no cover - runs only inside Lambda's SnapStart init
-    """Build and warm everything before the snapshot; re-make network clients after restore."""
+def _lazy_invoker_ready(container: Container) -> None:
+    """Create the Lambda client that Bolt's lazy listeners invoke with, instead of on the first ack."""
+    import boto3
+
+    runner = container.handler.app.listener_runner.lazy_listener_runner
+    if isinstance(runner, LambdaLazyListenerRunner) and runner.lambda_client is None:
+        runner.lambda_client = boto3.client("lambda")
+
+
+def _snap_start() -> None:
+    """SnapStart init: build and warm everything before the snapshot; re-make network clients after restore.
+
+    Runs when Lambda publishes a version (``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``); each new
+    instance then resumes from the snapshot, runs the after-restore hook, and serves at once.
+    """
     global _container  # noqa: PLW0603
-    from snapshot_restore_py import register_after_restore  # provided by the Lambda runtime
+    from snapshot_restore_py import register_after_restore  # part of Lambda's Python runtime
 
     _container = cold_start()
     _container.services.warm()
+    _lazy_invoker_ready(_container)
     register_after_restore(_container.services.reconnect)
+    register_after_restore(random.seed)  # every instance resumes the same state: fresh retry jitter
 
 
-if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":  # pragma: no cover
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
     _snap_start()

@@ -202,25 +202,29 @@ class Bench:
             figures.restore_ack_cpu.append(restore["cpu_ms"] + invoked["ack_cpu_ms"])
             figures.restore_first_text.append((self.first_text_at(restore["t0"]) - restore["t0"]) * 1000)
 
-    def warm(self, app: str) -> None:
-        """One warm container: acks, answers, and (the bot) Redis round trips of a thread reply."""
-        figures = self.figures[app]
-        with self.process(app) as (process, _):
-            for _ in range(2):  # the first request builds everything; the second runs warm
-                process.ask(op="invoke", event=self.command(), lazy=True)
+    def warm(self) -> None:
+        """One warm container per app, sampled in turn: acks, answers, Redis round trips of a reply."""
+        with self.process("bot") as (bot, _), self.process("lean") as (lean, _):
+            processes = {"bot": bot, "lean": lean}
+            for process in processes.values():
+                for _ in range(2):  # the first request builds everything; the second runs warm
+                    self.answered(process)
             for _ in range(self.args.warm):
-                invoked = process.ask(op="invoke", event=self.command(), lazy=False)
-                figures.warm_ack.append(invoked["ack_ms"])
-                self.aws.take()  # the lazy runs are not part of the ack
+                for app, process in processes.items():
+                    invoked = process.ask(op="invoke", event=self.command(), lazy=False)
+                    self.figures[app].warm_ack.append(invoked["ack_ms"])
+                    self.aws.take()  # the lazy runs are not part of the ack
             for _ in range(self.args.answers):
-                invoked = process.ask(op="invoke", event=self.command(), lazy=True)
-                figures.warm_first_text.append((self.first_text_at(invoked["t0"]) - invoked["t0"]) * 1000)
-            if app == "bot":
-                for _ in range(3):
-                    figures.round_trips.append(self.thread_reply_round_trips(process))
+                for app, process in processes.items():
+                    invoked = self.answered(process)
+                    at = self.first_text_at(invoked["t0"])
+                    self.figures[app].warm_first_text.append((at - invoked["t0"]) * 1000)
+            for _ in range(3):
+                self.figures["bot"].round_trips.append(self.thread_reply_round_trips(bot))
 
     def thread_reply_round_trips(self, process: LambdaProcess) -> int:
         """Round trips to Redis for one person's reply in the bot's thread, answered."""
+        self.answered(process)  # a new thread: its root is the latest top-level message
         root = self.slack.top_level(CHANNEL)[-1]
         before = len(self.bot.answers(root.ts))
         event, _ = self.bot.message_event("And what about bursts?", thread_ts=root.ts)
@@ -239,8 +243,7 @@ class Bench:
         for _ in range(self.args.cold):
             for app in APPS:
                 self.restored(app)
-        for app in APPS:
-            self.warm(app)
+        self.warm()
 
     def cleanup(self) -> None:
         """Delete this run's Redis keys."""

@@ -87,10 +87,12 @@ class LambdaContext:
     remaining_ms: int = 300_000
     function_name: str = FUNCTION
     aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    qualifier: str | None = None  # the alias or version the caller invoked (as Lambda puts it in the ARN)
 
     @property
     def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+        return f"{arn}:{self.qualifier}" if self.qualifier else arn
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
@@ -104,6 +106,7 @@ class Bot:
     openai: FakeOpenAI
     aws_lambda: FakeLambda
     counter: int = 0
+    qualifier: str | None = None  # invoke through this alias (as the deployed HTTP API does)
 
     # ------------------------------------------------------------------------------- transport
 
@@ -111,7 +114,8 @@ class Bot:
         """Invoke the production handler with an API Gateway event."""
         from handlers.lambda_function import handler
 
-        result: dict[str, Any] = handler(event, LambdaContext(remaining_ms=remaining_ms))
+        context = LambdaContext(remaining_ms=remaining_ms, qualifier=self.qualifier)
+        result: dict[str, Any] = handler(event, context)
         return result
 
     def lazy(self, *, remaining_ms: int = 300_000) -> list[dict[str, Any]]:
@@ -120,7 +124,9 @@ class Bot:
         while batch := self.aws_lambda.take():
             for invocation in batch:
                 assert invocation["type"] == "Event"
-                assert invocation["function"].endswith(FUNCTION)
+                assert invocation["function"].endswith(
+                    f":{FUNCTION}" + (f":{self.qualifier}" if self.qualifier else "")
+                )
                 results.append(self.send(invocation["payload"], remaining_ms=remaining_ms))
         return results
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
 from openai.types.chat import (
     ChatCompletionChunk,
@@ -213,19 +214,28 @@ class OpenAIChatModel:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._base_url = base_url
+        # Reading the CA certificates is most of what a new HTTP client costs: done once, so that
+        # reconnect() after a SnapStart restore is cheap. The context holds no connection.
+        self._ssl_context = httpx2.create_ssl_context()
         self._client = self._new_client()
 
     def _new_client(self) -> openai.OpenAI:
-        return openai.OpenAI(
+        client = openai.OpenAI(
             api_key=self._api_key,
             base_url=self._base_url,
             max_retries=0,
             timeout=openai.Timeout(self._read_timeout_s, connect=self._connect_timeout_s),
+            http_client=openai.DefaultHttpxClient(verify=self._ssl_context),
         )
+        # The SDK imports its chat resources on first access: here (the warm-up), not on the way
+        # to the first token.
+        client.chat.completions  # noqa: B018
+        return client
 
     def reconnect(self) -> None:
-        """A fresh HTTP client (after a SnapStart restore, pooled sockets are dead)."""
+        """A fresh HTTP client and connection pool (after a SnapStart restore, pooled sockets are dead)."""
         self._client = self._new_client()
+        self._rng.seed()  # restored instances would otherwise all share the snapshot's jitter sequence
 
     # ------------------------------------------------------------------------------------ public
 

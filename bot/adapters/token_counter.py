@@ -164,11 +164,13 @@ def cached_encoding_path(encoding: str) -> Path | None:
 
 def tiktoken_available(encodings: tuple[str, ...] = ("o200k_base", "cl100k_base")) -> bool:
     """True when tiktoken is installed and every encoding in ``encodings`` is cached locally."""
+    if not all(cached_encoding_path(name) is not None for name in encodings):
+        return False  # without importing tiktoken: the import alone costs a cold start tens of ms
     try:
         import tiktoken  # noqa: F401 - optional dependency
     except ImportError:
         return False
-    return all(cached_encoding_path(name) is not None for name in encodings)
+    return True
 
 
 class TiktokenCounter:

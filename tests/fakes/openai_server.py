@@ -23,7 +23,8 @@ Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the s
   call's ``tool_calls`` deltas as OpenAI streams them (id and name first, the JSON arguments in
   pieces), ``finish_reason: "tool_calls"``.
 
-Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers).
+Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers,
+and the client's address: a new port means the client opened a new connection).
 The fixture :func:`fake_openai` gives a running server per test; bind it in a test module with
 ``fake_openai = openai_server.fake_openai`` (an assignment keeps ruff's F811 quiet).
 """
@@ -96,6 +97,7 @@ class RecordedRequest:
     body: dict[str, Any]
     headers: dict[str, str]  # lower-case names
     behaviour: Behaviour
+    peer: tuple[str, int] = ("", 0)  # the client's address: a new port means a new connection
 
     @property
     def model(self) -> str:
@@ -144,6 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
                     body=body,
                     headers={k.lower(): v for k, v in self.headers.items()},
                     behaviour=behaviour,
+                    peer=(str(self.client_address[0]), int(self.client_address[1])),
                 )
             )
         try:

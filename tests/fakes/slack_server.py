@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from bot.playground.slack_api import SlackApiServer
 from bot.playground.workspace import Call, Message, Workspace
@@ -197,7 +197,7 @@ class _LambdaHandler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.invocations.append(
                 {
-                    "function": urlparse(self.path).path.split("/")[3],
+                    "function": unquote(urlparse(self.path).path.split("/")[3]),  # name or (qualified) ARN
                     "type": self.headers.get("X-Amz-Invocation-Type"),
                     "payload": payload,
                 }
