@@ -116,6 +116,7 @@ class Figures:
     restore_hooks: list[float] = field(default_factory=list)
     restore_first_text: list[float] = field(default_factory=list)
     warm_ack: list[float] = field(default_factory=list)
+    warm_ack_cpu: list[float] = field(default_factory=list)
     warm_first_text: list[float] = field(default_factory=list)
     round_trips: list[int] = field(default_factory=list)
     module_file: str = ""
@@ -213,6 +214,7 @@ class Bench:
                 for app, process in processes.items():
                     invoked = process.ask(op="invoke", event=self.command(), lazy=False)
                     self.figures[app].warm_ack.append(invoked["ack_ms"])
+                    self.figures[app].warm_ack_cpu.append(invoked["ack_cpu_ms"])
                     self.aws.take()  # the lazy runs are not part of the ack
             for _ in range(self.args.answers):
                 for app, process in processes.items():
@@ -358,6 +360,7 @@ def report(bench: Bench, started: float) -> None:
     detail("SnapStart: hooks + first ack, CPU time", lambda f: f.restore_ack_cpu)
     detail("SnapStart: command -> first text", lambda f: f.restore_first_text)
     detail("warm: ack", lambda f: f.warm_ack)
+    detail("warm: ack, CPU time", lambda f: f.warm_ack_cpu)
     detail("warm: command -> first text", lambda f: f.warm_first_text)
     print(f"  Redis round trips per thread reply + answer (bot): {bot.round_trips}")
     print(
