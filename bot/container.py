@@ -252,11 +252,17 @@ class Services:
 
         Run in a background thread after a cold start's first ack, or before a SnapStart snapshot,
         so the first answer does not pay for importing the OpenAI SDK and Redis client. The parts
-        the answer needs first (store, engine) are built first; the model, the slowest, last.
+        the answer needs first (store, engine) are built first; the model, the slowest, last; then
+        the tools' clients and the MCP SDK, when an agent uses them.
         """
         try:
-            self.engine  # noqa: B018 - builds store, counter and engine
+            engine = self.engine  # builds store, counter and engine
             self.model  # noqa: B018 - imports the OpenAI SDK
+            warm_tools = getattr(engine.tools, "warm", None)
+            if callable(warm_tools):
+                from bot.core.tools import plan_tools
+
+                warm_tools([plan_tools(spec, self.tool_config) for spec in self.registry])
         except Exception as error:  # noqa: BLE001 - the real use reports it to the person
             log.warning("warm_up_failed", error_type=type(error).__name__)
 

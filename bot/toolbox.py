@@ -26,11 +26,14 @@ from bot.core.tools import (
     ToolRules,
 )
 from bot.errors import ConfigurationError
+from bot.logging import get_logger
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.adapters.github_tools import GitHubTools
     from bot.adapters.web_fetch import WebFetcher
+
+log = get_logger(__name__)
 
 
 def bot_servers(settings: Settings) -> tuple[McpServer, ...]:
@@ -187,6 +190,21 @@ class SettingsToolbox:
                     clock=self._clock,
                 )
             return self._github
+
+    def warm(self, plans: Sequence[ToolPlan]) -> None:
+        """Import and build now what these plans use (a cold start's warm-up), not on the first answer."""
+        if any(FETCH in plan.builtins for plan in plans):
+            self.fetcher()
+        if any(GITHUB in plan.builtins for plan in plans):
+            self.github()
+        if any(plan.mcp for plan in plans):
+            # the MCP SDK takes over a second to import: a cold start should not make a person wait
+            import mcp.client.sse
+            import mcp.client.streamable_http
+
+            import bot.adapters.mcp_tools  # noqa: F401
+
+            log.info("mcp_sdk_warmed", client=mcp.client.streamable_http.__name__)
 
     def close(self) -> None:
         """Close the HTTP clients."""
