@@ -12,18 +12,21 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.core.ports import Clock
 from bot.core.tools import (
     FETCH,
+    FETCH_SPEC,
     GITHUB,
     ApprovalPolicy,
     McpServer,
     ToolConfig,
+    ToolOutput,
     ToolPlan,
     ToolProvider,
     ToolRules,
+    ToolSpec,
 )
 from bot.errors import ConfigurationError
 from bot.logging import get_logger
@@ -124,6 +127,22 @@ def approval_policy(settings: Settings) -> ApprovalPolicy:
     )
 
 
+class _LazyFetch:
+    """The fetch tool, offered without building its HTTP client: built on the first call.
+
+    An answer that does not fetch (most answers of an agent that may) pays nothing for it.
+    """
+
+    def __init__(self, toolbox: SettingsToolbox) -> None:
+        self._toolbox = toolbox
+
+    def specs(self, *, deadline: float) -> Sequence[ToolSpec]:
+        return (FETCH_SPEC,)
+
+    def call(self, spec: ToolSpec, arguments: Mapping[str, Any], *, deadline: float) -> ToolOutput:
+        return self._toolbox.fetcher().call(spec, arguments, deadline=deadline)
+
+
 class SettingsToolbox:
     """Providers for a :class:`~bot.core.tools.ToolPlan`, built from the settings (thread-safe)."""
 
@@ -139,7 +158,7 @@ class SettingsToolbox:
         """The fetch and GitHub tools (shared) and one MCP provider per selected server."""
         providers: list[ToolProvider] = []
         if FETCH in plan.builtins:
-            providers.append(self.fetcher())
+            providers.append(_LazyFetch(self))
         if GITHUB in plan.builtins:
             providers.append(self.github())
         if plan.mcp:

@@ -70,6 +70,11 @@ class Tools:
         ]
         return message
 
+    def tasks(self, root: str) -> list[dict[str, object]]:
+        """The tool steps (``task_update`` chunks, latest per call) streamed into the thread's answers."""
+        streams = self.bot.slack.workspace.agent.streams.values()
+        return [task for s in streams if s.thread_ts == root for task in s.tasks.values()]
+
     def tool_messages(self, request: int = -1) -> list[dict[str, object]]:
         return [m for m in self.bot.openai.requests[request].messages if m.get("role") == "tool"]
 
@@ -134,10 +139,11 @@ def test_fetch_reads_the_page_a_person_linked(tools: Tools) -> None:
     )
     root = tools.ask(f"what does <{url}> say?")
     answer = tools.bot.answers(root)[-1].markdown()
-    assert answer.startswith("Reading it.")
-    assert "> 🔧 `fetch` " + url in answer
-    assert "chars" in answer
-    assert answer.endswith("The ledger is append-only.")
+    assert answer == "Reading it.\n\nThe ledger is append-only."
+    [step] = tools.tasks(root)
+    assert step["title"] == f"fetch {url}"
+    assert step["status"] == "complete"
+    assert str(step["output"]).endswith(" chars")
     [result] = tools.tool_messages()
     assert "append-only" in str(result["content"])
     assert tools.web.requests == [("/design", f"localhost:{tools.web.port}")]
@@ -206,8 +212,9 @@ def test_a_write_waits_for_approval_then_runs_once(tools: Tools) -> None:
     assert updated.buttons() == []
     assert f"Approved by <@{USER}>" in json.dumps(updated.blocks)
     final = tools.bot.answers(root)[-1].markdown()
-    assert "`tracker/create_ticket`" in final
-    assert final.endswith("Filed T-1.")
+    assert final == "Filed T-1."
+    [step] = tools.tasks(root)
+    assert (step["title"], step["status"]) == ("tracker/create_ticket Fix the ledger", "complete")
     assert "Created ticket T-1" in str(tools.tool_messages()[-1]["content"])
     # The stored answer is whole: the next reply's prompt has both parts of it
     tools.bot.openai.script(Stream(["ok"]))
@@ -284,9 +291,12 @@ def test_a_tool_error_is_told_and_the_answer_goes_on(tools: Tools) -> None:
     tools.bot.openai.script(calls(("tracker__explode", {})), Stream(["The tracker is down, sorry."]))
     root = tools.ask("search the tracker")
     assert "the tracker database is down" in str(tools.tool_messages()[-1]["content"])
-    answer = tools.bot.answers(root)[-1].markdown()
-    assert "⚠️ `tracker/explode`" in answer
-    assert answer.endswith("The tracker is down, sorry.")
+    assert tools.bot.answers(root)[-1].markdown() == "The tracker is down, sorry."
+    [step] = tools.tasks(root)
+    assert (step["status"], step["output"]) == (
+        "error",
+        "Error executing tool explode: the tracker database is down",
+    )
 
 
 def test_a_looping_model_is_stopped_at_the_cap(tools: Tools, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -310,3 +320,18 @@ def test_a_huge_result_reaches_the_model_cut_with_a_note(tools: Tools) -> None:
     content = str(tools.tool_messages()[-1]["content"])
     assert len(content) < 13_000
     assert "the tool returned 100,000 characters" in content
+
+
+def test_without_native_streaming_each_call_is_a_line_in_the_text(
+    tools: Tools, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where answers are edited in place (no streaming API), each call is a line in the answer's text."""
+    monkeypatch.setenv("SLACK_NATIVE_STREAMING", "false")
+    url = tools.web.url("/design")
+    tools.bot.openai.script(calls(("fetch", {"url": url}), text=["Reading it."]), Stream(["Append-only."]))
+    root = tools.ask(f"what does <{url}> say?")
+    answer = tools.bot.answers(root)[-1].markdown()
+    assert answer.startswith("Reading it.")
+    assert f"> 🔧 `fetch` {url} → " in answer
+    assert answer.endswith("Append-only.")
+    assert tools.tasks(root) == []

@@ -62,6 +62,7 @@ from bot.logging import get_logger, redact
 log = get_logger(__name__)
 
 MAX_RETRY_AFTER_S = 60.0
+READ_GRACE_S = 2.0  # the SDK's read timeout runs this much past the deadline (see _timeout)
 _END = object()
 
 
@@ -303,9 +304,11 @@ class OpenAIChatModel:
         self._sleep(delay)
 
     def _timeout(self, left: float) -> openai.Timeout:
+        # The read timeout ends a little after the deadline: a stall at the deadline is noticed by the
+        # reader loop (a cut answer, text kept), not raced by the SDK's own timeout (a broken stream).
         return openai.Timeout(
             connect=min(self._connect_timeout_s, left),
-            read=min(self._read_timeout_s, left),
+            read=min(self._read_timeout_s, left + READ_GRACE_S),
             write=min(self._read_timeout_s, left),
             pool=min(self._connect_timeout_s, left),
         )

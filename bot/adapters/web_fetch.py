@@ -32,7 +32,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx2
 
 from bot.core.ports import Clock, SystemClock
-from bot.core.tools import FETCH, ToolError, ToolOutput, ToolSpec, ToolTimeoutError
+from bot.core.tools import FETCH_SPEC, ToolError, ToolOutput, ToolSpec, ToolTimeoutError
 from bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -75,22 +75,6 @@ _REFUSED_NETWORKS = tuple(
 )
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-FETCH_SPEC = ToolSpec(
-    name=FETCH,
-    description=(
-        "Read a web page (https only) and return its text as Markdown. Use it for pages people in the "
-        "conversation linked. Addresses nobody in the conversation wrote need a person's approval."
-    ),
-    parameters={
-        "type": "object",
-        "properties": {"url": {"type": "string", "description": "The https:// address to read"}},
-        "required": ["url"],
-        "additionalProperties": False,
-    },
-    read_only=True,
-    label=FETCH,
-)
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

@@ -870,7 +870,7 @@ class Engine:
                 yield from run.run(waiting, resume[1])
             else:  # the agent has no tools any more: the model is told, the answer goes on
                 state.transcript.extend(_untold(call, "the tool is no longer available") for call in waiting)
-        cut = stopped = False
+        cut = stopped = shown = False
         max_rounds = self.tool_rules.max_calls + MAX_ROUNDS_EXTRA
         while run is None or run.pause is None:
             request = ModelRequest(
@@ -887,8 +887,16 @@ class Engine:
             for event in self.model.stream(request, deadline=deadline):
                 if isinstance(event, TextDelta):
                     if event.text:
+                        if not round_text and state.transcript and state.parts:
+                            # text after tool calls starts a paragraph of its own
+                            gap = "" if state.parts[-1].endswith("\n\n") else "\n\n"
+                            if gap:
+                                state.parts.append(gap)
+                                if shown:  # a resumed answer's new message starts without it
+                                    yield gap
                         round_text.append(event.text)
                         state.parts.append(event.text)
+                        shown = True
                         yield event.text
                 elif isinstance(event, ToolCall):
                     calls.append(event)

@@ -36,6 +36,8 @@ from bot.core.tools import (
     ToolSpec,
     approval_reason,
     call_line,
+    call_title,
+    result_detail,
     result_for_error,
     result_for_output,
 )
@@ -50,12 +52,18 @@ ARGUMENTS_SHOWN = 1_500
 
 @dataclass(frozen=True, slots=True)
 class ToolActivity:
-    """A tool call as it happens: ``result`` None when it starts, set when it is done."""
+    """A tool call as it happens: ``result`` None when it starts, set when it is done.
+
+    ``line`` is the compact line for a text rendering; ``title`` (tool and argument) and ``detail``
+    (size, error, or why it did not run) are the same facts for a step-by-step rendering.
+    """
 
     call: ToolCall
     tool: str
     line: str
     result: ToolResult | None = None
+    title: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +222,12 @@ class ToolRun:
                 return
             label = spec.shown if spec else call.name
             yield ToolActivity(
-                call=call, tool=label, line=self._line(spec, call, result, decided), result=result
+                call=call,
+                tool=label,
+                line=self._line(spec, call, result, decided),
+                result=result,
+                title=call_title(spec, call),
+                detail=result_detail(result),
             )
             self._told(call, result)
 
@@ -267,7 +280,9 @@ class ToolRun:
         if call_deadline is None:
             self.state.tools_closed = True
             return self._note(call, TIME_NOTE)
-        yield ToolActivity(call=call, tool=spec.shown, line=call_line(spec, call, None))
+        yield ToolActivity(
+            call=call, tool=spec.shown, line=call_line(spec, call, None), title=call_title(spec, call)
+        )
         return self._execute(call, spec, arguments, call_deadline)
 
     def _execute(

@@ -405,6 +405,23 @@ def approval_reason(
 FETCH = "fetch"
 GITHUB = "github"
 
+FETCH_SPEC = ToolSpec(
+    name=FETCH,
+    description=(
+        "Read a web page (https only) and return its text as Markdown. Use it for pages people in the "
+        "conversation linked. Addresses nobody in the conversation wrote need a person's approval."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {"url": {"type": "string", "description": "The https:// address to read"}},
+        "required": ["url"],
+        "additionalProperties": False,
+    },
+    read_only=True,
+    label=FETCH,
+)
+"""The fetch tool as the model sees it (here, so offering it needs no HTTP code)."""
+
 #: Agent-file names of the built-in tools -> the built-in group they select.
 BUILTIN_ALIASES: Mapping[str, frozenset[str]] = {
     "fetch": frozenset({FETCH}),
@@ -837,6 +854,22 @@ def size_text(chars: int) -> str:
     if chars < 1000:
         return f"{chars} chars"
     return f"{chars / 1000:.1f}k chars"
+
+
+def call_title(spec: ToolSpec | None, call: ToolCall) -> str:
+    """What a call does, in a few words: the tool and its main argument (``fetch https://…``)."""
+    try:
+        arguments = call.parsed()
+    except ValueError:
+        arguments = {}
+    return f"{spec.shown if spec else call.name} {call_argument(spec, arguments)}".rstrip()
+
+
+def result_detail(result: ToolResult) -> str:
+    """What came back: the size (and whether it was cut), or the error."""
+    if result.error is not None:
+        return _short(result.error, 120)
+    return size_text(result.size) + (" (cut)" if result.truncated else "")
 
 
 def call_line(spec: ToolSpec | None, call: ToolCall, result: ToolResult | None) -> str:

@@ -43,6 +43,7 @@ from bot.playground.workspace import Message, StoredFile, Workspace
 
 CANVAS_MARKDOWN_LIMIT = 1_048_576  # document_content markdown: 1 MiB
 CHUNK_TYPES = ("markdown_text", "task_update", "plan_update")
+TASK_STATUSES = ("pending", "in_progress", "complete", "error")
 CANVAS_OPERATIONS = ("insert_after", "insert_before", "insert_at_start", "insert_at_end", "replace", "delete")
 
 
@@ -70,6 +71,16 @@ def _stream_text(request: ApiRequest) -> str:
     for index, chunk in enumerate(chunks):
         if not isinstance(chunk, dict) or chunk.get("type") not in CHUNK_TYPES:
             raise SlackError("invalid_chunks", f"unsupported chunk type [json-pointer:/chunks/{index}/type]")
+        if chunk["type"] == "task_update" and not (
+            isinstance(chunk.get("id"), str)
+            and isinstance(chunk.get("title"), str)
+            and chunk.get("status") in TASK_STATUSES
+        ):
+            raise SlackError(
+                "invalid_chunks",
+                f"task_update needs id, title and a status of {', '.join(TASK_STATUSES)} "
+                f"[json-pointer:/chunks/{index}]",
+            )
         if chunk["type"] == "markdown_text":
             piece = chunk.get("text")
             if not isinstance(piece, str) or len(piece) > MARKDOWN_BLOCK_LIMIT:
@@ -80,6 +91,13 @@ def _stream_text(request: ApiRequest) -> str:
                 )
             text += piece
     return text
+
+
+def _tasks(request: ApiRequest, stream: Stream) -> None:
+    """Keep a stream's ``task_update`` chunks (the timeline Slack shows under the text), latest per id."""
+    for chunk in request.json("chunks", error="invalid_chunks") or []:
+        if isinstance(chunk, dict) and chunk.get("type") == "task_update":
+            stream.tasks[str(chunk["id"])] = dict(chunk)
 
 
 def _grow(ws: Workspace, message: Message, added: str) -> None:
@@ -135,9 +153,9 @@ def chat_start_stream(request: ApiRequest) -> dict[str, Any]:
             blocks=[{"type": "markdown", "text": text}] if text else [],
             thread_ts=thread_ts,
         )
-        ws.agent.streams[(channel.id, message.ts)] = Stream(
-            channel.id, message.ts, thread_ts, user, team, ws.monotonic()
-        )
+        stream = Stream(channel.id, message.ts, thread_ts, user, team, ws.monotonic())
+        _tasks(request, stream)
+        ws.agent.streams[(channel.id, message.ts)] = stream
     return {"ok": True, "channel": channel.id, "ts": message.ts}
 
 
@@ -151,6 +169,7 @@ def chat_append_stream(request: ApiRequest) -> dict[str, Any]:
     with ws.lock:
         message, stream = _open_stream(request)
         _grow(ws, message, _stream_text(request))
+        _tasks(request, stream)
         stream.appends += 1
         stream.touched = ws.monotonic()
     return {"ok": True, "channel": message.channel, "ts": message.ts}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from bot.playground.render import blocks_html, clock_time, esc, files_html, mrkdwn
@@ -60,6 +61,8 @@ class Page:
         is_app = bool(msg.bot_id)
         body = blocks_html(msg.blocks, self.name_of) if msg.blocks else mrkdwn(msg.text, self.name_of)
         stream = self.ws.agent.streams.get((msg.channel, msg.ts))
+        if stream is not None and stream.tasks:  # the steps Slack shows with a streamed answer
+            body = _tasks_html(stream.tasks) + body
         if stream is not None and stream.open:  # a message the app is still streaming
             body += '<span class="streaming" title="Still being written">▌</span>'
         edited = ' <span class="edited">(edited)</span>' if msg.updates and not is_app else ""
@@ -274,3 +277,19 @@ class Page:
             '<div id="modal-root"></div><div id="toast" class="toast" role="status" hidden></div>'
             "</body></html>"
         )
+
+
+_TASK_MARKS = {"pending": "○", "in_progress": "◔", "complete": "✓", "error": "⚠"}
+
+
+def _tasks_html(tasks: dict[str, dict[str, Any]]) -> str:
+    """A streamed answer's ``task_update`` steps: status mark, title, and output when done."""
+    items = []
+    for task in tasks.values():
+        status = str(task.get("status", ""))
+        output = f' <span class="task-output">{esc(str(task["output"]))}</span>' if task.get("output") else ""
+        items.append(
+            f'<li class="task {esc(status)}"><span class="task-mark">{_TASK_MARKS.get(status, "•")}</span> '
+            f"{esc(str(task.get('title', '')))}{output}</li>"
+        )
+    return f'<ul class="tasks">{"".join(items)}</ul>'

@@ -29,6 +29,7 @@ class Stream:
     touched: float  # monotonic time of the latest start/append
     appends: int = 0
     open: bool = True
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)  # task_update chunks: id -> latest
 
 
 @dataclass

@@ -36,6 +36,7 @@ from bot.slack.streaming import (
     NativeWriter,
     Recipient,
     ThreadWriter,
+    ToolTask,
     WriterStats,
 )
 
@@ -117,7 +118,7 @@ def render_answer(
             if isinstance(event, str):
                 writer.write(event)
             elif isinstance(event, ToolActivity):
-                writer.tool(event.call.id, event.line)
+                writer.tool(event.call.id, event.line, _task(event))
             elif isinstance(event, ToolNotice):
                 writer.tool(event.line, event.line)
             elif isinstance(event, ApprovalRequest):
@@ -208,6 +209,15 @@ def _count_fallbacks(services: Services, stats: WriterStats) -> None:
         services.metrics.slack_fallback(Feature.STREAMING.value)
     if stats.status_refused is not None:
         services.metrics.slack_fallback(Feature.STATUS.value)
+
+
+def _task(event: ToolActivity) -> ToolTask:
+    """A tool call as a step of a streamed answer."""
+    if event.result is None:
+        return ToolTask(title=event.title, status="in_progress")
+    return ToolTask(
+        title=event.title, status="error" if event.result.error else "complete", output=event.detail
+    )
 
 
 def _ask_approval(

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -105,6 +105,22 @@ class Recipient:
     user_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ToolTask:
+    """A tool call as a step of the answer: Slack's streaming ``task_update`` chunk."""
+
+    title: str
+    status: Literal["in_progress", "complete", "error"]
+    output: str | None = None
+
+    def chunk(self, key: str) -> dict[str, str]:
+        """The chunk for ``chat.startStream`` / ``chat.appendStream`` (the same id updates the step)."""
+        chunk = {"type": "task_update", "id": key[:64], "title": self.title[:150], "status": self.status}
+        if self.output:
+            chunk["output"] = self.output[:500]
+        return chunk
+
+
 class AnswerWriter(Protocol):
     """Renders one answer into a thread: start, write deltas, finish with blocks (or fail)."""
 
@@ -118,8 +134,9 @@ class AnswerWriter(Protocol):
         """Add text as the model writes it."""
         ...
 
-    def tool(self, key: str, line: str) -> None:
-        """Show a tool call's line now, in the text (the same ``key`` again: the call is done)."""
+    def tool(self, key: str, line: str, task: ToolTask | None = None) -> None:
+        """Show a tool call now: its ``line`` in the text, or, where streaming, ``task`` as a step of
+        the answer (the same ``key`` again: the call is done)."""
         ...
 
     def finish(self, extra_blocks: Sequence[Block] = ()) -> Written:
@@ -302,8 +319,10 @@ class ThreadWriter:
             self._shown_text = True
             self._edit(self._open, markdown_blocks(self._open + CURSOR), final=False)
 
-    def tool(self, key: str, line: str) -> None:
-        """Show a tool call's line now, in the text; the same ``key`` again replaces it (start -> done)."""
+    def tool(self, key: str, line: str, task: ToolTask | None = None) -> None:
+        """Show a tool call's line now, in the text; the same ``key`` again replaces it (start -> done).
+
+        ``task`` is for streams; edits show the line."""
         shown = tool_line_markdown(line)
         if not self._open:
             shown = shown.lstrip("\n")
@@ -422,11 +441,15 @@ class NativeWriter:
         ):
             self._flush()
 
-    def tool(self, key: str, line: str) -> None:
-        """Show a tool call's line now. A stream cannot take text back, so where the chat.update path
-        replaces the call's line when it is done, the stream adds the done line under it."""
+    def tool(self, key: str, line: str, task: ToolTask | None = None) -> None:
+        """Show a tool call now: with ``task``, as a ``task_update`` step of the stream (Slack shows the
+        steps with their status, and the same id updates a step when the call is done); without, its
+        line in the text (a stream cannot take text back: the done line goes under the started one)."""
         if self._fallback is not None:
             self._fallback.tool(key, line)
+            return
+        if task is not None:
+            self._task(key, line, task)
             return
         shown = tool_line_markdown(line)
         if not (self._sent or self._pending):
@@ -538,8 +561,34 @@ class NativeWriter:
         boundary = max(self._pending.rfind(" ", low, length + 1), self._pending.rfind("\n", low, length + 1))
         return boundary if boundary >= low else low
 
-    def _start(self, piece: str) -> bool:
-        """``chat.startStream`` with the first words of a message; on a refusal, fall back."""
+    def _task(self, key: str, line: str, task: ToolTask) -> None:
+        """A step of the answer: with the stream's start, or appended (after the text shown so far)."""
+        chunk = task.chunk(key)
+        if self._stream_ts is None:
+            piece = self._pending[: self._showable()]
+            if not self._start(piece, chunks=[chunk]):
+                if self._fallback is not None:
+                    self._fallback.tool(key, line)
+                return
+            self._sent += piece
+            self._pending = self._pending[len(piece) :]
+            return
+        self._flush()
+        if self._fallback is not None:
+            self._fallback.tool(key, line)
+            return
+        try:
+            self.stats.calls["chat.appendStream"] += 1
+            self._client.chat_appendStream(channel=self._where.channel, ts=self._stream_ts, chunks=[chunk])
+        except SlackApiError as error:
+            self._stream_broke(error)
+            if self._fallback is not None:
+                self._fallback.tool(key, line)
+            return
+        self._last_push = self._clock.monotonic()
+
+    def _start(self, piece: str, chunks: list[dict[str, str]] | None = None) -> bool:
+        """``chat.startStream`` with the first words of a message (and steps); on a refusal, fall back."""
         where = self._where
         try:
             self.stats.calls["chat.startStream"] += 1
@@ -548,7 +597,8 @@ class NativeWriter:
                 thread_ts=where.thread_ts,
                 recipient_team_id=where.team_id,
                 recipient_user_id=where.user_id,
-                markdown_text=piece,
+                markdown_text=piece or None,
+                chunks=chunks,
             )
         except SlackApiError as error:
             self.stats.failed_calls += 1
