@@ -145,3 +145,12 @@ class ApprovalRef(Ref):
     def thread(self) -> ThreadAddress | None:
         """The Slack thread the conversation id names (None for a terminal conversation)."""
         return parse_conversation_id(self.conversation_id)
+
+
+class AskModalRef(Ref):
+    """The agent picker's modal (``/architect`` with no text): the channel the request goes to."""
+
+    LIMIT: ClassVar[int] = PRIVATE_METADATA_LIMIT
+
+    kind: Literal["ask_modal"] = Field(default="ask_modal", alias="k")
+    channel_id: str = Field(alias="ch", min_length=1, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")

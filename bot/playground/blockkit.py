@@ -155,6 +155,7 @@ ELEMENTS: dict[str, Callable[[Json, str, Problems], None]] = {
     "feedback_buttons": _feedback_buttons,
     "icon_button": _simple_interactive,
     "static_select": _simple_interactive,
+    "external_select": _simple_interactive,
     "multi_static_select": _simple_interactive,
     "users_select": _simple_interactive,
     "conversations_select": _simple_interactive,

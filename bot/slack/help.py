@@ -10,6 +10,7 @@ from bot.core.registry import RESERVED_VERBS, Registry
 from bot.core.text import shortlist
 from bot.core.tools import ToolConfig, plan_tools
 from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
+from bot.slack.picker import picker_block
 
 HELP_WORDS = frozenset({"", "?", "-h", "--help", "help"})
 USAGE_WORD, FORGET_WORD = "usage", "forget"  # with "help": the registry's RESERVED_VERBS
@@ -110,7 +111,8 @@ def tools_line(spec: AgentSpec, tools: ToolConfig) -> str:
 def help_blocks(registry: Registry, tools: ToolConfig | None = None) -> tuple[str, list[Block]]:
     """An ephemeral help message: usage, then each agent with its verbs, description and tools."""
     usage = (
-        f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here.\n"
+        f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here "
+        "(or pick one from the menu below).\n"
         f"• Reply in that thread to continue; buttons under an answer hand the thread to another agent.\n"
         f"• `@architect-bot <text>` starts a thread with the default agent."
         f"\n• `{COMMAND} usage`: your tokens and cost today and this month."
@@ -132,6 +134,9 @@ def help_blocks(registry: Registry, tools: ToolConfig | None = None) -> tuple[st
             f"• `{COMMAND} {escape_mrkdwn(verb)}`{also}: *{escape_mrkdwn(spec.name)}*, {desc}{extra}"
         )
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": usage}}]
+    picker = picker_block(registry)
+    if picker is not None:  # pick an agent from a menu, then write the request in a modal
+        blocks.append(picker)
     if not lines:
         lines = ["_No agents are loaded. Ask the bot's operators to check the agents folder._"]
     chunk = "*Agents*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
@@ -61,7 +62,7 @@ def register(app: App, services: Services) -> None:
             return
         if parsed.agent is None or not _access(services, command, parsed.agent.name).allowed:
             return  # refused in the ack
-        _ask_agent(
+        ask_agent(
             services, command, agent=parsed.agent, request=parsed.text, client=client, context=context,
             respond=respond,
         )  # fmt: skip
@@ -108,7 +109,7 @@ def _forget(services: Services, command: dict[str, Any], context: Any, respond: 
     respond(response_type="ephemeral", text=text, blocks=blocks, replace_original=False)
 
 
-def _ask_agent(
+def ask_agent(
     services: Services,
     command: dict[str, Any],
     *,
@@ -116,9 +117,13 @@ def _ask_agent(
     request: str,
     client: WebClient,
     context: Any,
-    respond: Respond,
+    respond: Respond | Callable[..., Any],
 ) -> None:
-    """Post the visible request message, start the conversation and let the agent answer in its thread."""
+    """Post the visible request message, start the conversation and let the agent answer in its thread.
+
+    The slash command and the agent picker's modal both come here (``command`` needs ``channel_id``,
+    ``user_id`` and ``trigger_id``, the delivery's id; ``respond`` tells the person privately).
+    """
     bind_more(agent=agent.name)
     channel = command["channel_id"]
     user = command["user_id"]
