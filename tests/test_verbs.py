@@ -86,7 +86,7 @@ def test_slack_help_shows_each_agents_verb() -> None:
     """`/architect help` shows the verb to type for every agent people may use, and no agents-only one."""
     registry = load_registry(VERBS, VERBS / "routing.yaml", "gpt-4.1")
     _, blocks = help_blocks(registry)
-    text = "\n".join(block["text"]["text"] for block in blocks)
+    text = "\n".join(block["text"]["text"] for block in blocks if "text" in block)  # and the menu
     assert "• `/architect se-security-2` (also `sec`): *SE: Security*" in text
     for spec in registry.user_invocable():
         assert f"`/architect {registry.verb_for(spec.name)}`" in text
