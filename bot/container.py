@@ -282,6 +282,9 @@ class Services:
             reset = getattr(self._model, "reconnect", None)
             if callable(reset):
                 reset()
+        reset = getattr(self._engine.tools if self._engine is not None else None, "reconnect", None)
+        if callable(reset):
+            reset()
 
 
 class _ModelOnFirstUse:

@@ -225,6 +225,10 @@ class SettingsToolbox:
 
             log.info("mcp_sdk_warmed", client=mcp.client.streamable_http.__name__)
 
+    def reconnect(self) -> None:
+        """Drop the HTTP clients (after a SnapStart restore); they are built again on next use."""
+        self.close()
+
     def close(self) -> None:
         """Close the HTTP clients."""
         with self._lock:

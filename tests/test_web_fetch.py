@@ -215,3 +215,19 @@ def test_the_tool_call_says_where_it_read_from(fake_web: FakeWeb) -> None:
     with pytest.raises(ToolError, match="needs a 'url'"):
         fetcher.call(spec, {}, deadline=far())
     fetcher.close()
+
+
+def test_clients_are_built_again_after_a_snapstart_restore(fake_web: FakeWeb) -> None:
+    """After a restore (sockets from the snapshot are dead) the next fetch uses a new client and works."""
+    from bot.core.ports import SystemClock
+    from bot.settings import Settings
+    from bot.toolbox import SettingsToolbox
+
+    settings = Settings(fetch_allow_loopback_for_tests=True, fetch_ca_file=fake_web.ca_file)
+    toolbox = SettingsToolbox(settings, SystemClock())
+    first = toolbox.fetcher()
+    toolbox.reconnect()
+    second = toolbox.fetcher()
+    assert second is not first
+    assert "append-only" in second.fetch(fake_web.url("/design"), deadline=far()).text
+    toolbox.close()
