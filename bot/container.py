@@ -24,6 +24,8 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from bot.adapters.slack_files import SlackFiles
+    from bot.core.context import FileLimits
 
     from bot.core.engine import Engine
     from bot.core.governance import Access, Budget
@@ -70,6 +72,7 @@ class Services:
         self._engine_lock = threading.Lock()  # taken before the others, never inside them
         self._governance_lock = threading.RLock()  # access, quota, budget (budget builds quota)
         self._lock = threading.RLock()  # the small pure parts: tool config, Slack feature memory
+        self._files: SlackFiles | None = None
 
     @property
     def store(self) -> ConversationStore:
@@ -214,6 +217,36 @@ class Services:
             return self._tool_config
 
     @property
+    def file_limits(self) -> FileLimits:
+        """How much of a thread and its files is read (settings)."""
+        from bot.core.context import FileLimits
+
+        settings = self.settings
+        return FileLimits(
+            max_file_bytes=settings.max_file_bytes,
+            max_files=settings.max_files_per_message,
+            max_file_chars=settings.max_file_chars,
+            max_thread_messages=settings.max_thread_messages,
+            image_detail=settings.image_detail,
+        )
+
+    @property
+    def files(self) -> SlackFiles | None:
+        """Files shared in Slack (read for prompts, images fetched again); None without a bot token."""
+        with self._lock:
+            if self._files is None and self.settings.slack_bot_token is not None:
+                from slack_sdk import WebClient
+
+                from bot.adapters.slack_files import SlackFiles
+
+                client = WebClient(
+                    token=self.settings.slack_bot_token.get_secret_value(),
+                    base_url=self.settings.slack_api_url,
+                )
+                self._files = SlackFiles(client, limits=self.file_limits, clock=self.clock)
+            return self._files
+
+    @property
     def engine(self) -> Engine:
         """The conversation engine over the store, model, counter and registry.
 
@@ -239,11 +272,13 @@ class Services:
                         reserve_tokens=settings.answer_reserve_tokens,
                         lock_ttl_s=settings.lock_ttl_s,
                         lock_wait_s=settings.lock_wait_s,
+                        image_detail=settings.image_detail,
                     ),
                     tools=SettingsToolbox(settings, self.clock),
                     tool_config=self.tool_config,
                     tool_rules=tool_rules(settings),
                     approvals=approval_policy(settings),
+                    files=self.files,
                 )
             return self._engine
 

@@ -38,6 +38,20 @@ class Settings(BaseSettings):
         default=True, description="Stream with chat.startStream/appendStream/stopStream where Slack allows it"
     )
 
+    # --- Files and thread history ---------------------------------------------------------------
+    max_file_bytes: int = Field(default=10_000_000, ge=1_000, description="Larger files are not read")
+    max_files_per_message: int = Field(default=10, ge=1, le=100, description="Files read per message")
+    max_file_chars: int = Field(default=200_000, ge=1_000, description="Text kept per file (the rest is cut)")
+    max_thread_messages: int = Field(
+        default=1_000, ge=10, description="Messages read back from one thread (conversations.replies)"
+    )
+    thread_page_size: int = Field(
+        default=200, ge=1, le=1_000, description="conversations.replies limit per call (15 for Tier 1 apps)"
+    )
+    image_detail: Literal["low", "high", "auto"] = Field(
+        default="high", description="OpenAI image detail for shared images (low: 85 tokens, blurry)"
+    )
+
     # --- OpenAI --------------------------------------------------------------------------------
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

@@ -131,10 +131,12 @@ class Bot:
         return results
 
     def _next_ts(self) -> str:
-        """A Slack ts from the wall clock, strictly increasing."""
-        micros = max(int(time.time() * 1_000_000), self.counter + 1)
-        self.counter = micros
-        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+        """A Slack ts from the fake Slack's clock: strictly increasing, and unique among the bot's own
+        messages too (people's messages are kept in the fake Slack with it)."""
+        ts = self.slack.workspace.next_ts()
+        seconds, _, micros = ts.partition(".")
+        self.counter = int(seconds) * 1_000_000 + int(micros)
+        return ts
 
     # --------------------------------------------------------------------------------- requests
 
@@ -215,7 +217,11 @@ class Bot:
         retry_num: int | None = None,
         **extra: Any,
     ) -> tuple[dict[str, Any], str]:
-        """A signed ``message`` event (a reply when ``thread_ts`` is given) and its ts, not sent."""
+        """A signed ``message`` event (a reply when ``thread_ts`` is given) and its ts, not sent.
+
+        ``files=[...]`` (from :meth:`FakeSlack.share_file`) makes it a ``file_share``. The message is
+        also kept in the fake Slack, where reading the thread back finds it.
+        """
         ts = ts or self._next_ts()
         event: dict[str, Any] = {
             "type": "message",
@@ -226,18 +232,41 @@ class Bot:
             "channel_type": "channel",
             **extra,
         }
+        if extra.get("files"):
+            event.setdefault("subtype", "file_share")
         if user is not None:
             event["user"] = user
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
             event.setdefault("parent_user_id", "UBOT")  # a thread under the bot's own message
+        if user is not None:
+            self._record(event)
         body = self.event_body(event, event_id=event_id)
         return api_gateway_event(body, content_type="application/json", retry_num=retry_num), ts
 
+    def _record(self, event: dict[str, Any]) -> None:
+        """Keep a person's message in the fake Slack too, as Slack does (conversations.replies reads it)."""
+        if event.get("bot_id") or event.get("subtype") not in (None, "file_share", "thread_broadcast"):
+            return
+        self.slack.workspace.post(
+            channel=event["channel"],
+            user=event.get("user") or "",
+            text=event.get("text") or "",
+            thread_ts=event.get("thread_ts"),
+            subtype=event.get("subtype"),
+            files=event.get("files"),
+            ts=event["ts"],
+        )
+
     def mention(
-        self, text: str, *, thread_ts: str | None = None, user: str = USER
+        self,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        user: str = USER,
+        files: list[dict[str, Any]] | None = None,
     ) -> tuple[dict[str, Any], str]:
-        """An ``app_mention`` event; returns (ack, ts)."""
+        """An ``app_mention`` event (with ``files`` shared along); returns (ack, ts)."""
         ts = self._next_ts()
         event: dict[str, Any] = {
             "type": "app_mention",
@@ -249,6 +278,9 @@ class Bot:
         }
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
+        if files:
+            event["files"] = files
+        self._record({**event, "subtype": "file_share" if files else None})
         return self.send(api_gateway_event(self.event_body(event), content_type="application/json")), ts
 
     def interaction(self, payload: dict[str, Any]) -> dict[str, Any]:

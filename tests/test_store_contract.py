@@ -573,3 +573,12 @@ def test_a_forgotten_thread_is_never_adopted_from_slack_history(harness: Harness
     opened = store.adopt(meta(), [user("u1", "1700000001.000000"), answer("a1", "1700000002.000000")], [])
     assert (opened.forgotten, opened.created, opened.stored) == (True, False, False)
     assert store.get(CONV) is None
+
+
+def test_exists_tells_a_known_thread_without_reading_it(harness: Harness) -> None:
+    """Before downloading a reply's files, the bot can tell whether the thread is one it keeps."""
+    store = harness.make()
+    assert not store.exists(CONV)
+    store.create(meta())
+    assert store.exists(CONV)
+    assert not store.exists("T1:C1:1700000000.999999")

@@ -248,6 +248,11 @@ class MemoryConversationStore:
             conv.handoffs.extend(handoffs)
             return Opened(created=True, agent=meta.agent, stored=True)
 
+    def exists(self, conversation_id: str) -> bool:
+        """Whether the conversation exists and has not expired."""
+        with self._cond:
+            return self._live(conversation_id) is not None
+
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation, or None if unknown or expired."""
         with self._cond:

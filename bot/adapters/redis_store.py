@@ -524,6 +524,11 @@ class RedisConversationStore:
         created, agent = found
         return Opened(created=bool(created), agent=json.loads(agent), stored=bool(created))
 
+    def exists(self, conversation_id: str) -> bool:
+        """Whether the conversation exists: one EXISTS on its meta key."""
+        key = self.conversation_keys(conversation_id)[0]
+        return bool(self._call("exists", lambda: self.client.exists(key)))
+
     def get(self, conversation_id: str) -> Conversation | None:
         """The whole conversation (one round trip), or None if unknown or expired."""
         found = self._run("get", self._get, self.conversation_keys(conversation_id), [])

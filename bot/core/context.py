@@ -435,6 +435,7 @@ NoticeKind = Literal[
     "thread_capped",
     "thread_partial",
     "thread_unavailable",
+    "thread_unreadable",
 ]
 
 
@@ -587,8 +588,18 @@ class Notice:
         """The conversation was lost and Slack could not give the thread back."""
         return Notice(
             "thread_unavailable",
+            "thread_unreadable",
             f"I lost my memory of this thread and could not read it back from Slack ({reason}). "
             "Start a new thread with `/architect` (or mention me) and a short summary of where you are.",
+        )
+
+    @staticmethod
+    def thread_unreadable(reason: str) -> Notice:
+        """Called into a discussion Slack would not give back: the mention is answered alone."""
+        return Notice(
+            "thread_unreadable",
+            f"I couldn't read the discussion in this thread ({reason}), so I answered your message alone. "
+            "Quote or summarise what matters from above.",
         )
 
 

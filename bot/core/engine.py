@@ -444,6 +444,10 @@ class Engine:
         conversation = self.store.get(conversation_id)
         return conversation.agent if conversation is not None else None
 
+    def knows(self, conversation_id: str) -> bool:
+        """Whether the conversation exists (before doing costly work for a message, e.g. its files)."""
+        return self.store.exists(conversation_id)
+
     def continue_or_start(
         self,
         *,

@@ -124,6 +124,10 @@ class ConversationStore(Protocol):
         """The whole conversation, or None if unknown or expired."""
         ...
 
+    def exists(self, conversation_id: str) -> bool:
+        """Whether the conversation exists (reads nothing else)."""
+        ...
+
     def append_turn(
         self,
         conversation_id: str,

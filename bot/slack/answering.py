@@ -8,6 +8,8 @@ unreported.
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -15,6 +17,7 @@ from bot import runtime
 from bot.container import Services
 from bot.core.conversation import parse_conversation_id
 from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, HandoffOutcome
+from bot.core.record import AnswerMark, HandoffMark, metadata
 from bot.core.refs import ApprovalRef, HandoffRef
 from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
 from bot.errors import BotError, ConversationNotFoundError
@@ -30,6 +33,7 @@ from bot.slack.blocks import (
     without_actions,
 )
 from bot.slack.features import Feature
+from bot.slack.record import tell
 from bot.slack.streaming import (
     AnswerWriter,
     LoadingStatus,
@@ -111,7 +115,8 @@ def render_answer(
     bind_more(agent=plan.agent, channel=channel, thread_ts=thread_ts)
     address = parse_conversation_id(conversation_id)
     recipient = Recipient(channel, thread_ts, address.team_id if address else None, user_id)
-    writer = open_writer(services, client, recipient, plan.agent)
+    tell(client, channel=channel, thread_ts=thread_ts, notices=plan.notices)
+    writer = open_writer(services, client, recipient, plan.agent, record=_answer_record(services, plan))
     try:
         writer.start()
         for event in stream.events():
@@ -152,6 +157,7 @@ def render_answer(
         buttons, conversation_id=conversation_id, answer_id=result.turn.id, from_agent=result.agent
     )
     writer.finish(extra)
+    tell(client, channel=channel, thread_ts=thread_ts, notices=result.notices)
     if usage is not None:
         services.metrics.model_latency(result.agent, usage.latency_ms)
         if usage.first_token_ms is not None:
@@ -171,9 +177,27 @@ def render_answer(
     return result
 
 
-def open_writer(services: Services, client: WebClient, recipient: Recipient, agent: str) -> AnswerWriter:
+def _answer_record(services: Services, plan: AnswerPlan) -> dict[str, Any]:
+    """The metadata each message of this answer carries: agent, answer id, whether buttons are live."""
+    live = bool(services.registry.handoffs(plan.agent))
+    return metadata(
+        AnswerMark(agent=plan.agent, answer_id=plan.answer_id, buttons="live" if live else "none")
+    )
+
+
+def open_writer(
+    services: Services,
+    client: WebClient,
+    recipient: Recipient,
+    agent: str,
+    *,
+    record: dict[str, Any] | None = None,
+) -> AnswerWriter:
     """The writer for one answer: Slack's streaming API unless this workspace or channel refused it
-    (or ``SLACK_NATIVE_STREAMING`` is off), else ``chat.update`` edits; a loading state where allowed."""
+    (or ``SLACK_NATIVE_STREAMING`` is off), else ``chat.update`` edits; a loading state where allowed.
+
+    ``record``: the Slack message metadata each message of the answer carries once its text is final.
+    """
     settings, features = services.settings, services.slack_features
     stats = WriterStats()
     status = LoadingStatus(client, recipient, agent=agent, features=features, stats=stats)
@@ -190,6 +214,7 @@ def open_writer(services: Services, client: WebClient, recipient: Recipient, age
             placeholder=placeholder,
             status=status,
             stats=stats,
+            metadata=record,
         )
     return ThreadWriter(
         client,
@@ -200,6 +225,7 @@ def open_writer(services: Services, client: WebClient, recipient: Recipient, age
         placeholder=placeholder,
         status=status,
         stats=stats,
+        metadata=record,
     )
 
 
@@ -309,14 +335,24 @@ def perform_handoff(
     line = handoff_line(
         user_id=user_id, from_agent=outcome.from_agent, to_agent=outcome.to_agent, label=outcome.label
     )
-    client.chat_postMessage(channel=channel, thread_ts=thread.thread_ts, text=line)
+    handed = HandoffMark(
+        from_agent=outcome.from_agent,
+        to_agent=outcome.to_agent,
+        answer_id=ref.answer_id,
+        label=outcome.label[:75],
+        by_user=user_id,
+        model=outcome.model,
+    )
+    client.chat_postMessage(channel=channel, thread_ts=thread.thread_ts, text=line, metadata=metadata(handed))
     if message_ts and message_blocks is not None:
+        used = AnswerMark(agent=outcome.from_agent, answer_id=ref.answer_id, buttons="used")
         try:
             client.chat_update(
                 channel=channel,
                 ts=message_ts,
                 text=line,
                 blocks=without_actions(message_blocks, line),
+                metadata=metadata(used),
             )
         except SlackApiError:
             log.warning("old_buttons_not_removed")

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -203,7 +203,13 @@ class LoadingStatus:
 
 
 def _post(
-    client: WebClient, stats: WriterStats, where: Recipient, text: str, blocks: list[Block]
+    client: WebClient,
+    stats: WriterStats,
+    where: Recipient,
+    text: str,
+    blocks: list[Block],
+    *,
+    metadata: dict[str, Any] | None = None,
 ) -> str | None:
     try:
         stats.calls["chat.postMessage"] += 1
@@ -214,6 +220,7 @@ def _post(
             blocks=blocks,
             unfurl_links=False,
             unfurl_media=False,
+            metadata=metadata,
         )
     except SlackApiError as error:
         stats.failed_calls += 1
@@ -227,21 +234,35 @@ def _post(
 
 
 def _replace(
-    client: WebClient, stats: WriterStats, where: Recipient, ts: str | None, *, text: str, blocks: list[Block]
+    client: WebClient,
+    stats: WriterStats,
+    where: Recipient,
+    ts: str | None,
+    *,
+    text: str,
+    blocks: list[Block],
+    metadata: dict[str, Any] | None = None,
 ) -> str | None:
-    """Set a message's final content with ``chat.update``; post it anew if that fails (nothing lost)."""
+    """Set a message's final content with ``chat.update``; post it anew if that fails (nothing lost).
+
+    ``metadata``: Slack message metadata the message carries from now on (an answer's record).
+    """
     if ts is not None:
         try:
             stats.calls["chat.update"] += 1
             client.chat_update(
-                channel=where.channel, ts=ts, text=truncate(text, FALLBACK_TEXT_LIMIT), blocks=blocks
+                channel=where.channel,
+                ts=ts,
+                text=truncate(text, FALLBACK_TEXT_LIMIT),
+                blocks=blocks,
+                metadata=metadata,
             )
         except SlackApiError as error:
             stats.failed_calls += 1
             log.warning("slack_update_failed", error=str(error.response.get("error")), final=True)
         else:
             return ts
-    return _post(client, stats, where, text, blocks)
+    return _post(client, stats, where, text, blocks, metadata=metadata)
 
 
 class ThreadWriter:
@@ -259,9 +280,11 @@ class ThreadWriter:
         placeholder: str = "_Thinking…_",
         status: LoadingStatus | None = None,
         stats: WriterStats | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._where = Recipient(channel, thread_ts, None, None)
+        self._metadata = metadata  # Slack message metadata of each message once its text is final
         self._clock = clock
         self._interval_s = interval_s
         self._limit = limit
@@ -303,7 +326,7 @@ class ThreadWriter:
         self._open += delta
         while len(self._open) > self._limit:
             head, rest = cut_markdown(self._open, self._limit)
-            self._edit(head, markdown_blocks(head), final=True)
+            self._edit(head, markdown_blocks(head), final=True, record=True)
             self._open = rest
             self._current_ts = _post(
                 self._client,
@@ -342,7 +365,7 @@ class ThreadWriter:
         """Write the final text of the open message with ``extra_blocks`` (footer, buttons)."""
         blocks = markdown_blocks(self._open) + list(extra_blocks)
         shown = self._open or EMPTY_ANSWER
-        self._edit(shown, blocks, final=True)
+        self._edit(shown, blocks, final=True, record=True)
         return Written(tuple(self.stats.message_ts), self._current_ts, shown)
 
     def fail(self, message: str, tracking_id: str | None) -> None:
@@ -357,12 +380,20 @@ class ThreadWriter:
 
     # ----------------------------------------------------------------------------- Slack calls
 
-    def _edit(self, text: str, blocks: list[Block], *, final: bool) -> None:
+    def _edit(self, text: str, blocks: list[Block], *, final: bool, record: bool = False) -> None:
+        """Edit the open message; ``record``: its text is final answer text (it gets the metadata)."""
+        metadata = self._metadata if record else None
         if self._current_ts is None:
-            self._current_ts = _post(self._client, self.stats, self._where, text, blocks)
+            self._current_ts = _post(self._client, self.stats, self._where, text, blocks, metadata=metadata)
         elif final:  # e.g. the placeholder was deleted: post the text rather than lose it
             self._current_ts = _replace(
-                self._client, self.stats, self._where, self._current_ts, text=text, blocks=blocks
+                self._client,
+                self.stats,
+                self._where,
+                self._current_ts,
+                text=text,
+                blocks=blocks,
+                metadata=metadata,
             )
         else:
             try:
@@ -394,9 +425,11 @@ class NativeWriter:
         placeholder: str = "_Thinking…_",
         status: LoadingStatus | None = None,
         stats: WriterStats | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> None:
         self._client = client
         self._where = recipient
+        self._metadata = metadata  # Slack message metadata of each message once its text is final
         self._clock = clock
         self._features = features
         self._interval_s = interval_s
@@ -468,7 +501,7 @@ class NativeWriter:
         if self._fallback is not None:
             return self._fallback.finish(extra_blocks)
         text, blocks = self._sent + self._pending, list(extra_blocks)
-        if not self._stop(self._pending, blocks):
+        if not self._stop(self._pending, blocks, record=True):
             self._stream_ts = _replace(
                 self._client,
                 self.stats,
@@ -476,6 +509,7 @@ class NativeWriter:
                 self._stream_ts,
                 text=text,
                 blocks=markdown_blocks(text) + blocks,
+                metadata=self._metadata,
             )
         self._sent, self._pending = text, ""
         return Written(tuple(self.stats.message_ts), self._stream_ts, text)
@@ -513,7 +547,7 @@ class NativeWriter:
             if not self._start(head[: self._budget]):
                 return  # fell back: the thread writer has the whole open text
             self._sent = head[: self._budget]
-        if not self._stop(head[len(self._sent) :], []):
+        if not self._stop(head[len(self._sent) :], [], record=True):
             _replace(
                 self._client,
                 self.stats,
@@ -521,6 +555,7 @@ class NativeWriter:
                 self._stream_ts,
                 text=head,
                 blocks=markdown_blocks(head),
+                metadata=self._metadata,
             )
         self._sent, self._pending, self._stream_ts = "", rest, None
 
@@ -637,14 +672,16 @@ class NativeWriter:
             limit=self._limit,
             placeholder=self._placeholder,
             stats=self.stats,
+            metadata=self._metadata,
         )
         fallback.adopt(ts, self._sent)
         pending, self._sent, self._pending = self._pending, "", ""
         self._fallback = fallback
         fallback.write(pending)
 
-    def _stop(self, text: str, blocks: list[Block]) -> bool:
-        """``chat.stopStream`` with the last text and the blocks; False if the stream is gone."""
+    def _stop(self, text: str, blocks: list[Block], *, record: bool = False) -> bool:
+        """``chat.stopStream`` with the last text and the blocks (and, with ``record``, the answer's
+        metadata: the message's text is final); False if the stream is gone."""
         if self._stream_ts is None:
             return False
         try:
@@ -654,6 +691,7 @@ class NativeWriter:
                 ts=self._stream_ts,
                 markdown_text=text or None,
                 blocks=blocks or None,
+                metadata=self._metadata if record else None,
             )
         except SlackApiError as error:
             self.stats.failed_calls += 1

@@ -14,6 +14,7 @@ from bot.container import Services
 from bot.core.agents import AgentSpec
 from bot.core.conversation import UserMessage, conversation_id
 from bot.core.policy import AccessDecision
+from bot.core.record import RequestMark, metadata
 from bot.core.refs import thread_from_link
 from bot.errors import BotError, BudgetExceededError
 from bot.logging import bind_more, get_logger
@@ -134,7 +135,10 @@ def ask_agent(
                 return
             text, blocks = request_message(user_id=user, agent=agent.name, text=request)
             try:
-                posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+                asked = RequestMark(agent=agent.name, user=user)
+                posted = client.chat_postMessage(
+                    channel=channel, text=text, blocks=blocks, metadata=metadata(asked)
+                )
             except SlackApiError as error:
                 if error.response.get("error") in {"not_in_channel", "channel_not_found", "is_archived"}:
                     respond(response_type="ephemeral", text=NOT_IN_CHANNEL, replace_original=False)

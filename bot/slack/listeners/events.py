@@ -13,13 +13,16 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot import runtime
 from bot.container import Services
+from bot.core.context import Attachment, Notice
 from bot.core.conversation import UserMessage, conversation_id
 from bot.core.engine import ReplyOutcome
 from bot.errors import BudgetExceededError, StoreUnavailableError, ThreadForgottenError
 from bot.logging import get_logger
 from bot.slack.answering import stream_answer, tell_error
 from bot.slack.governance import access_kind, forget_prompt, refuse
+from bot.slack.record import adopt_thread, side_talk, tell, user_message
 
 log = get_logger("bot.slack.events")
 
@@ -86,38 +89,66 @@ def register(app: App, services: Services) -> None:
 def handle_reply(
     services: Services, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any
 ) -> None:
-    """A reply in a bot-owned thread goes to the thread's current agent."""
-    channel, thread_ts = event["channel"], event["thread_ts"]
+    """A reply in a bot-owned thread goes to the thread's current agent.
+
+    Its files are read (only in threads the bot keeps); a reply that mentions people but not the bot
+    is kept as context, not answered. When the store lost the thread (a reply under the bot's own
+    message finds no conversation), the conversation is rebuilt from the thread as Slack gives it
+    back, and answered by the thread's current agent; if Slack cannot give it back, the person is
+    told what happened and what to do.
+    """
+    channel, thread_ts, ts = event["channel"], event["thread_ts"], event["ts"]
     conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
     under_bot = event.get("parent_user_id") == context.get("bot_user_id")
     user = event.get("user")
     engine = services.engine
+    deadline = runtime.current().deadline
+    text = event.get("text") or ""
     try:
-        with engine.once(f"event:{body.get('event_id') or event['ts']}") as first:
+        with engine.once(f"event:{body.get('event_id') or ts}") as first:
             if not first:
                 return
+            files = event.get("files") or []
+            if files and not under_bot and not engine.knows(conv_id):
+                log.info("not_our_thread")  # someone else's thread: their files are not downloaded
+                return
             refused = _refused_agents(services, user, channel)
+            message, notices = user_message(
+                services, text=text, user_id=user, ts=ts, files=files, deadline=deadline
+            )
             outcome = engine.reply(
                 conversation_id=conv_id,
-                message=UserMessage(
-                    text=event.get("text") or "",
-                    user_id=event.get("user"),
-                    ts=event["ts"],
-                    id=event["ts"],
-                ),
-                # under the bot's own message: the conversation may still be being created
+                message=message,
+                # under the bot's own message: the conversation may still be being created, or lost
                 park_if_missing=under_bot,
                 refuse_agents=refused,
             )
-            if outcome is ReplyOutcome.REFUSED:
-                agent = engine.current_agent(conv_id) or "this thread's agent"
-                _tell_access(services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts)
+            if outcome in (ReplyOutcome.REFUSED, ReplyOutcome.NOT_FOUND):
+                if outcome is ReplyOutcome.REFUSED:
+                    agent = engine.current_agent(conv_id) or "this thread's agent"
+                    _tell_access(
+                        services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts
+                    )
+                else:
+                    log.info("not_our_thread")
                 return
-            if outcome is ReplyOutcome.NOT_FOUND:
-                log.info("not_our_thread")
+            if outcome is ReplyOutcome.PARKED and not _recover(
+                services,
+                client,
+                context,
+                conv_id=conv_id,
+                channel=channel,
+                thread_ts=thread_ts,
+                ts=ts,
+                attachments=message.attachments,
+                notices=notices,
+                refused=refused,
+                deadline=deadline,
+            ):
                 return
-            if outcome is ReplyOutcome.PARKED:
-                log.info("reply_parked")  # the conversation's first answer covers it
+            tell(client, channel=channel, thread_ts=thread_ts, notices=notices)
+            if side_talk(text):
+                log.info("side_talk_kept")  # context for the agent, not a question to it
                 return
             stream_answer(
                 services,
@@ -142,10 +173,62 @@ def handle_reply(
         tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
 
 
+def _recover(
+    services: Services,
+    client: WebClient,
+    context: Any,
+    *,
+    conv_id: str,
+    channel: str,
+    thread_ts: str,
+    ts: str,
+    attachments: tuple[Attachment, ...],
+    notices: list[Notice],
+    refused: frozenset[str],
+    deadline: float,
+) -> bool:
+    """A reply under the bot's own message found no conversation: the reply overtook its creation,
+    or the store lost it. The thread tells: rebuild the conversation from it (the parked reply comes
+    along; a concurrent start is harmless). True when there is now a conversation to answer in;
+    otherwise the person was told why (or the thread is not one of the bot's conversations)."""
+    adoption = adopt_thread(
+        services,
+        client,
+        conversation_id=conv_id,
+        team_id=context.get("team_id"),
+        channel=channel,
+        thread_ts=thread_ts,
+        bot_user_id=context.get("bot_user_id"),
+        bot_id=context.get("bot_id"),
+        known={ts: attachments},
+        joining=False,
+        deadline=deadline,
+    )
+    if adoption.not_ours or (adoption.adopted is not None and adoption.adopted.forgotten):
+        log.info("not_our_thread", read_back=True)
+        return False
+    notices[:0] = adoption.notices
+    if adoption.adopted is None:
+        notices.append(Notice.thread_unavailable(adoption.error or "Slack gave nothing back"))
+        tell(client, channel=channel, thread_ts=thread_ts, notices=notices)
+        return False
+    if adoption.adopted.agent in refused:
+        user = context.get("user_id")
+        _tell_access(
+            services, client, agent=adoption.adopted.agent, user=user, channel=channel, thread_ts=thread_ts
+        )
+        return False
+    return True
+
+
 def handle_mention(
     services: Services, body: dict[str, Any], event: dict[str, Any], client: WebClient, context: Any
 ) -> None:
-    """``@architect-bot <text>``: continue the thread's conversation or start one (default agent)."""
+    """``@architect-bot <text>``: continue the thread's conversation or start one (default agent).
+
+    In a thread the bot does not keep yet (a discussion it is called into, or its own thread the
+    store lost), the whole thread comes along: who said what, with their files.
+    """
     if event.get("bot_id") or event.get("subtype") == "message_changed":
         return
     channel, ts = event["channel"], event["ts"]
@@ -153,8 +236,8 @@ def handle_mention(
     text = _strip_mentions(event.get("text") or "", context.get("bot_user_id"))
     conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
     user = event.get("user")
-    message = UserMessage(text=text, user_id=user, ts=ts, id=ts)
     engine = services.engine
+    deadline = runtime.current().deadline
     try:
         with engine.once(f"event:{body.get('event_id') or ts}") as first:
             if not first:
@@ -162,7 +245,8 @@ def handle_mention(
             if FORGET_REQUEST.match(text):
                 _ask_to_forget(services, client, conv_id=conv_id, event=event, user=user, channel=channel)
                 return
-            if not text:
+            files = event.get("files") or []
+            if not text and not files:
                 client.chat_postMessage(
                     channel=channel,
                     thread_ts=thread_ts,
@@ -170,9 +254,16 @@ def handle_mention(
                     "or see `/architect help`.",
                 )
                 return
+            message, notices = user_message(
+                services, text=text, user_id=user, ts=ts, files=files, deadline=deadline
+            )
+            if thread_ts != ts and not engine.knows(conv_id):
+                notices[:0] = _join(services, client, context, conv_id=conv_id, channel=channel,
+                                    thread_ts=thread_ts, message=message, deadline=deadline)  # fmt: skip
             if not _store_mention(services, client, message, conv_id=conv_id, channel=channel,
                                   thread_ts=thread_ts, team_id=context.get("team_id")):  # fmt: skip
                 return
+            tell(client, channel=channel, thread_ts=thread_ts, notices=notices)
             stream_answer(
                 services,
                 client,
@@ -186,6 +277,44 @@ def handle_mention(
                kind=error.kind)  # fmt: skip
     except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
         tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
+
+
+def _join(
+    services: Services,
+    client: WebClient,
+    context: Any,
+    *,
+    conv_id: str,
+    channel: str,
+    thread_ts: str,
+    message: UserMessage,
+    deadline: float,
+) -> list[Notice]:
+    """Called into a thread the bot keeps no conversation for: take the whole thread along.
+
+    Returns what to tell (files that could not be read, a partial read, or why the discussion could
+    not be read: the mention is then answered alone). A thread forgotten on request is not read.
+    """
+    if services.engine.is_forgotten(conv_id):
+        raise ThreadForgottenError(conv_id)
+    adoption = adopt_thread(
+        services,
+        client,
+        conversation_id=conv_id,
+        team_id=context.get("team_id"),
+        channel=channel,
+        thread_ts=thread_ts,
+        bot_user_id=context.get("bot_user_id"),
+        bot_id=context.get("bot_id"),
+        known={message.id or "": message.attachments},
+        joining=True,
+        deadline=deadline,
+    )
+    if adoption.adopted is not None and adoption.adopted.forgotten:
+        raise ThreadForgottenError(conv_id)
+    if adoption.adopted is None:
+        return [*adoption.notices, Notice.thread_unreadable(adoption.error or "Slack gave nothing back")]
+    return adoption.notices
 
 
 def _store_mention(
