@@ -198,6 +198,7 @@ def test_notices_say_what_happened_and_what_to_do() -> None:
         Notice.thread_capped(1000),
         Notice.thread_partial(15, "Slack's rate limit"),
         Notice.thread_unavailable("the thread was deleted"),
+        Notice.thread_unreadable("the app lacks the channels:history scope"),
     ]
     assert "14.2 MB" in notices[0].text
     assert "10.0 MB" in notices[0].text
@@ -210,6 +211,7 @@ def test_notices_say_what_happened_and_what_to_do() -> None:
     assert "1,000" in notices[5].text
     assert "first 15" in notices[6].text
     assert "/architect" in notices[7].text
+    assert "answered your message alone" in notices[8].text
     combined = notices_text([*notices, notices[0]])
     assert combined.count("big.pdf") == 1
     assert combined.count("•") == len(notices)

@@ -313,3 +313,18 @@ def test_when_slack_cannot_give_the_thread_back_the_person_is_told(
     told = _notices(slackbot, root)
     assert "I lost my memory of this thread and could not read it back from Slack" in told
     assert "/architect" in told
+
+
+def test_a_discussion_slack_will_not_give_back_is_said_and_the_mention_answered(slackbot: Bot) -> None:
+    """Without channels:history the bot cannot read the discussion: it says so (and which scope to
+    add) and still answers the mention itself."""
+    parent = slackbot.slack.say("Proposal: shard by tenant", user=OTHER_USER)
+    slackbot.slack.workspace.scopes = {"chat:write", "commands", "files:read"}
+    slackbot.openai.script(Stream(["Answering the question alone."]))
+    slackbot.mention("is sharding worth it?", thread_ts=parent.ts)
+    slackbot.lazy()
+    assert slackbot.answers(parent.ts)[-1].markdown() == "Answering the question alone."
+    told = _notices(slackbot, parent.ts)
+    assert "`channels:history`" in told
+    assert "I couldn't read the discussion in this thread" in told
+    assert "Proposal: shard by tenant" not in _prompt_text(slackbot)

@@ -588,7 +588,6 @@ class Notice:
         """The conversation was lost and Slack could not give the thread back."""
         return Notice(
             "thread_unavailable",
-            "thread_unreadable",
             f"I lost my memory of this thread and could not read it back from Slack ({reason}). "
             "Start a new thread with `/architect` (or mention me) and a short summary of where you are.",
         )
