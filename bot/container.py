@@ -24,9 +24,9 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
     from bot.adapters.slack_files import SlackFiles
     from bot.core.context import FileLimits
-
     from bot.core.engine import Engine
     from bot.core.governance import Access, Budget
     from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
