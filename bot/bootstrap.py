@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TextIO
 
 from bot.adapters.agent_files import load_registry
 from bot.adapters.aws_secrets import resolve_secrets
@@ -41,18 +42,20 @@ def bootstrap(
     settings: Settings | None = None,
     log_level: str | None = None,
     json_logs: bool | None = None,
+    log_stream: TextIO | None = None,
     clock: Clock | None = None,
 ) -> Services:
     """Build the process's services.
 
     ``required``: setting names that must have a value (else :class:`MissingSettingsError`, after
     one log line naming them). ``json_logs`` None: JSON on Lambda or with ``LOG_FORMAT=json``.
+    ``log_stream``: where log lines go (default: the current stdout).
     Raises :class:`~bot.errors.ConfigurationError` for a secret that cannot be read.
     """
     settings = settings or Settings()
     if json_logs is None:
         json_logs = settings.log_format == "json" or (settings.log_format == "auto" and settings.on_lambda)
-    configure_logging(json=json_logs, level=log_level or settings.log_level)
+    configure_logging(json=json_logs, level=log_level or settings.log_level, stream=log_stream)
     settings = resolve_secrets(settings)  # an unreadable secret: one log line naming it, then raises
     missing = settings.missing(*required)
     if missing:

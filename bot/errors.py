@@ -1,7 +1,9 @@
-"""Typed errors. Each carries the message a person in Slack (or at a terminal) should see.
+"""Typed errors. Each carries the message a person in Slack, or at a terminal, should see.
 
 The message says what happened and what to do; it never contains secrets or message texts. ``kind``
-is a short stable identifier used in logs and metrics (``errors by kind``).
+is a short stable identifier used in logs and metrics (``errors by kind``). ``user_message`` speaks
+of Slack (threads, ``/architect``, buttons); ``terminal_message`` says the same for
+``architect-bot chat`` where the Slack wording would mislead (:attr:`BotError.for_terminal`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,23 @@ class BotError(Exception):
 
     kind: str = "internal"
     user_message: str = "Something went wrong on my side. Please try again in a minute."
+    terminal_message: str | None = None  # None: user_message reads right in a terminal too
 
-    def __init__(self, detail: str = "", *, user_message: str | None = None) -> None:
+    def __init__(
+        self, detail: str = "", *, user_message: str | None = None, terminal_message: str | None = None
+    ) -> None:
         super().__init__(detail or self.kind)
         self.detail = detail
         if user_message is not None:
             self.user_message = user_message
+            self.terminal_message = terminal_message
+        elif terminal_message is not None:
+            self.terminal_message = terminal_message
+
+    @property
+    def for_terminal(self) -> str:
+        """The message for ``architect-bot chat``: no Slack threads, commands or buttons."""
+        return self.terminal_message or self.user_message
 
 
 class ConfigurationError(BotError):
@@ -32,6 +45,7 @@ class AgentNotFoundError(BotError):
 
     kind = "agent_not_found"
     user_message = "That agent does not exist (any more). Try `/architect help` to see the agents."
+    terminal_message = "That agent does not exist (any more). `architect-bot agents list` shows the agents."
 
 
 class ModelError(BotError):
@@ -49,6 +63,10 @@ class ModelUnavailableError(ModelError):
         "The AI model is not answering right now (the provider reported an outage or kept failing). "
         "Your message is saved: reply in this thread to try again in a few minutes."
     )
+    terminal_message = (
+        "The AI model is not answering right now (the provider reported an outage or kept failing). Your "
+        "message is saved: send another message in a few minutes to try again."
+    )
 
 
 class ModelRateLimitedError(ModelError):
@@ -57,6 +75,9 @@ class ModelRateLimitedError(ModelError):
     kind = "model_rate_limited"
     user_message = (
         "The AI model is rate limiting us. Your message is saved: reply in this thread in a minute to retry."
+    )
+    terminal_message = (
+        "The AI model is rate limiting us. Your message is saved: send another message in a minute to retry."
     )
 
 
@@ -68,6 +89,10 @@ class ModelTimeoutError(ModelError):
         "The AI model is too slow right now and did not answer in time. "
         "Your message is saved: reply in this thread to try again."
     )
+    terminal_message = (
+        "The AI model is too slow right now and did not answer in time. Your message is saved: send "
+        "another message to try again."
+    )
 
 
 class ModelRequestError(ModelError):
@@ -77,6 +102,10 @@ class ModelRequestError(ModelError):
     user_message = (
         "The AI provider rejected the request (check the agent's model and the API key). "
         "Ask the bot's operators to look at the logs with the tracking id below."
+    )
+    terminal_message = (
+        "The AI provider rejected the request: check the agent's model, OPENAI_API_KEY and "
+        "OPENAI_BASE_URL (run with --verbose to see the provider's answer)."
     )
 
 
@@ -88,6 +117,10 @@ class StoreUnavailableError(BotError):
         "I can't reach my conversation storage right now, so I can't answer safely. "
         "Please try again in a few minutes; if it persists, tell the team that runs the bot."
     )
+    terminal_message = (
+        "I can't reach the conversation storage (REDIS_URL), so I can't answer safely. Check that Redis "
+        "is running and REDIS_URL is right, then send your message again."
+    )
 
 
 class ConversationBusyError(BotError):
@@ -97,6 +130,10 @@ class ConversationBusyError(BotError):
     user_message = (
         "I'm still answering an earlier message in this thread. Your message is saved; "
         "reply again once the current answer is finished."
+    )
+    terminal_message = (
+        "Another answer in this conversation is still running. Your message is saved; send another "
+        "message once it is finished."
     )
 
 
@@ -108,6 +145,10 @@ class ThreadTooLongError(BotError):
         "This thread is too long for the agent's model, even after leaving out older messages. "
         "Start a new thread with `/architect` and a summary of where you are."
     )
+    terminal_message = (
+        "This conversation is too long for the agent's model, even after leaving out older messages. "
+        "Start a new one (`architect-bot chat AGENT`) with a summary of where you are."
+    )
 
 
 class StaleHandoffError(BotError):
@@ -117,6 +158,10 @@ class StaleHandoffError(BotError):
     user_message = (
         "That button belongs to an earlier answer (or was already used), so nothing was handed off. "
         "Use the buttons under the latest answer in the thread."
+    )
+    terminal_message = (
+        "That handoff belongs to an earlier answer (or was already used), so nothing was handed off. "
+        "Choose one of the handoffs listed under the latest answer."
     )
 
 
@@ -134,6 +179,10 @@ class ConversationNotFoundError(BotError):
     user_message = (
         "I no longer remember this thread (conversations expire after a period without activity). "
         "Start a new one with `/architect`."
+    )
+    terminal_message = (
+        "This conversation is no longer stored (conversations expire after a period without activity). "
+        "Start a new one with `architect-bot chat AGENT`."
     )
 
 

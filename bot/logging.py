@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -64,8 +64,12 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
-def configure_logging(*, json: bool, level: str = "INFO") -> None:
-    """Configure structlog (and route stdlib logging, e.g. Bolt's, through the same output)."""
+def configure_logging(*, json: bool, level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Configure structlog (and route stdlib logging, e.g. Bolt's, through the same output).
+
+    Lines go to the current ``sys.stdout`` at each write, or to ``stream`` when given (the terminal
+    chat logs to stderr, away from the conversation).
+    """
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -75,14 +79,15 @@ def configure_logging(*, json: bool, level: str = "INFO") -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
+    factory = structlog.PrintLoggerFactory(file=stream) if stream else structlog.PrintLoggerFactory()
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(),  # the current sys.stdout at each write
+        logger_factory=factory,  # without a stream: the current sys.stdout at each write
         cache_logger_on_first_use=False,
     )
     # Bolt and slack_sdk log through the stdlib; keep them quiet and redacted.
-    handler = _StdoutHandler()
+    handler: logging.Handler = _StdoutHandler() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,

@@ -58,6 +58,8 @@ def test_chat_streams_answer_and_offers_handoffs(monkeypatch: pytest.MonkeyPatch
         assert "Director answer." in out
         assert "Review this backend / infra architecture" in fake.requests[-1].messages[-1]["content"]
         assert "Director" in fake.requests[-1].messages[0]["content"]
+        assert "\x1b[" not in out  # not a terminal: plain text, no escape codes
+        assert "store_selected" not in out  # and no log lines unless --verbose
 
 
 def test_serve_without_settings_says_what_is_missing(monkeypatch: pytest.MonkeyPatch, capsys) -> None:

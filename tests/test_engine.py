@@ -18,7 +18,7 @@ from bot.adapters.memory_store import MemoryConversationStore
 from bot.adapters.token_counter import EstimatingCounter
 from bot.core.agents import parse_agent
 from bot.core.conversation import Role, Turn, Usage, UserMessage
-from bot.core.engine import Engine, EngineConfig, ReplyOutcome
+from bot.core.engine import STOP_NOTICE, Engine, EngineConfig, ReplyOutcome, StopAnswer
 from bot.core.ports import (
     Completion,
     ConversationStore,
@@ -465,3 +465,84 @@ def test_killing_the_process_between_any_two_store_operations_of_a_handoff_loses
             assert result.agent == "Director", crash_at
         assert "any news?" in model.prompt_texts()
     assert checked >= 4  # claim, handoff, lock+read, answer+unlock, complete: each was a crash point
+
+
+# ------------------------------------------------------------------------------------ stopping
+
+
+@dataclass
+class StoppedModel(ScriptedModel):
+    """Writes one word, then the person presses Ctrl-C while the model is being read."""
+
+    def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
+        self.requests.append(request)
+        yield TextDelta("half an")
+        raise StopAnswer
+
+
+def test_stop_while_the_model_is_read_keeps_the_part_so_far_as_cut() -> None:
+    """Ctrl-C during an answer: the words written so far are stored, marked cut, with a notice;
+    the next answer sees them marked as cut and the thread is not locked."""
+    engine, _, _ = make_engine(model=StoppedModel())
+    start(engine)
+    stream = engine.answer(CONV, deadline=engine.clock.monotonic() + 60)
+    assert "".join(stream) == "half an" + STOP_NOTICE
+    result = stream.result
+    assert result is not None
+    assert (result.cut, result.stopped, result.turn.status) == (True, True, "cut")
+    conversation = engine.conversation(CONV)
+    assert conversation is not None
+    assert conversation.turns[-1].text == "half an" + STOP_NOTICE
+    assert conversation.pending_user_turns() == ()
+    engine.model = after = ScriptedModel()
+    engine.reply(conversation_id=CONV, message=msg("go on", "1700000002.000000"))
+    assert answer(engine) is not None
+    assert "half an" in after.prompt_texts()
+    assert "[this answer was cut off before it was finished]" in after.prompt_texts()
+
+
+def test_stop_while_a_word_is_shown_keeps_the_part_so_far_as_cut() -> None:
+    """Ctrl-C while the terminal is drawing a word: stream.stop() stores the answer as cut and
+    hands back the notice to show; stopping again or after the end does nothing."""
+    engine, _, _ = make_engine()
+    start(engine)
+    stream = engine.answer(CONV, deadline=engine.clock.monotonic() + 60)
+    first = next(iter(stream))
+    assert first == "answer by gpt-4.1"
+    assert stream.stop() == [STOP_NOTICE]
+    assert stream.result is not None
+    assert stream.result.stopped
+    assert stream.result.text == first + STOP_NOTICE
+    assert stream.stop() == []
+
+
+def test_stop_before_the_model_is_asked_keeps_the_message_pending() -> None:
+    """Ctrl-C right after the answer opened: nothing is stored, the question waits for the next answer."""
+    engine, model, _ = make_engine()
+    start(engine)
+    stream = engine.answer(CONV, deadline=engine.clock.monotonic() + 60)
+    assert stream.open() is not None
+    assert stream.stop() == []
+    assert stream.result is None
+    assert model.requests == []
+    assert answer(engine) is not None  # not locked: the next answer covers the question
+
+
+def test_copy_in_reproduces_a_thread_without_touching_it() -> None:
+    """A stored thread copied into another store keeps agent, handoff model and pending messages;
+    answering the copy writes nothing to the original."""
+    source, _, clock = make_engine()
+    start(source)
+    assert answer(source) is not None
+    source.reply(conversation_id=CONV, message=msg("and now?", "1700000003.000000"))
+    original = source.conversation(CONV)
+    assert original is not None
+    assert source.find_thread(channel_id="C1", thread_ts="1700000000.000100") == [CONV]
+    local, model, _ = make_engine(clock=clock)
+    copied = local.copy_in(original, conversation_id="cli:copy")
+    assert [t.id for t in copied.turns] == [t.id for t in original.turns]
+    assert copied.agent == "Director"
+    assert [t.text for t in copied.pending_user_turns()] == ["and now?"]
+    assert answer(local, "cli:copy") is not None
+    assert "and now?" in model.prompt_texts()
+    assert source.conversation(CONV) == original

@@ -255,6 +255,21 @@ def test_conversation_expires_after_ttl_without_activity_and_writes_refresh_it(h
     assert conv.turns == ()
 
 
+def test_find_lists_a_threads_conversations_in_any_team(harness: Harness) -> None:
+    """A Slack thread link names channel and thread but no team: `find` returns the ids that match
+    exactly (any team, none of another thread or channel, none expired), sorted."""
+    store = harness.make(ttl_s=1)
+    thread = "1700000000.000100"
+    wanted = ["-:C1:" + thread, "T1:C1:" + thread, "T2:C1:" + thread]
+    others = ["T1:C1:1700000000.000200", "T1:C12:" + thread, "T1:C:1:" + thread, "cli:abc", "T1:C1:170000"]
+    for conv_id in [*others, *reversed(wanted)]:
+        assert store.create(meta(conv_id))
+    assert store.find(channel_id="C1", thread_ts=thread) == wanted
+    assert store.find(channel_id="C9", thread_ts=thread) == []
+    harness.advance(1.1)
+    assert store.find(channel_id="C1", thread_ts=thread) == []
+
+
 # ---------------------------------------------------------------------------------------- handoff
 
 

@@ -21,7 +21,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Role, Turn
+from bot.core.conversation import (
+    Conversation,
+    ConversationMeta,
+    HandoffRecord,
+    PendingApproval,
+    Role,
+    Turn,
+    parse_conversation_id,
+)
 from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened
 from bot.errors import ConversationBusyError, ConversationNotFoundError
 
@@ -264,6 +272,20 @@ class MemoryConversationStore:
                 turns=tuple(conv.turns[turn_id] for _, turn_id in conv.order),
                 handoffs=tuple(conv.handoffs),
             )
+
+    def find(self, *, channel_id: str, thread_ts: str) -> list[str]:
+        """Ids of the live conversations of a Slack thread, in any team (sorted)."""
+        with self._cond:
+            found = []
+            for conversation_id in list(self._convs):
+                address = parse_conversation_id(conversation_id)
+                matches = address is not None and (address.channel_id, address.thread_ts) == (
+                    channel_id,
+                    thread_ts,
+                )
+                if matches and self._live(conversation_id) is not None:
+                    found.append(conversation_id)
+            return sorted(found)
 
     def append_turn(
         self,

@@ -57,7 +57,15 @@ from bot.adapters.memory_store import (
     new_token,
     ts_micros,
 )
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Role, Turn
+from bot.core.conversation import (
+    Conversation,
+    ConversationMeta,
+    HandoffRecord,
+    PendingApproval,
+    Role,
+    Turn,
+    parse_conversation_id,
+)
 from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened, SystemClock
 from bot.errors import ConversationBusyError, ConversationNotFoundError, StoreUnavailableError
 from bot.logging import get_logger
@@ -361,6 +369,11 @@ def _agent_set(agents: frozenset[str]) -> str:
     return json.dumps(dict.fromkeys(sorted(agents), True))
 
 
+def _glob_escape(text: str) -> str:
+    """``text`` as a literal inside a Redis glob pattern (SCAN MATCH)."""
+    return "".join(f"\\{ch}" if ch in "*?[]\\" else ch for ch in text)
+
+
 def _ms(seconds: float) -> int:
     return max(1, int(seconds * 1000))
 
@@ -533,6 +546,22 @@ class RedisConversationStore:
         """The whole conversation (one round trip), or None if unknown or expired."""
         found = self._run("get", self._get, self.conversation_keys(conversation_id), [])
         return _conversation(*found) if found else None
+
+    def find(self, *, channel_id: str, thread_ts: str) -> list[str]:
+        """Ids of the live conversations of a Slack thread, in any team: a SCAN over the prefix's
+        conversation keys (a tool's lookup from a thread link, never on the request path)."""
+        base = _glob_escape(f"{self.prefix}:conv:{{")
+        pattern = f"{base}*:{_glob_escape(channel_id)}:{_glob_escape(thread_ts)}}}:meta"
+        keys = self._call("find", lambda: list(self.client.scan_iter(match=pattern, count=1000)))
+        found = set()
+        for key in keys:
+            raw = key.decode() if isinstance(key, bytes) else str(key)
+            tag = raw[len(self.prefix) + len(":conv:{") : -len("}:meta")]
+            conversation_id = tag.replace("%7D", "}").replace("%7B", "{").replace("%25", "%")
+            address = parse_conversation_id(conversation_id)
+            if address is not None and (address.channel_id, address.thread_ts) == (channel_id, thread_ts):
+                found.add(conversation_id)
+        return sorted(found)
 
     def append_turn(
         self,

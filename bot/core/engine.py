@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -120,7 +120,8 @@ from bot.logging import get_logger
 
 log = get_logger("bot.engine")
 
-CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Reply in the thread to continue.)_"
+CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Send another message to continue.)_"
+STOP_NOTICE = "\n\n_(Answer stopped before it was finished.)_"
 MAX_PROMPT_IMAGE_BYTES = 40_000_000  # OpenAI takes 50 MB per request; the newest images go first
 CAP_NOTICE = "\n\n_(The agent used its {cap} tool calls for this answer; it answered with what it had.)_"
 LOOP_NOTICE = (
@@ -130,6 +131,13 @@ LOOP_NOTICE = (
 MAX_ROUNDS_EXTRA = 2  # model rounds beyond the call cap: the cap round and the answer round
 
 AnswerEvent = str | ToolActivity | ToolNotice | ApprovalRequest
+
+
+class StopAnswer(BaseException):
+    """Raised into a running answer to stop it (the terminal's Ctrl-C): the text so far is stored
+    with ``status="cut"`` and :data:`STOP_NOTICE`. A BaseException so that no ``except Exception``
+    on the way swallows it. See :meth:`AnswerStream.stop`.
+    """
 
 
 def _untold(call: ToolCall, why: str) -> ToolMessage:
@@ -166,6 +174,7 @@ class AnswerResult:
     cut: bool
     notices: tuple[Notice, ...] = ()  # what the person should know (an image that could not be fetched)
     tool_calls: int = 0
+    stopped: bool = False  # cut because the person stopped it (StopAnswer), not by the deadline
 
     @property
     def text(self) -> str:
@@ -254,7 +263,7 @@ class AnswerStream:
     are the typed errors of :mod:`bot.errors`.
     """
 
-    def __init__(self, generator: Iterator[AnswerPlan | AnswerResult | AnswerEvent]) -> None:
+    def __init__(self, generator: Generator[AnswerPlan | AnswerResult | AnswerEvent, None, None]) -> None:
         self._generator = generator
         self._opened = False
         self._plan: AnswerPlan | None = None
@@ -297,6 +306,29 @@ class AnswerStream:
     def paused(self) -> ApprovalRequest | None:
         """The call this answer waits on (set once the stream ended paused)."""
         return self._paused
+
+    def stop(self) -> list[str]:
+        """Stop the answer now: the text so far is stored as cut, with :data:`STOP_NOTICE`.
+
+        For a :class:`StopAnswer` that arrived while the caller was handling a delta (one that
+        arrives while the model or a tool is running stops the answer by itself). Returns the text
+        still to show (the notice); :attr:`result` then holds the stored answer. Does nothing
+        before the answer started or after it finished.
+        """
+        if self._plan is None or self._result is not None:
+            return []
+        rest: list[str] = []
+        try:
+            item = self._generator.throw(StopAnswer())
+            while True:
+                if isinstance(item, str):
+                    rest.append(item)
+                elif isinstance(item, AnswerResult):
+                    self._result = item
+                item = next(self._generator)
+        except (StopIteration, StopAnswer):  # finished; or stopped before the model was called
+            pass
+        return rest
 
     def close(self) -> None:
         """Stop early (releases the lock)."""
@@ -381,6 +413,39 @@ class Engine:
     def conversation(self, conversation_id: str) -> Conversation | None:
         """The stored conversation (e.g. to continue a Slack thread in the terminal), or None."""
         return self.store.get(conversation_id)
+
+    def find_thread(self, *, channel_id: str, thread_ts: str) -> list[str]:
+        """Ids of the stored conversations of a Slack thread, whatever the team (a thread link
+        names no team). For tools, not the request path: the Redis store scans for them."""
+        return self.store.find(channel_id=channel_id, thread_ts=thread_ts)
+
+    def copy_in(self, conversation: Conversation, *, conversation_id: str) -> Conversation:
+        """Store a copy of ``conversation`` (agent, handoff model, kept turns) as ``conversation_id``.
+
+        The terminal reproduces a Slack thread this way: read from the bot's store, copied into a
+        local one, so nothing is written to the thread's own state. Turns not answered there are
+        still pending here; a tool call waiting for approval there is not copied. One store
+        operation per turn (a new, private conversation).
+        """
+        now = self.clock.now()
+        meta = conversation.meta.model_copy(
+            update={
+                "id": conversation_id,
+                "created_at": now,
+                "updated_at": now,
+                "last_answer_id": None,
+                "pending_approval": None,
+            }
+        )
+        if not self.store.create(meta):
+            raise ValueError(f"conversation {conversation_id!r} exists already")
+        for turn in conversation.turns:
+            self.store.append_turn(conversation_id, turn)
+        copied = self.store.get(conversation_id)
+        if copied is None:
+            raise ConversationNotFoundError(conversation_id)
+        log.info("conversation_copied", conversation=conversation_id, turns=len(copied.turns))
+        return copied
 
     # ------------------------------------------------------------------------------------ start
 
@@ -585,7 +650,7 @@ class Engine:
 
     def _answer(
         self, conversation_id: str, deadline: float
-    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+    ) -> Generator[AnswerPlan | AnswerResult | AnswerEvent, None, None]:
         with self._locked(conversation_id, deadline) as locked:
             conversation = locked.conversation
             if conversation is None:
@@ -660,7 +725,7 @@ class Engine:
 
     def _decide(
         self, ref: ApprovalRef, by_user: str | None, approve: bool, admin: bool, deadline: float
-    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+    ) -> Generator[AnswerPlan | AnswerResult | AnswerEvent, None, None]:
         with self._locked(ref.conversation_id, deadline) as locked:
             conversation = locked.conversation
             if conversation is None:
@@ -700,7 +765,7 @@ class Engine:
         model: str,
         deadline: float,
         resume: tuple[PendingApproval, ApprovalDecision] | None,
-    ) -> Iterator[AnswerPlan | AnswerResult | AnswerEvent]:
+    ) -> Generator[AnswerPlan | AnswerResult | AnswerEvent, None, None]:
         """Tools and prompt, the budget's reservation, the plan, the answer, then the charge."""
         pending = conversation.pending_user_turns()
         answer_id = f"a-{uuid.uuid4().hex}"
@@ -739,7 +804,8 @@ class Engine:
         )
         usage: Usage | None = None
         try:
-            for item in self._generate(
+            # `yield from`: a StopAnswer thrown in by AnswerStream.stop() reaches the model loop
+            usage = yield from self._generate(
                 locked=locked,
                 conversation=conversation,
                 spec=spec,
@@ -751,10 +817,7 @@ class Engine:
                 tool_notices=tool_notices,
                 tools_tokens=tools_tokens,
                 resume=resume,
-            ):
-                if isinstance(item, AnswerResult):
-                    usage = item.turn.usage
-                yield item
+            )
         finally:
             if budget is not None and payer and channel_id:
                 self._charge(
@@ -839,7 +902,7 @@ class Engine:
         tool_notices: list[ToolNotice],
         tools_tokens: int,
         resume: tuple[PendingApproval, ApprovalDecision] | None = None,
-    ) -> Iterator[AnswerResult | AnswerEvent]:
+    ) -> Generator[AnswerResult | AnswerEvent, None, Usage | None]:
         conversation_id = conversation.meta.id
         agent = spec.name
         started = self.clock.monotonic()
@@ -874,55 +937,64 @@ class Engine:
                 yield from run.run(waiting, resume[1])
             else:  # the agent has no tools any more: the model is told, the answer goes on
                 state.transcript.extend(_untold(call, "the tool is no longer available") for call in waiting)
-        cut = stopped = shown = False
+        cut = stopped = shown = halted = False
         max_rounds = self.tool_rules.max_calls + MAX_ROUNDS_EXTRA
-        while run is None or run.pause is None:
-            request = ModelRequest(
-                model=model,
-                messages=(*messages, *state.transcript),
-                max_output_tokens=self.config.reserve_tokens,
-                fallback_models=fallbacks,
-                tools=tool_specs,
-                tool_choice="none" if state.tools_closed else "auto",
-            )
-            calls: list[ToolCall] = []
-            round_text: list[str] = []
-            completion: Completion | None = None
-            for event in self.model.stream(request, deadline=deadline):
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        if not round_text and state.transcript and state.parts:
-                            # text after tool calls starts a paragraph of its own
-                            gap = "" if state.parts[-1].endswith("\n\n") else "\n\n"
-                            if gap:
-                                state.parts.append(gap)
-                                if shown:  # a resumed answer's new message starts without it
-                                    yield gap
-                        round_text.append(event.text)
-                        state.parts.append(event.text)
-                        shown = True
-                        yield event.text
-                elif isinstance(event, ToolCall):
-                    calls.append(event)
-                else:
-                    completion = event
-            state.rounds += 1
-            if completion is not None:
-                usage = completion.usage
-                state.input_tokens += usage.input_tokens
-                state.output_tokens += usage.output_tokens
-                state.latency_ms += usage.latency_ms
-                if state.first_token_ms is None:
-                    state.first_token_ms = usage.first_token_ms
-            cut = completion is None or completion.cut
-            if cut or not calls:
-                break
-            if run is None or state.tools_closed or state.rounds >= max_rounds:
-                stopped = run is not None  # asked again after being told to answer: a loop
-                break
-            state.transcript.append(AssistantToolCalls(calls=tuple(calls), text="".join(round_text)))
-            yield from run.run(calls)
-        if run is not None and run.pause is not None:
+        try:
+            while run is None or run.pause is None:
+                request = ModelRequest(
+                    model=model,
+                    messages=(*messages, *state.transcript),
+                    max_output_tokens=self.config.reserve_tokens,
+                    fallback_models=fallbacks,
+                    tools=tool_specs,
+                    tool_choice="none" if state.tools_closed else "auto",
+                )
+                calls: list[ToolCall] = []
+                round_text: list[str] = []
+                completion: Completion | None = None
+                events = self.model.stream(request, deadline=deadline)
+                try:
+                    for event in events:
+                        if isinstance(event, TextDelta):
+                            if event.text:
+                                if not round_text and state.transcript and state.parts:
+                                    # text after tool calls starts a paragraph of its own
+                                    gap = "" if state.parts[-1].endswith("\n\n") else "\n\n"
+                                    if gap:
+                                        state.parts.append(gap)
+                                        if shown:  # a resumed answer's new message starts without it
+                                            yield gap
+                                round_text.append(event.text)
+                                state.parts.append(event.text)
+                                shown = True
+                                yield event.text
+                        elif isinstance(event, ToolCall):
+                            calls.append(event)
+                        else:
+                            completion = event
+                finally:
+                    close = getattr(events, "close", None)
+                    if close is not None:
+                        close()  # a stopped model stream lets go of its connection now
+                state.rounds += 1
+                if completion is not None:
+                    usage = completion.usage
+                    state.input_tokens += usage.input_tokens
+                    state.output_tokens += usage.output_tokens
+                    state.latency_ms += usage.latency_ms
+                    if state.first_token_ms is None:
+                        state.first_token_ms = usage.first_token_ms
+                cut = completion is None or completion.cut
+                if cut or not calls:
+                    break
+                if run is None or state.tools_closed or state.rounds >= max_rounds:
+                    stopped = run is not None  # asked again after being told to answer: a loop
+                    break
+                state.transcript.append(AssistantToolCalls(calls=tuple(calls), text="".join(round_text)))
+                yield from run.run(calls)
+        except StopAnswer:  # the person stopped it (Ctrl-C): keep what was written, as cut
+            cut = halted = True
+        if run is not None and run.pause is not None and not halted:
             now = self.clock.now()
             record = run.pending(
                 agent=agent,
@@ -943,10 +1015,12 @@ class Engine:
                 expires_at=record.expires_at,
                 timeout_s=self.tool_rules.approval_timeout_s,
             )
-            return
+            return None
         text = "".join(state.parts)
         notice = ""
-        if cut:
+        if halted:
+            notice = STOP_NOTICE
+        elif cut:
             notice = CUT_NOTICE
         elif stopped:
             notice = LOOP_NOTICE.format(cap=self.tool_rules.max_calls)
@@ -986,6 +1060,7 @@ class Engine:
             latency_ms=usage.latency_ms,
             first_token_ms=usage.first_token_ms,
             cut=cut,
+            stopped=halted,
             answer_chars=len(text),
             tool_calls=state.calls_used,
             model_rounds=state.rounds,
@@ -1001,7 +1076,9 @@ class Engine:
             cut=cut,
             notices=notices,
             tool_calls=state.calls_used,
+            stopped=halted,
         )
+        return usage
 
     def _with_images(
         self, prompt: PromptResult, *, agent: str, vision: bool, pending: tuple[Turn, ...], deadline: float

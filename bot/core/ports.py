@@ -128,6 +128,14 @@ class ConversationStore(Protocol):
         """Whether the conversation exists (reads nothing else)."""
         ...
 
+    def find(self, *, channel_id: str, thread_ts: str) -> list[str]:
+        """Ids (sorted) of the live conversations of a Slack thread, in any team.
+
+        Not for the request path (Redis scans the keyspace): for tools that start from a thread
+        link, which names the channel and thread but not the team.
+        """
+        ...
+
     def append_turn(
         self,
         conversation_id: str,
