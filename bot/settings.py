@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     max_turns: int = Field(default=500, ge=10, description="Turns kept per thread; older ones are dropped")
     lock_ttl_s: float = Field(default=120.0, gt=0, description="Answer lock expiry (crash safety)")
     lock_wait_s: float = Field(default=60.0, ge=0, description="How long a reply waits for the lock")
+    store_outage_retry_s: float = Field(
+        default=30.0, ge=0, description="How long a reply keeps retrying while Redis is unreachable"
+    )
 
     # --- Agents --------------------------------------------------------------------------------
     agents_dir: Path = DEFAULT_AGENTS_DIR

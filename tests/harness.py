@@ -391,6 +391,7 @@ def bot_env(
         "MODEL_RETRY_BASE_DELAY_S": "0.01",
         "LOCK_WAIT_S": "20",
         "WARM_AFTER_ACK": "false",
+        "STORE_OUTAGE_RETRY_S": "0",  # tests of the outage retry set their own window
     }
 
 

@@ -8,10 +8,12 @@ every earlier turn, the outage-time messages included, read back from Slack.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +69,19 @@ class OwnRedis:
 
     def keys(self) -> int:
         return int(redis.Redis.from_url(self.url).dbsize())
+
+    def pause(self) -> None:
+        """Take the server away without losing its data (a blip, a failover that keeps data):
+        SHUTDOWN SAVE writes dump.rdb, which :meth:`resume` loads again."""
+        assert self.process is not None
+        with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it exits
+            redis.Redis.from_url(self.url).shutdown(save=True)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def resume(self) -> None:
+        """Start the server again on the same port, with the data it had."""
+        self.start()
 
 
 @pytest.fixture
@@ -132,3 +147,38 @@ def test_redis_restarted_empty_mid_conversation(
     assert f"<@{OTHER_USER}>: what about burst limits?" in joined  # written while Redis was down
     assert contents[-1].endswith("so?")
     assert own_redis.keys() > 0  # the conversation is kept again
+
+
+def test_message_sent_during_a_short_outage_is_kept_and_answered(
+    slackbot: Bot, own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis is unreachable for a moment (and comes back with its data): the person is told the bot
+    holds on to their message, and once Redis is back the message is stored and answered, with
+    nothing to retype."""
+    monkeypatch.setenv("REDIS_URL", own_redis.url)
+    monkeypatch.setenv("STORE_OUTAGE_RETRY_S", "120")
+    slackbot.openai.script(Stream(["Backend: token bucket."]))
+    slackbot.command("review a rate limiter")
+    slackbot.lazy()
+    root = slackbot.root().ts
+
+    own_redis.pause()  # refuses connections; the data stays
+    slackbot.message("what about burst limits?", thread_ts=root, user=OTHER_USER)
+    [invocation] = slackbot.aws_lambda.take()
+    slackbot.openai.script(Stream(["Backend: a second bucket for bursts."]))
+    lazy = threading.Thread(target=slackbot.send, args=(invocation["payload"],))
+    lazy.start()
+    for _ in range(600):  # the notice comes first (up to 60 s on a very busy machine)
+        if any("holding on to your message" in m.text for m in slackbot.slack.thread(CHANNEL, root)):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("no outage notice")
+    own_redis.resume()
+    lazy.join(120)
+    assert not lazy.is_alive()
+
+    assert slackbot.answers(root)[-1].markdown() == "Backend: a second bucket for bursts."
+    assert "what about burst limits?" in _contents(slackbot)[-1]
+    notices = [m.text for m in slackbot.slack.thread(CHANNEL, root) if "storage" in m.text]
+    assert notices == ["My conversation storage is back: your message is kept and answered below."]

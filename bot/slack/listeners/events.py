@@ -22,6 +22,7 @@ from bot.errors import BudgetExceededError, StoreUnavailableError, ThreadForgott
 from bot.logging import get_logger
 from bot.slack.answering import stream_answer, tell_error
 from bot.slack.governance import access_kind, forget_prompt, refuse
+from bot.slack.outage import hold_through_outage
 from bot.slack.record import adopt_thread, side_talk, tell, user_message
 
 log = get_logger("bot.slack.events")
@@ -104,71 +105,73 @@ def handle_reply(
     engine = services.engine
     deadline = runtime.current().deadline
     text = event.get("text") or ""
+
+    def work() -> None:
+        files = event.get("files") or []
+        if files and not under_bot and not engine.knows(conv_id):
+            log.info("not_our_thread")  # someone else's thread: their files are not downloaded
+            return
+        refused = _refused_agents(services, user, channel)
+        message, notices = user_message(
+            services, text=text, user_id=user, ts=ts, files=files, deadline=deadline
+        )
+        outcome = engine.reply(
+            conversation_id=conv_id,
+            message=message,
+            # under the bot's own message: the conversation may still be being created, or lost
+            park_if_missing=under_bot,
+            refuse_agents=refused,
+        )
+        if outcome in (ReplyOutcome.REFUSED, ReplyOutcome.NOT_FOUND):
+            if outcome is ReplyOutcome.REFUSED:
+                agent = engine.current_agent(conv_id) or "this thread's agent"
+                _tell_access(services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts)
+            else:
+                log.info("not_our_thread")
+            return
+        if outcome is ReplyOutcome.PARKED and not _recover(
+            services,
+            client,
+            context,
+            conv_id=conv_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            ts=ts,
+            attachments=message.attachments,
+            notices=notices,
+            refused=refused,
+            deadline=deadline,
+        ):
+            return
+        tell(client, channel=channel, thread_ts=thread_ts, notices=notices)
+        if side_talk(text):
+            log.info("side_talk_kept")  # context for the agent, not a question to it
+            return
+        stream_answer(
+            services,
+            client,
+            conversation_id=conv_id,
+            channel=channel,
+            thread_ts=thread_ts,
+            user_id=event.get("user"),
+        )
+
     try:
-        with engine.once(f"event:{body.get('event_id') or ts}") as first:
-            if not first:
+        try:
+            with engine.once(f"event:{body.get('event_id') or ts}") as first:
+                if first:
+                    work()
+        except StoreUnavailableError as error:
+            if not under_bot:
+                # Without Redis we cannot tell whether this thread is ours: stay out of other people's
+                # threads (the error metric still alarms). Threads under the bot's own message are told.
+                services.metrics.error(error.kind)
+                log.warning("store_unavailable_unknown_thread", detail=error.detail)
                 return
-            files = event.get("files") or []
-            if files and not under_bot and not engine.knows(conv_id):
-                log.info("not_our_thread")  # someone else's thread: their files are not downloaded
-                return
-            refused = _refused_agents(services, user, channel)
-            message, notices = user_message(
-                services, text=text, user_id=user, ts=ts, files=files, deadline=deadline
-            )
-            outcome = engine.reply(
-                conversation_id=conv_id,
-                message=message,
-                # under the bot's own message: the conversation may still be being created, or lost
-                park_if_missing=under_bot,
-                refuse_agents=refused,
-            )
-            if outcome in (ReplyOutcome.REFUSED, ReplyOutcome.NOT_FOUND):
-                if outcome is ReplyOutcome.REFUSED:
-                    agent = engine.current_agent(conv_id) or "this thread's agent"
-                    _tell_access(
-                        services, client, agent=agent, user=user, channel=channel, thread_ts=thread_ts
-                    )
-                else:
-                    log.info("not_our_thread")
-                return
-            if outcome is ReplyOutcome.PARKED and not _recover(
-                services,
-                client,
-                context,
-                conv_id=conv_id,
-                channel=channel,
-                thread_ts=thread_ts,
-                ts=ts,
-                attachments=message.attachments,
-                notices=notices,
-                refused=refused,
-                deadline=deadline,
-            ):
-                return
-            tell(client, channel=channel, thread_ts=thread_ts, notices=notices)
-            if side_talk(text):
-                log.info("side_talk_kept")  # context for the agent, not a question to it
-                return
-            stream_answer(
-                services,
-                client,
-                conversation_id=conv_id,
-                channel=channel,
-                thread_ts=thread_ts,
-                user_id=event.get("user"),
-            )
+            hold_through_outage(services, client, channel=channel, thread_ts=thread_ts, work=work)
     except BudgetExceededError as error:
         refuse(services, client, channel=channel, user=user, thread_ts=thread_ts, text=error.user_message,
                kind=error.kind)  # fmt: skip
-    except StoreUnavailableError as error:
-        if not under_bot:
-            # Without Redis we cannot tell whether this thread is ours: stay out of other people's
-            # threads (the error metric still alarms). Threads under the bot's own message are told.
-            services.metrics.error(error.kind)
-            log.warning("store_unavailable_unknown_thread", detail=error.detail)
-            return
-        tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
     except Exception as error:  # noqa: BLE001 - told in the thread, logged and counted by tell_error
         tell_error(services, client, channel=channel, thread_ts=thread_ts, error=error)
 
