@@ -176,7 +176,8 @@ def test_deadline_mid_stream_cuts_and_keeps_the_partial_text(fake_openai: FakeOp
     waiting for a model that stalls (bounds far apart: a busy machine cannot flip the outcome)."""
     fake_openai.script(Stream(["Part one. ", "Part two.", " never"], stall_after_first_s=60))
     started = time.monotonic()
-    events = run(make_model(fake_openai.base_url, sleeps), within_s=6.0)  # ample for the first word
+    model = make_model(fake_openai.base_url, sleeps, read_timeout_s=60)  # the deadline comes first
+    events = run(model, within_s=6.0)  # ample for the first word
 
     assert time.monotonic() - started < 30  # cut at the deadline, not after the 60 s stall
     assert text_of(events) == "Part one. "
