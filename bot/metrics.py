@@ -202,6 +202,12 @@ class Metrics:
             {"ThreadsForgotten": (1, "Count"), "MessagesDeleted": (max(messages_deleted, 0), "Count")}
         )
 
+    def feedback(self, agent: str, *, up: int, down: int) -> str:
+        """A vote on an agent's answer: how its thumbs up and down totals moved (-1, 0 or 1 each)."""
+        return self._emit(
+            {"FeedbackUp": (float(up), "Count"), "FeedbackDown": (float(down), "Count")}, {"Agent": agent}
+        )
+
     def slack_fallback(self, feature: str) -> str:
         """Slack refused a feature (streaming, loading status, canvas) and the fallback served instead."""
         return self._emit({"SlackFallbacks": (1, "Count")}, {"Feature": feature})

@@ -162,7 +162,10 @@ def test_review_streams_then_hands_back_to_the_director(
     ada.shot("05-edited")
     page.locator(".modal-submit").click()
     page.locator(".modal").wait_for(state="detached")
-    ada.thread().locator(".msg", has_text="handed this thread from backend-builder to director").wait_for()
+    # the handoff line (the used answer also notes it, where its buttons were)
+    ada.thread().locator(
+        ".msg", has_text="handed this thread from backend-builder to director"
+    ).last.wait_for()
     director = ada.thread().locator(".msg", has_text="ship it once the retries are in.")
     director.locator(".bk-context", has_text="director").wait_for()
     ada.shot("06-director")

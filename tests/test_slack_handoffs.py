@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 from tests.fakes.openai_server import Stream
@@ -79,12 +80,14 @@ def test_send_true_hands_off_at_once(slackbot: Bot) -> None:
 def test_second_click_and_old_buttons_do_nothing(slackbot: Bot) -> None:
     """A second submit of the same handoff, or an older answer's button, hands off nothing more."""
     root, answer = _review(slackbot)
+    seen_before = copy.deepcopy(answer)  # the message as a screen showed it before the handoff
     slackbot.click(answer, BACK)
     view = slackbot.slack.views[-1]["view"]
     slackbot.submit_view(view, "go")
     slackbot.lazy()
+    assert answer.buttons() == []  # the used buttons are gone from the thread
     answers_after_first = len(slackbot.answers(root))
-    slackbot.click(answer, BACK)  # the old button, again
+    slackbot.click(seen_before, BACK)  # the old button, again (a screen not refreshed yet)
     if slackbot.slack.views[-1:] and len(slackbot.slack.views) > 1:
         slackbot.submit_view(slackbot.slack.views[-1]["view"], "go again")
     slackbot.lazy()

@@ -53,9 +53,8 @@ def test_mention_starts_thread_with_director(slackbot: Bot) -> None:
     slackbot.lazy()
     answers = slackbot.answers(ts)
     assert len(answers) == 1
-    assert "director" in answers[0].blocks[-2]["elements"][0]["text"] or any(
-        "director" in str(b) for b in answers[0].blocks
-    )
+    footer = next(b for b in answers[0].blocks if b["type"] == "context")
+    assert "director" in footer["elements"][0]["text"]
     request = slackbot.openai.requests[-1]
     assert "Director" in request.messages[0]["content"]
     assert "<@UBOT>" not in request.messages[-1]["content"]

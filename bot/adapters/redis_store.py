@@ -50,6 +50,7 @@ from redis.commands.core import Script
 from redis.retry import Retry
 
 from bot.adapters.memory_store import (
+    FEEDBACK_TTL_S,
     LOCK_POLL_FACTOR,
     LOCK_POLL_FIRST_S,
     LOCK_POLL_MAX_S,
@@ -62,11 +63,23 @@ from bot.core.conversation import (
     ConversationMeta,
     HandoffRecord,
     PendingApproval,
+    RecentThread,
     Role,
+    ShownAnswer,
     Turn,
+    Vote,
     parse_conversation_id,
 )
-from bot.core.ports import AppendOutcome, Clock, HandoffStatus, LockedConversation, Opened, SystemClock
+from bot.core.ports import (
+    AppendOutcome,
+    Clock,
+    HandoffStatus,
+    LockedConversation,
+    Opened,
+    SystemClock,
+    VoteOutcome,
+    VoteStatus,
+)
 from bot.errors import ConversationBusyError, ConversationNotFoundError, StoreUnavailableError
 from bot.logging import get_logger
 
@@ -359,6 +372,170 @@ return 0
 """
 
 
+# ---- what Slack shows: buttons, votes, canvas (conversation keys, one slot) ----------------------
+
+# Make an answer the shown one if it is live. ARGV: ttl_ms nonce answer_id shown_json
+# Returns the JSON list of shown answers whose buttons must go (also for a retried call).
+_SHOW = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return '[]' end
+if redis.call('HGET', KEYS[1], '_show') == ARGV[2] then return redis.call('HGET', KEYS[1], '_show_out') end
+local live = redis.call('HGET', KEYS[1], 'last_answer_id')
+local out = {}
+if live and live ~= 'null' and cjson.decode(live) == ARGV[3] then
+  local raw = redis.call('HGET', KEYS[1], 'shown')
+  if raw and raw ~= 'null' then
+    for id, rec in pairs(cjson.decode(raw)) do
+      if id ~= ARGV[3] then out[#out + 1] = rec end
+    end
+  end
+  local map = {}
+  map[ARGV[3]] = cjson.decode(ARGV[4])
+  redis.call('HSET', KEYS[1], 'shown', cjson.encode(map))
+else
+  out[1] = cjson.decode(ARGV[4])
+end
+local encoded = '[]'
+if #out > 0 then encoded = cjson.encode(out) end
+redis.call('HSET', KEYS[1], '_show', ARGV[2], '_show_out', encoded)
+touch(ARGV[1])
+return encoded
+"""
+)
+
+# Stop showing an answer. ARGV: ttl_ms nonce answer_id. Returns its JSON (also when retried), or false.
+_RETIRE = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HGET', KEYS[1], '_retire') == ARGV[2] then return redis.call('HGET', KEYS[1], '_retired') end
+local raw = redis.call('HGET', KEYS[1], 'shown')
+if not raw or raw == 'null' then return false end
+local map = cjson.decode(raw)
+local rec = map[ARGV[3]]
+if not rec then return false end
+map[ARGV[3]] = nil
+local left = '{}'
+if next(map) ~= nil then left = cjson.encode(map) end
+local encoded = cjson.encode(rec)
+redis.call('HSET', KEYS[1], 'shown', left, '_retire', ARGV[2], '_retired', encoded)
+touch(ARGV[1])
+return encoded
+"""
+)
+
+# One person's vote on one answer (the same rules as memory_store.vote_change).
+# ARGV: ttl_ms answer_id user_id value comment_json at_json
+# Returns {status, vote_json, agent_json, previous value or ''}.
+_VOTE = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local body = redis.call('HGET', KEYS[3], ARGV[2])
+if not body then return {'not_an_answer'} end
+local turn = cjson.decode(body)
+if turn['role'] ~= 'assistant' then return {'not_an_answer'} end
+local agent = cjson.encode(turn['agent'])
+local raw = redis.call('HGET', KEYS[1], 'votes')
+local votes = {}
+if raw and raw ~= 'null' then votes = cjson.decode(raw) end
+local per = votes[ARGV[2]] or {}
+local old = per[ARGV[3]]
+local value = tonumber(ARGV[4])
+local comment = cjson.decode(ARGV[5])
+local has_comment = comment ~= cjson.null
+local previous = ''
+if old then previous = tostring(old['value']) end
+if old and old['value'] == value and ((not has_comment) or old['comment'] == comment) then
+  return {'unchanged', cjson.encode(old), agent, previous}
+end
+local vote = {}
+vote['value'] = value
+vote['comment'] = cjson.null
+if value < 0 then
+  if has_comment then
+    vote['comment'] = comment
+  elseif old and old['value'] == value and old['comment'] then
+    vote['comment'] = old['comment']
+  end
+end
+vote['at'] = cjson.decode(ARGV[6])
+vote['revision'] = 1
+if old then vote['revision'] = old['revision'] + 1 end
+local up, down = 0, 0
+if value > 0 then up = 1 else down = 1 end
+if old and old['value'] == 1 then up = up - 1 end
+if old and old['value'] == -1 then down = down - 1 end
+vote['delta_up'] = up
+vote['delta_down'] = down
+per[ARGV[3]] = vote
+votes[ARGV[2]] = per
+redis.call('HSET', KEYS[1], 'votes', cjson.encode(votes))
+touch(ARGV[1])
+return {'stored', cjson.encode(vote), agent, previous}
+"""
+)
+
+# Compare-and-set the canvas id. ARGV: ttl_ms canvas_json expected_json. Returns the recorded JSON.
+_CANVAS = (
+    _LIB
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local current = redis.call('HGET', KEYS[1], 'canvas_id') or 'null'
+if current == ARGV[3] then
+  redis.call('HSET', KEYS[1], 'canvas_id', ARGV[2])
+  touch(ARGV[1])
+  return ARGV[2]
+end
+return current
+"""
+)
+
+# Count a vote's change once. KEYS: totals, change marker (both in the {tally} slot).
+# ARGV: ttl_ms marker_ttl_ms up_field down_field up down
+_TALLY = """
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then
+  if tonumber(ARGV[5]) ~= 0 then redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[5]) end
+  if tonumber(ARGV[6]) ~= 0 then redis.call('HINCRBY', KEYS[1], ARGV[4], ARGV[6]) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return 1
+"""
+
+# A person's recent threads. KEYS: order (zset), entries (hash), in the person's slot.
+# ARGV: ttl_ms score conversation_id entry_json keep
+_REMEMBER = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local first = redis.call('HGET', KEYS[2], ARGV[3])
+if first then
+  local entry = cjson.decode(first)
+  local now = cjson.decode(ARGV[4])
+  entry['at'] = now['at']
+  if now['agent'] ~= cjson.null then entry['agent'] = now['agent'] end
+  redis.call('HSET', KEYS[2], ARGV[3], cjson.encode(entry))
+else
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+end
+local extra = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[5])
+if extra > 0 then
+  local old = redis.call('ZRANGE', KEYS[1], 0, extra - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, extra - 1)
+  for _, id in ipairs(old) do redis.call('HDEL', KEYS[2], id) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return 1
+"""
+
+# Read-only. KEYS: order, entries. ARGV: limit. Returns the entries, newest first (nil for a gap).
+_RECENT = """
+local ids = redis.call('ZREVRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+if #ids == 0 then return {} end
+return redis.call('HMGET', KEYS[2], unpack(ids))
+"""
+
+
 def _hash_tag(conversation_id: str) -> str:
     """The id as a cluster hash tag body: injective, never containing ``{`` or ``}``."""
     return conversation_id.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
@@ -409,6 +586,13 @@ class RedisConversationStore:
         self._acquire: Script = client.register_script(_ACQUIRE)
         self._release: Script = client.register_script(_RELEASE)
         self._forget: Script = client.register_script(_FORGET)
+        self._show: Script = client.register_script(_SHOW)
+        self._retire: Script = client.register_script(_RETIRE)
+        self._vote: Script = client.register_script(_VOTE)
+        self._canvas: Script = client.register_script(_CANVAS)
+        self._tally: Script = client.register_script(_TALLY)
+        self._remember: Script = client.register_script(_REMEMBER)
+        self._recent: Script = client.register_script(_RECENT)
 
     @classmethod
     def from_url(
@@ -715,6 +899,105 @@ class RedisConversationStore:
         token = self._owned.take(delivery_id)
         if token is not None:
             self._run("release", self._release, [self.delivery_key(delivery_id)], [token])
+
+    # --------------------------------------------------- what Slack shows: buttons, votes, canvas
+
+    def show_answer(self, conversation_id: str, shown: ShownAnswer) -> tuple[ShownAnswer, ...]:
+        """Make ``shown`` the shown answer if it is live (one script, safe to retry); the stale ones."""
+        args: list[str | int] = [_ms(self.ttl_s), new_token(), shown.answer_id, shown.model_dump_json()]
+        raw = self._run("show_answer", self._show, self.conversation_keys(conversation_id), args)
+        return tuple(ShownAnswer.model_validate(item) for item in json.loads(raw))
+
+    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
+        """Forget that ``answer_id`` is shown (one script, safe to retry); it, if it was."""
+        args: list[str | int] = [_ms(self.ttl_s), new_token(), answer_id]
+        raw = self._run("retire_answer", self._retire, self.conversation_keys(conversation_id), args)
+        return ShownAnswer.model_validate_json(raw) if raw else None
+
+    def vote(
+        self,
+        conversation_id: str,
+        *,
+        answer_id: str,
+        user_id: str,
+        value: int,
+        comment: str | None,
+        at: float,
+    ) -> VoteOutcome:
+        """Set one person's vote on one answer (one script)."""
+        args: list[str | int] = [
+            _ms(self.ttl_s),
+            answer_id,
+            user_id,
+            1 if value > 0 else -1,
+            json.dumps(comment),
+            json.dumps(at),
+        ]
+        found = self._run("vote", self._vote, self.conversation_keys(conversation_id), args)
+        status = VoteStatus(found[0].decode() if isinstance(found[0], bytes) else found[0])
+        if len(found) == 1:
+            return VoteOutcome(status)
+        previous = found[3].decode() if isinstance(found[3], bytes) else str(found[3])
+        return VoteOutcome(
+            status,
+            Vote.model_validate_json(found[1]),
+            json.loads(found[2]),
+            int(previous) if previous else None,
+        )
+
+    def set_canvas(self, conversation_id: str, canvas_id: str, *, expected: str | None) -> str | None:
+        """Compare-and-set the conversation's canvas id (one script); the id recorded afterwards."""
+        args: list[str | int] = [_ms(self.ttl_s), json.dumps(canvas_id), json.dumps(expected)]
+        raw = self._run("set_canvas", self._canvas, self.conversation_keys(conversation_id), args)
+        recorded = json.loads(raw) if raw else None
+        return str(recorded) if recorded is not None else None
+
+    def _feedback_keys(self, change_id: str) -> list[str]:
+        base = f"{self.prefix}:feedback:{{tally}}"
+        return [base, f"{base}:change:{change_id}"]
+
+    def tally_feedback(self, change_id: str, *, agent: str, up: int, down: int) -> None:
+        """Count a vote's change once per ``change_id`` (one script)."""
+        args: list[str | int] = [
+            _ms(FEEDBACK_TTL_S),
+            _ms(self.ttl_s),
+            f"{agent}\n+",
+            f"{agent}\n-",
+            up,
+            down,
+        ]
+        self._run("tally_feedback", self._tally, self._feedback_keys(change_id), args)
+
+    def feedback_tallies(self) -> dict[str, tuple[int, int]]:
+        """Thumbs up and down per agent."""
+        key = self._feedback_keys("")[0]
+        raw = self._call("feedback_tallies", lambda: self.client.hgetall(key))
+        counts: dict[str, list[int]] = {}
+        for field_name, value in raw.items():
+            name = field_name.decode() if isinstance(field_name, bytes) else field_name
+            agent, _, side = name.rpartition("\n")
+            counts.setdefault(agent, [0, 0])[0 if side == "+" else 1] = int(value)
+        return {agent: (up, down) for agent, (up, down) in counts.items()}
+
+    def _recent_keys(self, user_id: str) -> list[str]:
+        base = f"{self.prefix}:user:{{{_hash_tag(user_id)}}}"
+        return [f"{base}:recent", f"{base}:threads"]
+
+    def remember_thread(self, user_id: str, thread: RecentThread, *, keep: int) -> None:
+        """Move ``thread`` to the front of the person's recent threads (one script)."""
+        args: list[str | int] = [
+            _ms(self.ttl_s),
+            repr(float(thread.at)),
+            thread.conversation_id,
+            thread.model_dump_json(),
+            keep,
+        ]
+        self._run("remember_thread", self._remember, self._recent_keys(user_id), args)
+
+    def recent_threads(self, user_id: str, limit: int) -> tuple[RecentThread, ...]:
+        """The person's recent threads, newest first (one script)."""
+        found = self._run("recent_threads", self._recent, self._recent_keys(user_id), [max(1, limit)])
+        return tuple(RecentThread.model_validate_json(item) for item in found if item)
 
 
 class _RedisLocked:

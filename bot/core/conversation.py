@@ -130,6 +130,45 @@ class HandoffRecord(BaseModel):
     at: float = 0.0
 
 
+class ShownAnswer(BaseModel):
+    """An answer whose handoff buttons a person can see now, and where.
+
+    ``restore`` is what that message shows once the buttons go (written by the chat layer, opaque
+    here): a newer answer or a handoff makes the buttons stale, and they are removed.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    answer_id: str = Field(min_length=1, max_length=200)
+    agent: str | None = Field(default=None, description="The agent that wrote the answer")
+    message_ts: str = Field(min_length=1, max_length=40, description="The message that carries the buttons")
+    restore: str = Field(default="", max_length=60_000)
+
+
+class Vote(BaseModel):
+    """One person's feedback on one answer (changeable; the latest change is kept)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    value: Literal[1, -1]
+    comment: str | None = Field(default=None, max_length=3_000)
+    at: float = 0.0
+    revision: int = Field(default=1, ge=1, description="How many times this vote was set or changed")
+    delta_up: int = Field(default=0, description="The latest change's effect on the answer's thumbs up")
+    delta_down: int = Field(default=0, description="... and on its thumbs down")
+
+
+class RecentThread(BaseModel):
+    """A thread a person wrote in, for their App Home (newest first)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str = Field(min_length=1, max_length=300)
+    title: str = Field(default="", max_length=200, description="The person's first words in the thread")
+    agent: str | None = None
+    at: float = 0.0
+
+
 class ConversationMeta(BaseModel):
     """The small, frequently updated part of a conversation."""
 
@@ -152,6 +191,13 @@ class ConversationMeta(BaseModel):
     pending_approval: PendingApproval | None = Field(
         default=None, description="An answer paused on a tool call waiting for approval"
     )
+    shown: dict[str, ShownAnswer] = Field(
+        default_factory=dict, description="Answers whose handoff buttons show in Slack, by answer id"
+    )
+    votes: dict[str, dict[str, Vote]] = Field(
+        default_factory=dict, description="Feedback: answer id -> person -> vote"
+    )
+    canvas_id: str | None = Field(default=None, description="The canvas the thread was saved to, if any")
 
 
 class Conversation(BaseModel):

@@ -14,7 +14,17 @@ from enum import StrEnum
 from typing import Literal, Protocol
 
 from bot.core.context import Attachment, ImageInput
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, PendingApproval, Turn, Usage
+from bot.core.conversation import (
+    Conversation,
+    ConversationMeta,
+    HandoffRecord,
+    PendingApproval,
+    RecentThread,
+    ShownAnswer,
+    Turn,
+    Usage,
+    Vote,
+)
 from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 
 # --------------------------------------------------------------------------------------------- store
@@ -37,6 +47,25 @@ class HandoffStatus(StrEnum):
     STALE = "stale"  # not the live answer (older, or its buttons were used): nothing changed
     WRONG_AGENT = "wrong_agent"  # the stored answer was not written by the claimed agent
     MISSING = "missing"
+
+
+class VoteStatus(StrEnum):
+    """What :meth:`ConversationStore.vote` did."""
+
+    STORED = "stored"  # a new vote, or a changed one
+    UNCHANGED = "unchanged"  # the same vote again (a second click, a re-delivery): nothing changed
+    NOT_AN_ANSWER = "not_an_answer"  # no stored answer with that id (forged, or dropped by the cap)
+    MISSING = "missing"  # no such conversation
+
+
+@dataclass(frozen=True, slots=True)
+class VoteOutcome:
+    """A vote as stored, the answer's agent (from the stored answer, not the button), the vote before."""
+
+    status: VoteStatus
+    vote: Vote | None = None
+    agent: str | None = None
+    previous: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +238,65 @@ class ConversationStore(Protocol):
 
     def release(self, delivery_id: str) -> None:
         """Give a claim up (the work failed in a way a retry may fix)."""
+        ...
+
+    # --------------------------------------------------- what Slack shows: buttons, votes, canvas
+
+    def show_answer(self, conversation_id: str, shown: ShownAnswer) -> tuple[ShownAnswer, ...]:
+        """Record that ``shown.answer_id``'s handoff buttons are on screen; return the ones to take down.
+
+        One atomic operation. If the answer is still the live one (``last_answer_id``), it becomes
+        the only shown answer and the others shown before are returned (their buttons are stale).
+        If it is not live any more (a newer answer or a handoff came first), nothing is recorded and
+        ``shown`` itself is returned: its own buttons must go. So each stale button set is returned
+        to exactly one caller, however the answers race.
+        """
+        ...
+
+    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
+        """Stop recording ``answer_id`` as shown and return it (None if it was not): its buttons go."""
+        ...
+
+    def vote(
+        self,
+        conversation_id: str,
+        *,
+        answer_id: str,
+        user_id: str,
+        value: int,
+        comment: str | None,
+        at: float,
+    ) -> VoteOutcome:
+        """Set ``user_id``'s vote (+1 or -1, with an optional comment) on an answer, in one operation.
+
+        One vote per person per answer: a new value replaces the old one (``delta_up``/``delta_down``
+        say how the answer's counts moved, ``revision`` counts the changes); the same value again is
+        UNCHANGED (a comment given with it is added). A thumbs up drops an earlier comment.
+        """
+        ...
+
+    def set_canvas(self, conversation_id: str, canvas_id: str, *, expected: str | None) -> str | None:
+        """Record the conversation's canvas if the recorded one is ``expected``; returns the one recorded.
+
+        Compare-and-set: when two people save the thread at once, one canvas wins and the other
+        caller learns which. None when the conversation does not exist.
+        """
+        ...
+
+    def tally_feedback(self, change_id: str, *, agent: str, up: int, down: int) -> None:
+        """Add a vote's change to the agent's totals, once per ``change_id`` (retries count once)."""
+        ...
+
+    def feedback_tallies(self) -> dict[str, tuple[int, int]]:
+        """Thumbs up and down per agent, over every conversation (kept a year after the last vote)."""
+        ...
+
+    def remember_thread(self, user_id: str, thread: RecentThread, *, keep: int) -> None:
+        """Put ``thread`` first in the person's recent threads (its first title stays), keep ``keep``."""
+        ...
+
+    def recent_threads(self, user_id: str, limit: int) -> tuple[RecentThread, ...]:
+        """The person's recent threads, newest first."""
         ...
 
 

@@ -154,3 +154,30 @@ class AskModalRef(Ref):
 
     kind: Literal["ask_modal"] = Field(default="ask_modal", alias="k")
     channel_id: str = Field(alias="ch", min_length=1, max_length=40, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")
+
+
+class FeedbackRef(Ref):
+    """A feedback (thumbs) button under an answer: which answer, up or down.
+
+    The vote counts for the agent that wrote the stored answer, whatever the button claims.
+    """
+
+    kind: Literal["feedback"] = Field(default="feedback", alias="k")
+    conversation_id: str = Field(alias="c", min_length=1, max_length=300)
+    answer_id: str = Field(alias="a", min_length=1, max_length=200)
+    positive: bool = Field(alias="p")
+
+    @property
+    def thread(self) -> ThreadAddress | None:
+        """The Slack thread the conversation id names."""
+        return parse_conversation_id(self.conversation_id)
+
+
+class FeedbackModalRef(Ref):
+    """The optional comment after a thumbs down: the answer, and where the button was."""
+
+    LIMIT: ClassVar[int] = PRIVATE_METADATA_LIMIT
+
+    kind: Literal["feedback_modal"] = Field(default="feedback_modal", alias="k")
+    button: FeedbackRef = Field(alias="b")
+    channel_id: str = Field(alias="ch", min_length=1, max_length=40)

@@ -8,6 +8,7 @@ unreported.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from slack_sdk import WebClient
@@ -15,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import runtime
 from bot.container import Services
-from bot.core.conversation import parse_conversation_id
+from bot.core.conversation import ShownAnswer, parse_conversation_id
 from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, HandoffOutcome
 from bot.core.record import AnswerMark, HandoffMark, metadata
 from bot.core.refs import ApprovalRef, HandoffRef
@@ -23,14 +24,19 @@ from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import (
+    Block,
     HandoffButton,
     approval_blocks,
     decision_note,
     error_blocks,
+    feedback_block,
     footer_block,
     handoff_actions,
     handoff_line,
+    markdown_blocks,
+    truncate,
     without_actions,
+    without_handoffs,
 )
 from bot.slack.features import Feature
 from bot.slack.record import tell
@@ -42,6 +48,7 @@ from bot.slack.streaming import (
     ThreadWriter,
     ToolTask,
     WriterStats,
+    Written,
 )
 
 log = get_logger("bot.slack.answering")
@@ -149,14 +156,9 @@ def render_answer(
         writer.fail(BotError.user_message, invocation.request_id)
         return None
     usage = result.turn.usage
-    buttons = [
-        HandoffButton(label=h.handoff.label, target=h.target, send=h.handoff.send) for h in result.handoffs
-    ]
-    extra = [footer_block(result.agent, usage.model if usage else None, "cut short" if result.cut else None)]
-    extra += handoff_actions(
-        buttons, conversation_id=conversation_id, answer_id=result.turn.id, from_agent=result.agent
-    )
-    writer.finish(extra)
+    extra = answer_blocks(result)
+    written = writer.finish(extra)
+    _show_answer(services, client, result, written, extra, channel=channel)
     tell(client, channel=channel, thread_ts=thread_ts, notices=result.notices)
     if usage is not None:
         services.metrics.model_latency(result.agent, usage.latency_ms)
@@ -175,6 +177,80 @@ def render_answer(
         tool_calls=result.tool_calls,
     )
     return result
+
+
+def answer_blocks(result: AnswerResult) -> list[Block]:
+    """What goes under an answer's text: footer, feedback buttons, handoff buttons."""
+    usage = result.turn.usage
+    buttons = [
+        HandoffButton(label=h.handoff.label, target=h.target, send=h.handoff.send) for h in result.handoffs
+    ]
+    extra = [footer_block(result.agent, usage.model if usage else None, "cut short" if result.cut else None)]
+    extra.append(feedback_block(conversation_id=result.conversation_id, answer_id=result.turn.id))
+    extra += handoff_actions(
+        buttons, conversation_id=result.conversation_id, answer_id=result.turn.id, from_agent=result.agent
+    )
+    return extra
+
+
+def _show_answer(
+    services: Services,
+    client: WebClient,
+    result: AnswerResult,
+    written: Written,
+    extra: list[Block],
+    *,
+    channel: str,
+) -> None:
+    """Record where the answer's buttons are; take down the buttons this answer made stale.
+
+    A newer answer supersedes the older one's handoff buttons; if another answer (or a handoff) came
+    first, this answer's own buttons go. The store hands each stale set to exactly one answerer.
+    """
+    if written.last_ts is None:
+        return
+    restore = without_handoffs(markdown_blocks(written.last_markdown) + extra)
+    try:
+        stale = services.engine.show_answer(
+            result.conversation_id,
+            answer_id=result.turn.id,
+            agent=result.agent,
+            message_ts=written.last_ts,
+            restore=json.dumps(restore, ensure_ascii=False),
+        )
+    except BotError as error:  # the answer is shown; only the cleanup of old buttons is lost
+        log.warning("buttons_not_recorded", kind=error.kind)
+        return
+    for shown in stale:
+        take_down_buttons(client, channel, shown)
+
+
+def take_down_buttons(client: WebClient, channel: str, shown: ShownAnswer, note: str | None = None) -> bool:
+    """Show an answer's message without its handoff buttons (``note`` says why, if given)."""
+    try:
+        blocks = json.loads(shown.restore) if shown.restore else []
+    except ValueError:
+        blocks = []
+    if not isinstance(blocks, list) or not blocks:
+        log.warning("buttons_restore_missing", answer=shown.answer_id)
+        return False
+    if note:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    text = next((str(b.get("text")) for b in blocks if b.get("type") == "markdown"), note or "Answer")
+    used = (
+        metadata(AnswerMark(agent=shown.agent, answer_id=shown.answer_id, buttons="used"))
+        if shown.agent
+        else None
+    )
+    try:
+        client.chat_update(
+            channel=channel, ts=shown.message_ts, text=truncate(text, 2_900), blocks=blocks, metadata=used
+        )
+    except SlackApiError as error:
+        log.warning("old_buttons_not_removed", error=str(error.response.get("error")))
+        return False
+    log.info("old_buttons_removed", answer=shown.answer_id)
+    return True
 
 
 def _answer_record(services: Services, plan: AnswerPlan) -> dict[str, Any]:
@@ -310,6 +386,14 @@ def perform_decision(
     )
 
 
+def _retire(services: Services, ref: HandoffRef) -> ShownAnswer | None:
+    try:
+        return services.engine.retire_answer(ref.conversation_id, ref.answer_id)
+    except BotError as error:
+        log.warning("buttons_not_retired", kind=error.kind)
+        return None
+
+
 def perform_handoff(
     services: Services,
     client: WebClient,
@@ -344,7 +428,10 @@ def perform_handoff(
         model=outcome.model,
     )
     client.chat_postMessage(channel=channel, thread_ts=thread.thread_ts, text=line, metadata=metadata(handed))
-    if message_ts and message_blocks is not None:
+    retired = _retire(services, ref)
+    if retired is not None:
+        take_down_buttons(client, channel, retired, note=line)
+    elif message_ts and message_blocks is not None:  # shown before the bot kept track: the click's copy
         used = AnswerMark(agent=outcome.from_agent, answer_id=ref.answer_id, buttons="used")
         try:
             client.chat_update(

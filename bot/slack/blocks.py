@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.refs import ApprovalRef, HandoffRef
+from bot.core.refs import ApprovalRef, FeedbackRef, HandoffRef
 
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
@@ -26,6 +26,9 @@ CURSOR = " ▌"
 Block = dict[str, Any]
 
 HANDOFF_ACTION_PREFIX = "handoff:"
+FEEDBACK_ACTION = "feedback"
+FEEDBACK_MODAL_CALLBACK = "feedback_comment"
+FEEDBACK_COMMENT_BLOCK, FEEDBACK_COMMENT_ACTION = "comment_block", "comment"
 HANDOFF_MODAL_CALLBACK = "handoff_modal"
 HANDOFF_PROMPT_BLOCK = "prompt_block"
 HANDOFF_PROMPT_ACTION = "prompt"
@@ -149,6 +152,83 @@ def handoff_actions(
         }
         for start in range(0, len(elements), ACTIONS_PER_BLOCK)
     ]
+
+
+def feedback_block(*, conversation_id: str, answer_id: str) -> Block:
+    """Thumbs up / down under an answer (Slack's feedback buttons); the value names the answer."""
+
+    def button(positive: bool) -> dict[str, Any]:
+        ref = FeedbackRef(conversation_id=conversation_id, answer_id=answer_id, positive=positive)
+        return {
+            "text": {"type": "plain_text", "text": "👍" if positive else "👎"},
+            "accessibility_label": "This answer helped" if positive else "This answer did not help",
+            "value": ref.encode(),
+        }
+
+    return {
+        "type": "context_actions",
+        "block_id": "feedback",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": FEEDBACK_ACTION,
+                "positive_button": button(True),
+                "negative_button": button(False),
+            }
+        ],
+    }
+
+
+def without_handoffs(blocks: Iterable[Block]) -> list[Block]:
+    """An answer's blocks without its handoff buttons (other buttons and feedback stay)."""
+    kept: list[Block] = []
+    for block in blocks:
+        if block.get("type") == "actions":
+            elements = [
+                e
+                for e in block.get("elements", [])
+                if not str(e.get("action_id", "")).startswith(HANDOFF_ACTION_PREFIX)
+            ]
+            if elements:
+                kept.append({**block, "elements": elements})
+            continue
+        kept.append(block)
+    return kept
+
+
+def feedback_modal(*, private_metadata: str) -> dict[str, Any]:
+    """After a thumbs down: an optional comment (the vote already counts)."""
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_MODAL_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Feedback"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "Thanks, your 👎 is counted. What was wrong or missing? (optional)",
+                    }
+                ],
+            },
+            {
+                "type": "input",
+                "block_id": FEEDBACK_COMMENT_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Comment"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": FEEDBACK_COMMENT_ACTION,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
+            },
+        ],
+    }
 
 
 def without_actions(blocks: Iterable[Block], note: str) -> list[Block]:
