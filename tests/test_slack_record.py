@@ -248,7 +248,7 @@ def test_the_bots_messages_carry_the_record_in_metadata(slackbot: Bot) -> None:
     request, first, handoff, second = (payload for _, payload in marks)
     assert request == {"agent": "backend-builder", "user": USER}
     assert first["agent"] == "backend-builder"
-    assert first["buttons"] == "live"  # a modal handoff leaves the old message; the handoff line follows it
+    assert first["buttons"] == "used"  # the handoff took its buttons down (the modal path too)
     assert handoff["from_agent"] == "backend-builder"
     assert handoff["to_agent"] == "director"
     assert handoff["answer_id"] == first["answer_id"]
