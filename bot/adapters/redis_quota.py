@@ -36,6 +36,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.commands.core import Script
 
+from bot.adapters import redis_calls
 from bot.core.policy import day_window, month_window
 from bot.core.quota import (
     DAY_USAGE_KEEP_S,
@@ -50,7 +51,6 @@ from bot.core.quota import (
     aggregate_fields,
     period_usage,
 )
-from bot.errors import StoreUnavailableError
 
 T = TypeVar("T")
 
@@ -147,15 +147,10 @@ class RedisQuotaStore:
         return ":".join((self.prefix, "{quota}", *parts))
 
     def _call(self, op: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except redis.ResponseError as exc:  # the server's own message: no URL, no password
-            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
-        except redis.RedisError as exc:  # connection errors name host:port; the class is enough
-            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}") from exc
+        return redis_calls.call(op, fn)
 
     def _run(self, op: str, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> Any:
-        return self._call(op, lambda: script(keys=list(keys), args=list(args)))
+        return redis_calls.run_script(op, script, keys, args)
 
     def reserve(self, request: QuotaRequest) -> Reservation | Rejection:
         """One script: check the limits, then count the estimate and the request (or nothing)."""

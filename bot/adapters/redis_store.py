@@ -49,6 +49,7 @@ from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import Script
 from redis.retry import Retry
 
+from bot.adapters import redis_calls
 from bot.adapters.memory_store import (
     FEEDBACK_TTL_S,
     LOCK_POLL_FACTOR,
@@ -656,15 +657,10 @@ class RedisConversationStore:
     # ------------------------------------------------------------------------------------ calls
 
     def _call(self, op: str, fn: Callable[[], T]) -> T:
-        try:
-            return fn()
-        except redis.ResponseError as exc:  # the server's own message: no URL, no password
-            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
-        except redis.RedisError as exc:  # connection errors name host:port; the class is enough
-            raise StoreUnavailableError(f"redis {op} failed: {type(exc).__name__}") from exc
+        return redis_calls.call(op, fn)
 
     def _run(self, op: str, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> Any:
-        return self._call(op, lambda: script(keys=list(keys), args=list(args)))
+        return redis_calls.run_script(op, script, keys, args)
 
     # ------------------------------------------------------------------------------ conversation
 
