@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.core.quota import QuotaStore
     from bot.core.tools import ToolConfig
     from bot.slack.features import FeatureMemory
+    from bot.slack.links import SlackLinks
 
 log = get_logger("bot.container")
 
@@ -66,6 +67,7 @@ class Services:
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
         self._features: FeatureMemory | None = None
+        self._links: SlackLinks | None = None
         self._store_lock = threading.Lock()
         self._model_lock = threading.Lock()
         self._counter_lock = threading.Lock()
@@ -157,6 +159,16 @@ class Services:
 
                 self._budget = Budget(self.policy, self.quota, self.clock)
             return self._budget
+
+    @property
+    def slack_links(self) -> SlackLinks:
+        """The workspace's web address (one auth.test per process) and links built on it."""
+        with self._lock:
+            if self._links is None:
+                from bot.slack.links import SlackLinks
+
+                self._links = SlackLinks()
+            return self._links
 
     @property
     def slack_features(self) -> FeatureMemory:
