@@ -24,7 +24,17 @@ from bot.playground.workspace import Message, View, Workspace
 
 log = get_logger("bot.playground.platform")
 
-SUBSCRIBED_EVENTS = frozenset({"app_mention", "message.channels", "message.groups"})
+SUBSCRIBED_EVENTS = frozenset(
+    {
+        "app_mention",
+        "message.channels",
+        "message.groups",
+        "message.im",
+        "app_home_opened",
+        "assistant_thread_started",
+        "assistant_thread_context_changed",
+    }
+)
 """The app's event subscriptions (manifest.yml ``settings.event_subscriptions.bot_events``)."""
 COMMANDS = frozenset({"/architect"})
 """The app's slash commands (manifest.yml ``features.slash_commands``)."""

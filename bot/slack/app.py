@@ -24,7 +24,7 @@ from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
 from bot.slack.guard import register_fallbacks, shape_middleware
-from bot.slack.listeners import actions, commands, events, feedback, forget, home, picker
+from bot.slack.listeners import actions, assistant, commands, events, feedback, forget, home, picker
 
 log = get_logger("bot.slack.app")
 
@@ -133,6 +133,7 @@ def build_app(services: Services) -> App:
     )
     app.middleware(_context_middleware(services))
     app.middleware(shape_middleware(services.metrics))  # after the context: its warning carries it
+    assistant.register(app, services)  # the side panel's events, before the message listeners
     commands.register(app, services)
     events.register(app, services)
     actions.register(app, services)
