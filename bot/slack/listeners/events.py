@@ -129,6 +129,14 @@ def handle_reply(
             else:
                 log.info("not_our_thread")
             return
+        if outcome is ReplyOutcome.DUPLICATE:
+            # a re-delivery (Slack retry, Lambda retry): the reply's own id is its claim. Answer only
+            # what is still pending (an attempt that crashed before answering); otherwise nothing.
+            log.info("duplicate_delivery")
+            stream_answer(
+                services, client, conversation_id=conv_id, channel=channel, thread_ts=thread_ts, user_id=user
+            )
+            return
         if outcome is ReplyOutcome.PARKED and not _recover(
             services,
             client,
@@ -158,9 +166,9 @@ def handle_reply(
 
     try:
         try:
-            with engine.once(f"event:{body.get('event_id') or ts}") as first:
-                if first:
-                    work()
+            # No separate delivery claim: storing the reply (idempotent by its Slack ts) is the claim,
+            # and answering covers only what is pending under the thread's lock. Saves two round trips.
+            work()
         except StoreUnavailableError as error:
             if not under_bot:
                 # Without Redis we cannot tell whether this thread is ours: stay out of other people's
