@@ -65,6 +65,11 @@ def act(
     return bot.interaction(payload)
 
 
+def handoff_buttons(message: Message) -> list[dict[str, Any]]:
+    """The handoff buttons under a message (not "Save as canvas" or feedback)."""
+    return [b for b in message.buttons() if str(b.get("action_id", "")).startswith("handoff:")]
+
+
 def element(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
     """The interactive element with ``action_id`` among ``blocks`` (actions, context_actions, inputs)."""
     for block in blocks:

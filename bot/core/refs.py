@@ -181,3 +181,15 @@ class FeedbackModalRef(Ref):
     kind: Literal["feedback_modal"] = Field(default="feedback_modal", alias="k")
     button: FeedbackRef = Field(alias="b")
     channel_id: str = Field(alias="ch", min_length=1, max_length=40)
+
+
+class CanvasRef(Ref):
+    """The "Save as canvas" button under an answer: which conversation to save."""
+
+    kind: Literal["canvas"] = Field(default="canvas", alias="k")
+    conversation_id: str = Field(alias="c", min_length=1, max_length=300)
+
+    @property
+    def thread(self) -> ThreadAddress | None:
+        """The Slack thread the conversation id names."""
+        return parse_conversation_id(self.conversation_id)

@@ -303,7 +303,7 @@ def canvases_create(request: ApiRequest) -> dict[str, Any]:
         f"F{uuid.uuid4().hex[:10].upper()}", request.text("title") or "Untitled", markdown, channel_id
     )
     if channel_id:
-        canvas.access[channel_id] = "read"
+        canvas.access[channel_id] = "write"  # tabbed in the channel: its members can edit
     with ws.lock:
         ws.agent.canvases[canvas.id] = canvas
         ws.notify("canvas", id=canvas.id)
@@ -344,6 +344,18 @@ def canvases_edit(request: ApiRequest) -> dict[str, Any]:
         canvas.markdown = markdown
         canvas.edits += 1
         ws.notify("canvas", id=canvas.id)
+    return {"ok": True}
+
+
+@method("canvases.delete", required=("canvas_id",))
+def canvases_delete(request: ApiRequest) -> dict[str, Any]:
+    """Delete a canvas."""
+    _needs_any(request, "canvases:write")
+    ws = request.workspace
+    with ws.lock:
+        if ws.agent.canvases.pop(str(request.params["canvas_id"]), None) is None:
+            raise SlackError("canvas_not_found")
+        ws.notify("canvas", id=str(request.params["canvas_id"]))
     return {"ok": True}
 
 

@@ -35,6 +35,7 @@ from bot.slack.blocks import (
     handoff_line,
     markdown_blocks,
     truncate,
+    with_canvas_button,
     without_actions,
     without_handoffs,
 )
@@ -190,7 +191,7 @@ def answer_blocks(result: AnswerResult) -> list[Block]:
     extra += handoff_actions(
         buttons, conversation_id=result.conversation_id, answer_id=result.turn.id, from_agent=result.agent
     )
-    return extra
+    return with_canvas_button(extra, conversation_id=result.conversation_id)
 
 
 def _show_answer(

@@ -24,7 +24,7 @@ from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
 from bot.slack.guard import register_fallbacks, shape_middleware
-from bot.slack.listeners import actions, assistant, commands, events, feedback, forget, home, picker
+from bot.slack.listeners import actions, assistant, canvas, commands, events, feedback, forget, home, picker
 
 log = get_logger("bot.slack.app")
 
@@ -141,6 +141,7 @@ def build_app(services: Services) -> App:
     picker.register(app, services)
     feedback.register(app, services)
     home.register(app, services)
+    canvas.register(app, services)
     register_fallbacks(app, services.metrics)  # last: only what no listener above handles
 
     @app.error

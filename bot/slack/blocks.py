@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.refs import ApprovalRef, FeedbackRef, HandoffRef
+from bot.core.refs import ApprovalRef, CanvasRef, FeedbackRef, HandoffRef
 
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
@@ -27,6 +27,7 @@ Block = dict[str, Any]
 
 HANDOFF_ACTION_PREFIX = "handoff:"
 FEEDBACK_ACTION = "feedback"
+CANVAS_ACTION = CANVAS_SHORTCUT = "save_canvas"
 FEEDBACK_MODAL_CALLBACK = "feedback_comment"
 FEEDBACK_COMMENT_BLOCK, FEEDBACK_COMMENT_ACTION = "comment_block", "comment"
 HANDOFF_MODAL_CALLBACK = "handoff_modal"
@@ -177,6 +178,24 @@ def feedback_block(*, conversation_id: str, answer_id: str) -> Block:
             }
         ],
     }
+
+
+def with_canvas_button(blocks: list[Block], *, conversation_id: str) -> list[Block]:
+    """``blocks`` with "Save as canvas" beside the handoff buttons (or in a row of its own)."""
+    button = {
+        "type": "button",
+        "action_id": CANVAS_ACTION,
+        "text": {"type": "plain_text", "text": "📝 Save as canvas", "emoji": True},
+        "value": CanvasRef(conversation_id=conversation_id).encode(),
+    }
+    last = next((i for i in range(len(blocks) - 1, -1, -1) if blocks[i].get("type") == "actions"), None)
+    if last is not None and len(blocks[last].get("elements", [])) < ACTIONS_PER_BLOCK:
+        return [
+            *blocks[:last],
+            {**blocks[last], "elements": [*blocks[last]["elements"], button]},
+            *blocks[last + 1 :],
+        ]
+    return [*blocks, {"type": "actions", "block_id": "canvas", "elements": [button]}]
 
 
 def without_handoffs(blocks: Iterable[Block]) -> list[Block]:
