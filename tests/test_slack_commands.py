@@ -22,7 +22,7 @@ def test_review_posts_request_and_answers_in_thread(slackbot: Bot) -> None:
     answers = slackbot.answers(root.ts)
     assert len(answers) == 1
     assert answers[0].markdown() == "## Assumptions\nYour design is trash."
-    assert [b["text"]["text"] for b in answers[0].buttons()] == ["⬅ Back to Director"]
+    assert [b["text"]["text"] for b in answers[0].buttons()] == ["⬅ Back to Director", "📝 Save as canvas"]
     request = slackbot.openai.requests[-1]
     assert request.model == "gpt-4.1"
     assert request.messages[0]["role"] == "system"
