@@ -91,9 +91,10 @@ def _post(client: WebClient, channel: str, thread_ts: str, message: str, trackin
 def _update(client: WebClient, channel: str, ts: str | None, message: str, tracking: str | None) -> None:
     if ts is None:
         return
-    text, blocks = error_blocks(message, tracking)
-    if tracking is None:
+    if tracking is None:  # the good news: a quiet context line, not a warning
         text, blocks = message, [{"type": "context", "elements": [{"type": "mrkdwn", "text": message}]}]
+    else:
+        text, blocks = error_blocks(message, tracking)
     try:
         client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
     except SlackApiError as error:
