@@ -8,95 +8,29 @@ every earlier turn, the outage-time messages included, read back from Slack.
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import redis
 
 from tests.fakes.openai_server import Stream
 from tests.harness import CHANNEL, OTHER_USER, Bot
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class OwnRedis:
-    """A redis-server this test starts, stops and starts again (empty) on the same port."""
-
-    binary: str
-    port: int
-    workdir: str
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.process = subprocess.Popen(
-            [self.binary, *args, "--dir", self.workdir],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.5)
-        for _ in range(200):  # up to 10 s for the server to accept connections
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError:
-                time.sleep(0.05)
-        pytest.fail("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
-
-    def keys(self) -> int:
-        return int(redis.Redis.from_url(self.url).dbsize())
-
-    def pause(self) -> None:
-        """Take the server away without losing its data (a blip, a failover that keeps data):
-        SHUTDOWN SAVE writes dump.rdb, which :meth:`resume` loads again."""
-        assert self.process is not None
-        with contextlib.suppress(redis.ConnectionError):  # the server closes the connection as it exits
-            redis.Redis.from_url(self.url).shutdown(save=True)
-        self.process.wait(timeout=30)
-        self.process = None
-
-    def resume(self) -> None:
-        """Start the server again on the same port, with the data it had."""
-        self.start()
+from tests.redis_server import HOW_TO_FIX, NoRedisServer, OwnServer, own_server
 
 
 @pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    """A private redis-server for this test only."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    server = OwnRedis(binary, _free_port(), tempfile.mkdtemp(prefix="ab-restart-"))
-    server.start()
+def own_redis() -> Iterator[OwnServer]:
+    """A private Redis-protocol server for this test only (fails, never skips, when none can be had)."""
+    try:
+        server = own_server()
+    except NoRedisServer as exc:
+        pytest.fail(f"{exc}. {HOW_TO_FIX}")
     try:
         yield server
     finally:
-        server.stop()
-        shutil.rmtree(server.workdir, ignore_errors=True)
+        server.remove()
 
 
 def _contents(slackbot: Bot) -> list[str]:
@@ -108,7 +42,7 @@ def _contents(slackbot: Bot) -> list[str]:
 
 
 def test_redis_restarted_empty_mid_conversation(
-    slackbot: Bot, own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+    slackbot: Bot, own_redis: OwnServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After a handoff, Redis restarts empty; a message sent during the outage is told to retry; the
     next reply is answered by the backend builder with the whole thread, the outage message included."""
@@ -150,7 +84,7 @@ def test_redis_restarted_empty_mid_conversation(
 
 
 def test_message_sent_during_a_short_outage_is_kept_and_answered(
-    slackbot: Bot, own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+    slackbot: Bot, own_redis: OwnServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Redis is unreachable for a moment (and comes back with its data): the person is told the bot
     holds on to their message, and once Redis is back the message is stored and answered, with
