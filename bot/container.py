@@ -120,7 +120,7 @@ class Services:
                 if any(rule.usergroups for rule in self.policy.agents.values()):
                     from slack_sdk import WebClient
 
-                    from bot.slack.usergroups import SlackUserGroups
+                    from bot.adapters.slack_usergroups import SlackUserGroups
 
                     token = self.settings.slack_bot_token
                     # asked on the ack path too: a short timeout and no retry sleeps (Slack's 3 s)

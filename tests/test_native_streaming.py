@@ -14,14 +14,8 @@ from bot.core.ports import FixedClock
 from bot.playground.slack_api import call
 from bot.playground.workspace import Message, Workspace
 from bot.slack.features import Feature, FeatureMemory
-from bot.slack.streaming import (
-    AnswerWriter,
-    LoadingStatus,
-    NativeWriter,
-    Recipient,
-    ThreadWriter,
-    WriterStats,
-)
+from bot.slack.writers import AnswerWriter, LoadingStatus, NativeWriter, Recipient, WriterStats
+from bot.slack.writers.edits import EditWriter
 
 TOKEN = "xoxb-writer-test"
 BUTTONS = [
@@ -74,9 +68,9 @@ class Setup:
             stats=stats,
         )
 
-    def edits(self, *, limit: int = 11_000, status: bool = True) -> ThreadWriter:
+    def edits(self, *, limit: int = 11_000, status: bool = True) -> EditWriter:
         stats = WriterStats()
-        return ThreadWriter(
+        return EditWriter(
             self.client,  # type: ignore[arg-type]
             channel="C1",
             thread_ts=self.root,

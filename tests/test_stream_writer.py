@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core.ports import FixedClock
-from bot.slack.streaming import ThreadWriter
+from bot.slack.writers.edits import EditWriter
 
 
 @dataclass
@@ -35,8 +35,8 @@ class RecordingClient:
         return "".join(b.get("text", "") for b in blocks if b.get("type") == "markdown")
 
 
-def writer(client: RecordingClient, clock: FixedClock, **kwargs: Any) -> ThreadWriter:
-    return ThreadWriter(
+def writer(client: RecordingClient, clock: FixedClock, **kwargs: Any) -> EditWriter:
+    return EditWriter(
         client,  # type: ignore[arg-type]
         channel="C1",
         thread_ts="1700000000.000000",

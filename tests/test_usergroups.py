@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
+from bot.adapters.slack_usergroups import SlackUserGroups
 from bot.core.ports import FixedClock
-from bot.slack.usergroups import SlackUserGroups
 from tests.fakes.slack_server import FakeSlack
 from tests.harness import BOT_TOKEN
 

@@ -41,16 +41,7 @@ from bot.slack.blocks import (
 )
 from bot.slack.features import Feature
 from bot.slack.record import tell
-from bot.slack.streaming import (
-    AnswerWriter,
-    LoadingStatus,
-    NativeWriter,
-    Recipient,
-    ThreadWriter,
-    ToolTask,
-    WriterStats,
-    Written,
-)
+from bot.slack.writers import AnswerWriter, Recipient, ToolTask, WriterStats, Written, open_writer
 
 log = get_logger("bot.slack.answering")
 
@@ -124,7 +115,17 @@ def render_answer(
     address = parse_conversation_id(conversation_id)
     recipient = Recipient(channel, thread_ts, address.team_id if address else None, user_id)
     tell(client, channel=channel, thread_ts=thread_ts, notices=plan.notices)
-    writer = open_writer(services, client, recipient, plan.agent, record=_answer_record(services, plan))
+    settings = services.settings
+    writer = open_writer(
+        client,
+        recipient,
+        plan.agent,
+        features=services.slack_features,
+        clock=services.clock,
+        native=settings.slack_native_streaming,
+        interval_s=settings.slack_update_interval_s,
+        record=_answer_record(services, plan),
+    )
     try:
         writer.start()
         for event in stream.events():
@@ -259,50 +260,6 @@ def _answer_record(services: Services, plan: AnswerPlan) -> dict[str, Any]:
     live = bool(services.registry.handoffs(plan.agent))
     return metadata(
         AnswerMark(agent=plan.agent, answer_id=plan.answer_id, buttons="live" if live else "none")
-    )
-
-
-def open_writer(
-    services: Services,
-    client: WebClient,
-    recipient: Recipient,
-    agent: str,
-    *,
-    record: dict[str, Any] | None = None,
-) -> AnswerWriter:
-    """The writer for one answer: Slack's streaming API unless this workspace or channel refused it
-    (or ``SLACK_NATIVE_STREAMING`` is off), else ``chat.update`` edits; a loading state where allowed.
-
-    ``record``: the Slack message metadata each message of the answer carries once its text is final.
-    """
-    settings, features = services.settings, services.slack_features
-    stats = WriterStats()
-    status = LoadingStatus(client, recipient, agent=agent, features=features, stats=stats)
-    placeholder = f"_{agent} is thinking…_"
-    if settings.slack_native_streaming and features.available(
-        Feature.STREAMING, recipient.team_id, recipient.channel
-    ):
-        return NativeWriter(
-            client,
-            recipient,
-            clock=services.clock,
-            features=features,
-            interval_s=settings.slack_update_interval_s,
-            placeholder=placeholder,
-            status=status,
-            stats=stats,
-            metadata=record,
-        )
-    return ThreadWriter(
-        client,
-        channel=recipient.channel,
-        thread_ts=recipient.thread_ts,
-        clock=services.clock,
-        interval_s=settings.slack_update_interval_s,
-        placeholder=placeholder,
-        status=status,
-        stats=stats,
-        metadata=record,
     )
 
 

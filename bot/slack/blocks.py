@@ -2,8 +2,8 @@
 
 Answers are Markdown written by a model. Slack renders standard Markdown in the ``markdown`` block
 (up to 12,000 characters, and about 12,000 across one message), so an answer is shown in markdown
-blocks and split across several messages when it is longer (:func:`cut_markdown` keeps code fences
-balanced across the split). Nothing here is hand-rolled Markdown conversion.
+blocks and split across several messages when it is longer (``bot/slack/writers/splitting.py`` keeps
+code fences balanced across the split). Nothing here is hand-rolled Markdown conversion.
 """
 
 from __future__ import annotations
@@ -45,64 +45,6 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(ellipsis))] + ellipsis
 
 
-def _fence_opener(line: str) -> str | None:
-    stripped = line.lstrip()
-    for marker in ("```", "~~~"):
-        if stripped.startswith(marker):
-            return stripped
-    return None
-
-
-def _open_fence(text: str) -> str | None:
-    """The opener line of the code fence still open at the end of ``text`` (None if none is)."""
-    opener: str | None = None
-    for line in text.split("\n"):
-        marker = _fence_opener(line)
-        if marker is not None:
-            opener = None if opener is not None else marker
-    return opener
-
-
-def cut_markdown(content: str, limit: int, earliest: int = 0) -> tuple[str, str]:
-    """Split ``content`` (longer than ``limit``) into a head of at most ``limit`` characters and the rest.
-
-    Cuts at the last blank line, else the last line break, else the last space, before the limit
-    and not before ``earliest`` (text already shown in a stream, which cannot be taken back).
-    When the cut falls inside a fenced code block, the head gets a closing fence and the rest
-    starts by reopening it (same info string), so both render as code.
-    """
-    if len(content) <= limit:
-        return content, ""
-    budget = limit - 4  # room for "\n```"
-    low = min(max(earliest, 0), budget)
-    window = content[:budget]
-    floor = max(budget // 2, low)
-    cut = window.rfind("\n\n", low)
-    if cut < floor:
-        cut = window.rfind("\n", low)
-    if cut < floor:
-        cut = window.rfind(" ", low)
-    if cut <= 0 or cut < low:
-        cut = budget
-    head, rest = content[:cut], content[cut:].lstrip("\n")
-    opener = _open_fence(head)
-    if opener is not None:
-        head += "\n" + opener[:3]
-        rest = opener + "\n" + rest
-    return head, rest
-
-
-def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_BUDGET) -> list[str]:
-    """All pieces of ``text`` no longer than ``limit``, in order (at least one piece)."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        head, rest = cut_markdown(rest, limit)
-        pieces.append(head)
-    pieces.append(rest)
-    return pieces
-
-
 @dataclass(frozen=True, slots=True)
 class HandoffButton:
     """What a handoff button needs to show and to do."""
@@ -113,7 +55,7 @@ class HandoffButton:
 
 
 def markdown_blocks(content: str) -> list[Block]:
-    """One markdown block (content must already fit: see :func:`split_markdown`)."""
+    """One markdown block (content must already fit: see :mod:`bot.slack.writers.splitting`)."""
     return [{"type": "markdown", "text": content or "_(empty answer)_"}]
 
 

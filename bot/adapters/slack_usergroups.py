@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.ports import Clock
 from bot.logging import get_logger
 
-log = get_logger("bot.slack.usergroups")
+log = get_logger("bot.adapters.slack_usergroups")
 
 
 class SlackUserGroups:

@@ -1,0 +1,101 @@
+"""What both answer writers share: the interface (:class:`AnswerWriter`), where an answer goes
+(:class:`Recipient`), what it cost and where it ended up (:class:`WriterStats`, :class:`Written`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from bot.slack.blocks import Block
+
+EMPTY_ANSWER = "(empty answer)"
+
+
+@dataclass
+class WriterStats:
+    """What one answer cost in Slack API calls (per method) and where it was shown."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    failed_calls: int = 0
+    message_ts: list[str] = field(default_factory=list)
+    fell_back: str | None = None  # why the answer left the streaming API, if it did
+    status_refused: str | None = None  # why the loading state was refused, if it was
+
+    @property
+    def posts(self) -> int:
+        """Messages posted (``chat.postMessage``, ``chat.startStream``)."""
+        return self.calls["chat.postMessage"] + self.calls["chat.startStream"]
+
+    @property
+    def updates(self) -> int:
+        """Edits and appends (``chat.update``, ``chat.appendStream``, ``chat.stopStream``)."""
+        return self.calls["chat.update"] + self.calls["chat.appendStream"] + self.calls["chat.stopStream"]
+
+    @property
+    def total(self) -> int:
+        """All Slack API calls made for the answer."""
+        return sum(self.calls.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Where an answer ended up: its messages, and the last one (with the buttons) and its Markdown."""
+
+    message_ts: tuple[str, ...]
+    last_ts: str | None
+    last_markdown: str  # the last message's text as shown (to show it again without its buttons)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """The thread an answer goes to, and the person it answers (a stream in a channel names them)."""
+
+    channel: str
+    thread_ts: str
+    team_id: str | None
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolTask:
+    """A tool call as a step of the answer: Slack's streaming ``task_update`` chunk."""
+
+    title: str
+    status: Literal["in_progress", "complete", "error"]
+    output: str | None = None
+
+    def chunk(self, key: str) -> dict[str, str]:
+        """The chunk for ``chat.startStream`` / ``chat.appendStream`` (the same id updates the step)."""
+        chunk = {"type": "task_update", "id": key[:64], "title": self.title[:150], "status": self.status}
+        if self.output:
+            chunk["output"] = self.output[:500]
+        return chunk
+
+
+class AnswerWriter(Protocol):
+    """Renders one answer into a thread: start, write deltas, finish with blocks (or fail)."""
+
+    stats: WriterStats
+
+    def start(self) -> None:
+        """Show that the answer is coming (a loading state or a placeholder)."""
+        ...
+
+    def write(self, delta: str) -> None:
+        """Add text as the model writes it."""
+        ...
+
+    def tool(self, key: str, line: str, task: ToolTask | None = None) -> None:
+        """Show a tool call now: its ``line`` in the text, or, where streaming, ``task`` as a step of
+        the answer (the same ``key`` again: the call is done)."""
+        ...
+
+    def finish(self, extra_blocks: Sequence[Block] = ()) -> Written:
+        """Show the rest of the text and ``extra_blocks`` (footer, feedback, buttons) under it."""
+        ...
+
+    def fail(self, message: str, tracking_id: str | None) -> None:
+        """Say in the thread that the answer failed, keeping what was written."""
+        ...
