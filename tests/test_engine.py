@@ -102,6 +102,7 @@ def make_engine(
     store: ConversationStore | None = None,
     model: ScriptedModel | None = None,
     clock: FixedClock | None = None,
+    config: EngineConfig | None = None,
 ) -> tuple[Engine, ScriptedModel, FixedClock]:
     """An engine over the in-memory store (unless given one)."""
     clock = clock or FixedClock()
@@ -112,7 +113,8 @@ def make_engine(
         model=model,
         counter=EstimatingCounter(),
         clock=clock,
-        config=EngineConfig(max_prompt_tokens=100_000, reserve_tokens=1_000, lock_ttl_s=60, lock_wait_s=5),
+        config=config
+        or EngineConfig(max_prompt_tokens=100_000, reserve_tokens=1_000, lock_ttl_s=60, lock_wait_s=5),
     )
     return engine, model, clock
 
@@ -195,10 +197,8 @@ def test_a_failed_answer_keeps_the_message_for_the_next_reply() -> None:
 def test_a_failed_answer_releases_the_thread() -> None:
     """After a model error the thread is not stuck: the next answer takes the lock at once."""
     model = ScriptedModel(fail_with=ModelUnavailableError("down"))
-    engine, _, _ = make_engine(model=model)
-    engine.config = EngineConfig(
-        max_prompt_tokens=100_000, reserve_tokens=1_000, lock_ttl_s=60, lock_wait_s=0
-    )
+    config = EngineConfig(max_prompt_tokens=100_000, reserve_tokens=1_000, lock_ttl_s=60, lock_wait_s=0)
+    engine, _, _ = make_engine(model=model, config=config)
     start(engine)
     with pytest.raises(ModelUnavailableError):
         answer(engine)
@@ -483,7 +483,7 @@ class StoppedModel(ScriptedModel):
 def test_stop_while_the_model_is_read_keeps_the_part_so_far_as_cut() -> None:
     """Ctrl-C during an answer: the words written so far are stored, marked cut, with a notice;
     the next answer sees them marked as cut and the thread is not locked."""
-    engine, _, _ = make_engine(model=StoppedModel())
+    engine, _, clock = make_engine(model=StoppedModel())
     start(engine)
     stream = engine.answer(CONV, deadline=engine.clock.monotonic() + 60)
     assert "".join(stream) == "half an" + STOP_NOTICE
@@ -494,7 +494,7 @@ def test_stop_while_the_model_is_read_keeps_the_part_so_far_as_cut() -> None:
     assert conversation is not None
     assert conversation.turns[-1].text == "half an" + STOP_NOTICE
     assert conversation.pending_user_turns() == ()
-    engine.model = after = ScriptedModel()
+    engine, after, _ = make_engine(store=engine.store, clock=clock)  # the same thread, another model
     engine.reply(conversation_id=CONV, message=msg("go on", "1700000002.000000"))
     assert answer(engine) is not None
     assert "half an" in after.prompt_texts()

@@ -1,0 +1,357 @@
+"""The conversation engine: the only door to conversations, for Slack, the terminal and tests.
+
+:class:`Engine` is the facade: it wires the use cases once and keeps the calls simple. Each use
+case lives in its own module and takes only the collaborators it uses:
+
+- :mod:`~bot.core.engine.intake`: :meth:`Engine.start` opens a conversation with an agent and
+  stores the first user turn; :meth:`Engine.reply` stores a reply in an existing conversation (or
+  parks it until the conversation it overtook exists); :meth:`Engine.continue_or_start` does
+  either, atomically (a mention in a thread); :meth:`Engine.adopt` re-creates a conversation from
+  its thread as Slack gives it back (the store lost it), or starts one in a thread that already has
+  a discussion, with its history; :meth:`Engine.copy_in` copies one for the terminal;
+- :mod:`~bot.core.engine.answer`: :meth:`Engine.answer` lets the current agent answer everything
+  not answered yet, streaming (lock + one read, prompt, the budget's reservation and charge);
+- :mod:`~bot.core.engine.model_loop`: one answer's model rounds, its tool calls, the pause for an
+  approval and the resume after it (:meth:`Engine.decide`), storing the answer's turn;
+- :mod:`~bot.core.engine.handoff`: :meth:`Engine.hand_off` moves the conversation to another agent
+  after a button click;
+- :mod:`~bot.core.engine.forget`: :meth:`Engine.forget` deletes a conversation on request and
+  keeps it from ever being reopened or adopted again (:meth:`Engine.is_forgotten`: check it before
+  reading a thread back from Slack);
+- :mod:`~bot.core.engine.shown`: what Slack shows (handoff buttons shown and retired, votes,
+  canvases, recent threads); :mod:`~bot.core.engine.deliveries`: each delivery runs once;
+- :mod:`~bot.core.engine.outcomes`: what they return (no logic).
+
+Governance (optional, :mod:`bot.core.governance`): replies and mentions carry the agents their
+author may not use, and the store refuses them in the same atomic write; with a
+:class:`~bot.core.governance.Budget`, :meth:`AnswerStream.open` reserves the estimated tokens
+before any model call (raising :class:`~bot.errors.BudgetExceededError` when a limit stops it)
+and the real usage is charged once the answer is stored.
+
+Tools (optional, :mod:`bot.core.tool_loop`): agents with tools answer in a loop: the model asks
+for tool calls, they run within the rules, the results go back to the model, until it answers.
+:meth:`Engine.decide` resumes an answer paused on a call that needs approval: its state is stored
+in the conversation (one store operation that also releases the lock) and
+:meth:`AnswerStream.paused` says what waits; a click, a new message or the time limit decides it,
+exactly once (the pending state is taken atomically).
+
+The engine knows nothing about how an answer is shown. :meth:`Engine.answer` returns an
+:class:`AnswerStream`: :meth:`AnswerStream.open` says whether there is anything to answer (and who
+answers), iterating yields text deltas, then :attr:`AnswerStream.result` holds the stored answer.
+
+Guarantees (with a store that keeps the :class:`~bot.core.ports.ConversationStore` contract):
+- a user's turn is stored *before* the model is called, so an outage loses nothing: the next
+  answer in that thread picks it up;
+- answers in one conversation never interleave: answering holds the conversation's lock, and a
+  second answerer that finds nothing pending does nothing;
+- a handoff is one atomic store operation (new agent and model, the handoff record, the prompt
+  turn): a crash leaves either the old state or the new one, and the next answer picks it up;
+- an answer cut by the deadline is stored with ``status="cut"`` and said to be cut, not lost.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from bot.core.conversation import Conversation, RecentThread, ShownAnswer, Turn, UserMessage
+from bot.core.engine.answer import Answering, AnswerStream
+from bot.core.engine.deliveries import Deliveries
+from bot.core.engine.forget import Forgetting
+from bot.core.engine.handoff import Handoffs
+from bot.core.engine.images import PromptImages
+from bot.core.engine.intake import Intake
+from bot.core.engine.model_loop import ModelLoop
+from bot.core.engine.outcomes import (
+    CUT_NOTICE,
+    STOP_NOTICE,
+    Adopted,
+    AnswerEvent,
+    AnswerPlan,
+    AnswerResult,
+    Continued,
+    EngineConfig,
+    ForgetCheck,
+    HandoffOutcome,
+    ReplyOutcome,
+    StopAnswer,
+)
+from bot.core.engine.shown import RECENT_SHOWN, RecentThreads, Shown
+from bot.core.engine.turns import slack_ts
+from bot.core.governance import Budget
+from bot.core.ports import (
+    ChatModel,
+    Clock,
+    ConversationStore,
+    FileSource,
+    TokenCounter,
+    VoteOutcome,
+)
+from bot.core.record import Rebuilt
+from bot.core.refs import ApprovalRef, FeedbackRef, HandoffRef
+from bot.core.registry import Registry, ResolvedHandoff
+from bot.core.tools import ApprovalPolicy, ToolboxFactory, ToolConfig, ToolRules
+
+__all__ = [
+    "CUT_NOTICE",
+    "STOP_NOTICE",
+    "Adopted",
+    "AnswerEvent",
+    "AnswerPlan",
+    "AnswerResult",
+    "AnswerStream",
+    "Continued",
+    "Engine",
+    "EngineConfig",
+    "ForgetCheck",
+    "HandoffOutcome",
+    "ReplyOutcome",
+    "StopAnswer",
+    "slack_ts",
+]
+
+
+class Engine:
+    """Use cases over a registry, a store, a model, a token counter and a clock.
+
+    The collaborators are wired into the use cases once, here: to answer with another model or
+    other limits, build another engine (over the same store, it sees the same conversations).
+    """
+
+    def __init__(
+        self,
+        *,
+        registry: Registry,
+        store: ConversationStore,
+        model: ChatModel,
+        counter: TokenCounter,
+        clock: Clock,
+        config: EngineConfig,
+        files: FileSource | None = None,
+        budget: Budget | None = None,
+        tools: ToolboxFactory | None = None,
+        tool_config: ToolConfig | None = None,
+        tool_rules: ToolRules | None = None,
+        approvals: ApprovalPolicy | None = None,
+    ) -> None:
+        self.registry = registry
+        self.store = store
+        self.model = model
+        self.counter = counter
+        self.clock = clock
+        self.config = config
+        self.files = files
+        self.budget = budget
+        self.tools = tools
+        self.tool_config = tool_config or ToolConfig()
+        self.tool_rules = tool_rules or ToolRules()
+        self.approvals = approvals or ApprovalPolicy()
+        recents = RecentThreads(store=store, clock=clock)
+        self._deliveries = Deliveries(store=store, lock_ttl_s=config.lock_ttl_s)
+        self._intake = Intake(registry=registry, store=store, clock=clock, recents=recents)
+        self._recents = recents
+        loop = ModelLoop(
+            registry=registry,
+            model=model,
+            counter=counter,
+            clock=clock,
+            config=config,
+            images=PromptImages(files=files),
+            tool_rules=self.tool_rules,
+            approvals=self.approvals,
+        )
+        self._answering = Answering(
+            registry=registry,
+            store=store,
+            counter=counter,
+            clock=clock,
+            config=config,
+            loop=loop,
+            budget=budget,
+            tools=tools,
+            tool_config=self.tool_config,
+            tool_rules=self.tool_rules,
+        )
+        self._handoffs = Handoffs(registry=registry, store=store, clock=clock)
+        self._forgetting = Forgetting(store=store)
+        self._shown = Shown(store=store, clock=clock)
+
+    # ------------------------------------------------------------------------------- deliveries
+
+    def once(self, delivery_id: str) -> AbstractContextManager[bool]:
+        """Run a delivery at most once across retries and re-deliveries (False: skip it).
+        See :meth:`Deliveries.once <bot.core.engine.deliveries.Deliveries.once>`."""
+        return self._deliveries.once(delivery_id)
+
+    # ----------------------------------------------------------------------------------- intake
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        """The stored conversation (e.g. to continue a Slack thread in the terminal), or None."""
+        return self._intake.conversation(conversation_id)
+
+    def find_thread(self, *, channel_id: str, thread_ts: str) -> list[str]:
+        """Ids of the stored conversations of a Slack thread, whatever the team (for tools)."""
+        return self._intake.find_thread(channel_id=channel_id, thread_ts=thread_ts)
+
+    def copy_in(self, conversation: Conversation, *, conversation_id: str) -> Conversation:
+        """Store a copy of ``conversation`` as ``conversation_id`` (the terminal reproduces a thread)."""
+        return self._intake.copy_in(conversation, conversation_id=conversation_id)
+
+    def start(
+        self,
+        *,
+        conversation_id: str,
+        agent: str,
+        message: UserMessage,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Turn:
+        """Open a conversation owned by ``agent`` with the user's first turn (one store operation)."""
+        return self._intake.start(
+            conversation_id=conversation_id,
+            agent=agent,
+            message=message,
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+        )
+
+    def reply(
+        self,
+        *,
+        conversation_id: str,
+        message: UserMessage,
+        park_if_missing: bool = False,
+        refuse_agents: frozenset[str] = frozenset(),
+    ) -> ReplyOutcome:
+        """Store a reply in an existing conversation (or park it): one store operation, no read."""
+        return self._intake.reply(
+            conversation_id=conversation_id,
+            message=message,
+            park_if_missing=park_if_missing,
+            refuse_agents=refuse_agents,
+        )
+
+    def current_agent(self, conversation_id: str) -> str | None:
+        """The conversation's current agent (one read), or None when there is no conversation."""
+        return self._intake.current_agent(conversation_id)
+
+    def knows(self, conversation_id: str) -> bool:
+        """Whether the conversation exists (before doing costly work for a message, e.g. its files)."""
+        return self._intake.knows(conversation_id)
+
+    def continue_or_start(
+        self,
+        *,
+        conversation_id: str,
+        default_agent: str,
+        message: UserMessage,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+        refuse_agents: frozenset[str] = frozenset(),
+    ) -> Continued:
+        """Add the message to the thread's conversation, or start one with ``default_agent`` (atomic)."""
+        return self._intake.continue_or_start(
+            conversation_id=conversation_id,
+            default_agent=default_agent,
+            message=message,
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            refuse_agents=refuse_agents,
+        )
+
+    def adopt(
+        self,
+        *,
+        conversation_id: str,
+        rebuilt: Rebuilt,
+        default_agent: str | None,
+        team_id: str | None = None,
+        channel_id: str | None = None,
+        thread_ts: str | None = None,
+    ) -> Adopted:
+        """Create the conversation from its thread as read back (one atomic store operation)."""
+        return self._intake.adopt(
+            conversation_id=conversation_id,
+            rebuilt=rebuilt,
+            default_agent=default_agent,
+            team_id=team_id,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+        )
+
+    # ----------------------------------------------------------------------------------- answer
+
+    def answer(self, conversation_id: str, *, deadline: float) -> AnswerStream:
+        """Let the current agent answer the turns it has not answered yet (``deadline``: monotonic)."""
+        return self._answering.answer(conversation_id, deadline=deadline)
+
+    def decide(
+        self, *, ref: ApprovalRef, by_user: str | None, approve: bool, admin: bool = False, deadline: float
+    ) -> AnswerStream:
+        """Approve or deny the tool call an answer waits on, then let the answer go on (streaming)."""
+        return self._answering.decide(
+            ref=ref, by_user=by_user, approve=approve, admin=admin, deadline=deadline
+        )
+
+    # ---------------------------------------------------------------------------------- handoff
+
+    def allowed_handoff(self, agent: str, target: str) -> ResolvedHandoff:
+        """The handoff ``agent`` offers to ``target``; raises if it offers none."""
+        return self._handoffs.allowed(agent, target)
+
+    def handoff_model(self, handoff: ResolvedHandoff) -> str | None:
+        """The OpenAI model a handoff's ``model`` names (mapped like an agent's), or None."""
+        return self._handoffs.model(handoff)
+
+    def hand_off(self, *, ref: HandoffRef, by_user: str | None, prompt: str | None = None) -> HandoffOutcome:
+        """Hand the conversation to ``ref.target`` from the buttons of answer ``ref.answer_id`` (atomic)."""
+        return self._handoffs.hand_off(ref=ref, by_user=by_user, prompt=prompt)
+
+    # ----------------------------------------------------------------------------------- forget
+
+    def forget_permission(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
+        """May ``by_user`` have this conversation forgotten? Its starter or an admin."""
+        return self._forgetting.permission(conversation_id, by_user=by_user, admin=admin)
+
+    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
+        """Delete the conversation (starter or admin only) and keep it from ever being reopened."""
+        return self._forgetting.forget(conversation_id, by_user=by_user, admin=admin)
+
+    def is_forgotten(self, conversation_id: str) -> bool:
+        """True when the conversation was forgotten on request (nothing may rebuild it)."""
+        return self._forgetting.is_forgotten(conversation_id)
+
+    # -------------------------------------------------- what Slack shows: buttons, votes, canvas
+
+    def show_answer(
+        self, conversation_id: str, *, answer_id: str, agent: str | None, message_ts: str, restore: str
+    ) -> tuple[ShownAnswer, ...]:
+        """Record where ``answer_id``'s handoff buttons are shown; returns the now stale ones."""
+        return self._shown.show_answer(
+            conversation_id, answer_id=answer_id, agent=agent, message_ts=message_ts, restore=restore
+        )
+
+    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
+        """After a handoff from ``answer_id``: its buttons are stale; returns where they are shown."""
+        return self._shown.retire_answer(conversation_id, answer_id)
+
+    def vote(
+        self, ref: FeedbackRef, *, by_user: str, positive: bool, comment: str | None = None
+    ) -> VoteOutcome:
+        """A person's thumbs up or down (and comment) on an answer: one vote per person per answer."""
+        return self._shown.vote(ref, by_user=by_user, positive=positive, comment=comment)
+
+    def feedback_by_agent(self) -> dict[str, tuple[int, int]]:
+        """Thumbs up and down per agent, across all conversations."""
+        return self._shown.feedback_by_agent()
+
+    def save_canvas(self, conversation_id: str, canvas_id: str, *, replacing: str | None) -> str | None:
+        """Record the thread's canvas (compare-and-set over ``replacing``); returns the one recorded."""
+        return self._shown.save_canvas(conversation_id, canvas_id, replacing=replacing)
+
+    def recent_threads(self, user_id: str, limit: int = RECENT_SHOWN) -> tuple[RecentThread, ...]:
+        """The Slack threads a person started or mentioned the bot in lately, newest first."""
+        return self._recents.recent(user_id, limit)

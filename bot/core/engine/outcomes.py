@@ -1,0 +1,126 @@
+"""What the engine's use cases return and take: plain data, no logic (every module here imports it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.core.context import ImageDetail, Notice
+from bot.core.conversation import Conversation, Turn
+from bot.core.registry import ResolvedHandoff
+from bot.core.tool_loop import ApprovalDecision, ApprovalRequest, ToolActivity, ToolNotice
+
+AnswerEvent = str | ToolActivity | ToolNotice | ApprovalRequest
+
+CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Send another message to continue.)_"
+STOP_NOTICE = "\n\n_(Answer stopped before it was finished.)_"
+
+
+class StopAnswer(BaseException):
+    """Raised into a running answer to stop it (the terminal's Ctrl-C): the text so far is stored
+    with ``status="cut"`` and :data:`STOP_NOTICE`. A BaseException so that no ``except Exception``
+    on the way swallows it. See :meth:`bot.core.engine.answer.AnswerStream.stop`.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Limits the engine works within."""
+
+    max_prompt_tokens: int
+    reserve_tokens: int
+    lock_ttl_s: float
+    lock_wait_s: float
+    image_detail: ImageDetail = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerResult:
+    """A finished (or cut) answer, as stored."""
+
+    conversation_id: str
+    turn: Turn
+    agent: str
+    handoffs: tuple[ResolvedHandoff, ...]
+    answered_turn_ids: tuple[str, ...]
+    prompt_tokens: int
+    dropped_turns: int
+    cut: bool
+    notices: tuple[Notice, ...] = ()  # what the person should know (an image that could not be fetched)
+    tool_calls: int = 0
+    stopped: bool = False  # cut because the person stopped it (StopAnswer), not by the deadline
+
+    @property
+    def text(self) -> str:
+        """The answer's text as stored (with the cut notice if it was cut)."""
+        return self.turn.text
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffOutcome:
+    """What a handoff did."""
+
+    conversation_id: str
+    from_agent: str
+    to_agent: str
+    label: str
+    prompt_turn: Turn
+    model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerPlan:
+    """What an answer is about to do: who answers, with which model, covering which turns.
+
+    ``answer_id`` is the id the answer will be stored with (known before the first word, so every
+    Slack message of the answer can carry it); ``notices`` what the person should know first (their
+    images go to a model that cannot see them).
+    """
+
+    conversation: Conversation
+    agent: str
+    model: str
+    pending: tuple[Turn, ...]
+    answer_id: str = ""
+    notices: tuple[Notice, ...] = ()
+    decision: ApprovalDecision | None = field(default=None)
+
+
+class ReplyOutcome(StrEnum):
+    """What :meth:`Engine.reply` did with a reply."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"  # a re-delivery: stored before
+    NOT_FOUND = "not_found"  # no conversation in that thread: not ours, or forgotten by the store
+    PARKED = "parked"  # the conversation is being created: the reply is adopted by it
+    REFUSED = "refused"  # its author may not use the thread's agent: nothing stored
+
+
+class ForgetCheck(StrEnum):
+    """May a person have a conversation forgotten (after :meth:`Engine.forget`: was it forgotten)."""
+
+    ALLOWED = "allowed"  # the starter or an admin: forgotten (or may be)
+    NOT_ALLOWED = "not_allowed"  # someone else
+    NOT_FOUND = "not_found"  # no conversation (never the bot's, or expired)
+    ALREADY = "already"  # forgotten before
+
+
+@dataclass(frozen=True, slots=True)
+class Adopted:
+    """What :meth:`Engine.adopt` did."""
+
+    created: bool  # False: the conversation existed (another process re-created it first)
+    agent: str
+    turns: int  # turns taken over from the thread
+    forgotten: bool = False  # the thread was forgotten on request: nothing was stored
+
+
+@dataclass(frozen=True, slots=True)
+class Continued:
+    """What :meth:`Engine.continue_or_start` did."""
+
+    started: bool
+    agent: str
+    stored: bool
+    refused: bool = False  # its author may not use ``agent``: nothing stored
+    forgotten: bool = False  # the thread was forgotten on request: nothing stored
