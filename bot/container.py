@@ -25,6 +25,9 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    import redis
+
+    from bot.adapters.openai_model import OpenAIChatModel
     from bot.adapters.slack_files import SlackFiles
     from bot.core.context import FileLimits
     from bot.core.engine import Engine
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from bot.core.tools import ToolConfig
     from bot.slack.features import FeatureMemory
     from bot.slack.links import SlackLinks
+    from bot.toolbox import SettingsToolbox
 
 log = get_logger("bot.container")
 
@@ -59,7 +63,10 @@ class Services:
         self.metrics = Metrics(settings.stage)
         self.policy = policy or Policy()
         self._store = store
+        self._redis: redis.Redis | None = None  # built with the store; shared by store and quota
         self._model = model
+        self._openai: OpenAIChatModel | None = None  # the model the container built (reconnected)
+        self._toolbox: SettingsToolbox | None = None  # the engine's tools (warmed, reconnected)
         self._access: Access | None = None
         self._quota: QuotaStore | None = None
         self._budget: Budget | None = None
@@ -87,11 +94,13 @@ class Services:
     def _build_store(self) -> ConversationStore:
         settings = self.settings
         if settings.redis_url is not None:
+            from bot.adapters.redis.client import connect
             from bot.adapters.redis_store import RedisConversationStore
 
             log.debug("store_selected", store="redis")
-            return RedisConversationStore.from_url(
-                settings.redis_url.get_secret_value(),
+            self._redis = connect(settings.redis_url.get_secret_value())
+            return RedisConversationStore(
+                self._redis,
                 prefix=settings.redis_key_prefix,
                 ttl_s=settings.conversation_ttl_s,
                 max_turns=settings.max_turns,
@@ -138,12 +147,11 @@ class Services:
         """Budget and usage counters: in Redis beside the conversations, or in memory locally."""
         with self._governance_lock:
             if self._quota is None:
-                store = self.store
-                client = getattr(store, "client", None)
-                if client is not None:
+                self.store  # noqa: B018 - builds the Redis client when the conversations are in Redis
+                if self._redis is not None:
                     from bot.adapters.redis_quota import RedisQuotaStore
 
-                    self._quota = RedisQuotaStore(client, prefix=self.settings.redis_key_prefix)
+                    self._quota = RedisQuotaStore(self._redis, prefix=self.settings.redis_key_prefix)
                 else:
                     from bot.adapters.memory_quota import MemoryQuotaStore
 
@@ -189,7 +197,7 @@ class Services:
                 api_key = self._openai_api_key()
                 from bot.adapters.openai_model import OpenAIChatModel
 
-                self._model = OpenAIChatModel(
+                self._model = self._openai = OpenAIChatModel(
                     api_key=api_key,
                     base_url=settings.openai_base_url,
                     connect_timeout_s=settings.model_connect_timeout_s,
@@ -272,6 +280,7 @@ class Services:
 
                 settings = self.settings
                 model = self._model if self._model is not None else _ModelOnFirstUse(self)
+                self._toolbox = SettingsToolbox(settings, self.clock)
                 self._engine = Engine(
                     registry=self.registry,
                     store=self.store,
@@ -286,7 +295,7 @@ class Services:
                         lock_wait_s=settings.lock_wait_s,
                         image_detail=settings.image_detail,
                     ),
-                    tools=SettingsToolbox(settings, self.clock),
+                    tools=self._toolbox,
                     tool_config=self.tool_config,
                     tool_rules=tool_rules(settings),
                     approvals=approval_policy(settings),
@@ -303,13 +312,12 @@ class Services:
         the tools' clients and the MCP SDK, when an agent uses them.
         """
         try:
-            engine = self.engine  # builds store, counter and engine
+            self.engine  # noqa: B018 - builds store, counter, the engine and its toolbox
             self.model  # noqa: B018 - imports the OpenAI SDK
-            warm_tools = getattr(engine.tools, "warm", None)
-            if callable(warm_tools):
+            if self._toolbox is not None:
                 from bot.core.tools import plan_tools
 
-                warm_tools([plan_tools(spec, self.tool_config) for spec in self.registry])
+                self._toolbox.warm([plan_tools(spec, self.tool_config) for spec in self.registry])
         except Exception as error:  # noqa: BLE001 - the real use reports it to the person
             log.warning("warm_up_failed", error_type=type(error).__name__)
 
@@ -322,16 +330,15 @@ class Services:
     def reconnect(self) -> None:
         """Drop network clients (after a SnapStart restore: sockets from the snapshot are dead)."""
         with self._store_lock:
-            reset = getattr(self._store, "reconnect", None)
-            if callable(reset):
-                reset()
+            if self._redis is not None:
+                from bot.adapters.redis.client import disconnect
+
+                disconnect(self._redis)
         with self._model_lock:
-            reset = getattr(self._model, "reconnect", None)
-            if callable(reset):
-                reset()
-        reset = getattr(self._engine.tools if self._engine is not None else None, "reconnect", None)
-        if callable(reset):
-            reset()
+            if self._openai is not None:
+                self._openai.reconnect()
+        if self._toolbox is not None:
+            self._toolbox.reconnect()
 
 
 class _ModelOnFirstUse:

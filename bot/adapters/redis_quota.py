@@ -36,7 +36,7 @@ from typing import Any, TypeVar, cast
 import redis
 from redis.commands.core import Script
 
-from bot.adapters import redis_calls
+from bot.adapters.redis import calls as redis_calls
 from bot.core.policy import day_window, month_window
 from bot.core.quota import (
     DAY_USAGE_KEEP_S,

@@ -45,11 +45,8 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 import redis
-from redis.backoff import ExponentialWithJitterBackoff
 from redis.commands.core import Script
-from redis.retry import Retry
 
-from bot.adapters import redis_calls
 from bot.adapters.memory_store import (
     FEEDBACK_TTL_S,
     LOCK_POLL_FACTOR,
@@ -59,6 +56,8 @@ from bot.adapters.memory_store import (
     new_token,
     ts_micros,
 )
+from bot.adapters.redis import calls as redis_calls
+from bot.adapters.redis.client import connect
 from bot.core.conversation import (
     Conversation,
     ConversationMeta,
@@ -610,28 +609,16 @@ class RedisConversationStore:
         health_check_interval_s: int = 30,
         max_connections: int | None = 50,
     ) -> RedisConversationStore:
-        """A store for ``redis://`` or ``rediss://`` (TLS, certificate and hostname verified).
-
-        Connection and timeout errors are retried ``retries`` times with jittered exponential backoff
-        (50 ms base, 500 ms cap); a connection idle for ``health_check_interval_s`` is PINGed before
-        use (Lambda freezes instances, and NAT/ElastiCache drop idle connections).
-        """
-        client = redis.Redis.from_url(
+        """A store on its own client from :func:`bot.adapters.redis.client.connect` (tools, tests)."""
+        client = connect(
             url,
-            socket_connect_timeout=connect_timeout_s,
-            socket_timeout=socket_timeout_s,
-            socket_keepalive=True,
-            health_check_interval=health_check_interval_s,
-            retry=Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), retries),
-            retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+            connect_timeout_s=connect_timeout_s,
+            socket_timeout_s=socket_timeout_s,
+            retries=retries,
+            health_check_interval_s=health_check_interval_s,
             max_connections=max_connections,
-            decode_responses=False,
         )
         return cls(client, prefix=prefix, ttl_s=ttl_s, max_turns=max_turns, clock=clock or SystemClock())
-
-    def reconnect(self) -> None:
-        """Close pooled connections; the next command opens fresh ones (after a SnapStart restore)."""
-        self.client.connection_pool.disconnect()
 
     # ------------------------------------------------------------------------------------- keys
 
