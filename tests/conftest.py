@@ -20,7 +20,7 @@ import redis
 
 from tests.redis_server import HOW_TO_FIX, MACHINE_URL, NoRedisServer, answers, may_skip, own_server
 
-pytest_plugins = ["tests.harness"]  # the `slackbot` end-to-end fixture
+pytest_plugins = ["tests.harness", "tests.support"]  # `slackbot` end to end; `clock` and the emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -17,13 +17,16 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
 
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack_server import FakeLambda, FakeSlack, Message
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # a test value, not a real secret
@@ -393,6 +396,21 @@ def bot_env(
         "WARM_AFTER_ACK": "false",
         "STORE_OUTAGE_RETRY_S": "0",  # tests of the outage retry set their own window
     }
+
+
+def running_container() -> Any:
+    """The container the production handler built for the requests so far (the bot's one instance)."""
+    from handlers import lambda_function
+
+    container = lambda_function._container
+    assert container is not None, "no request has reached the handler yet"
+    return container
+
+
+def running_engine() -> Engine:
+    """The engine of :func:`running_container` (what the Slack layer calls)."""
+    engine: Engine = running_container().services.engine
+    return engine
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -18,12 +17,9 @@ from bot.adapters.github_tools import (
 from bot.core.tools import ToolError, ToolSpec
 from tests.fakes import github_server
 from tests.fakes.github_server import FakeGitHub
+from tests.support import far
 
 fake_github = github_server.fake_github
-
-
-def far() -> float:
-    return time.monotonic() + 30
 
 
 @pytest.fixture

@@ -43,18 +43,9 @@ def governed(slackbot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     lambda_function.reset()
 
 
-class WallClock(FixedClock):
-    """A FixedClock for the date (budgets, resets) whose monotonic side is the process's own, so the
-    invocation deadlines Lambda gives stay meaningful when the test moves the date forward."""
-
-    def monotonic(self) -> float:
-        """The real monotonic clock."""
-        return time.monotonic()
-
-
-def noon_clock() -> WallClock:
+def noon_clock() -> FixedClock:
     """2024-06-01 12:00 UTC, moved only by the test."""
-    return WallClock(wall=NOON)
+    return FixedClock(wall=NOON, real_monotonic=True)
 
 
 def ack_text(ack: dict[str, Any]) -> str:

@@ -13,22 +13,16 @@ from collections.abc import Iterator
 import pytest
 
 from handlers import lambda_function
-from tests.harness import Bot
+from tests.harness import Bot, running_container
 
 EVERYTHING = frozenset({"store", "model", "counter", "engine"})
-
-
-def _container() -> lambda_function.Container:
-    container = lambda_function._container
-    assert container is not None
-    return container
 
 
 def test_first_ack_builds_nothing_heavy_without_the_warm_up(slackbot: Bot) -> None:
     """Slack's 3 s ack on a cold start never waits for Redis, the OpenAI SDK or the engine."""
     ack = slackbot.command("review the rate limiter")
     assert ack["statusCode"] == 200
-    container = _container()
+    container = running_container()
     assert container.warming is None  # WARM_AFTER_ACK=false in the tests' environment
     assert container.services.warm_parts == frozenset()
     slackbot.lazy()
@@ -47,7 +41,7 @@ def test_warm_up_after_the_first_ack_builds_the_engine(
     monkeypatch.setenv("WARM_AFTER_ACK", "true")
     ack = slackbot.command("review the rate limiter")
     assert ack["statusCode"] == 200
-    container = _container()
+    container = running_container()
     assert container.warming is not None
     container.warming.join()
     assert container.services.warm_parts == EVERYTHING
@@ -93,7 +87,7 @@ def _restore() -> None:
 
 def test_snapstart_init_builds_everything_before_the_snapshot(snap_started: Bot) -> None:
     """A new instance resumed from the snapshot has nothing left to build before it answers."""
-    container = _container()
+    container = running_container()
     assert container.services.warm_parts == EVERYTHING
     runner = container.handler.app.listener_runner.lazy_listener_runner
     assert runner.lambda_client is not None  # not created on the first ack after a restore
@@ -110,7 +104,7 @@ def test_restore_hook_opens_new_connections(snap_started: Bot) -> None:
     a new one (and a new OpenAI client), and still arrives. Retry jitter is reseeded, so restored
     instances do not all back off in step.
     """
-    store = _container().services.store
+    store = running_container().services.store
     client = store.client  # type: ignore[attr-defined]  # the Redis store's redis-py client
     snap_started.command("review the rate limiter")
     snap_started.lazy()

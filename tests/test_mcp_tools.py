@@ -13,6 +13,7 @@ from bot.core.ports import FixedClock
 from bot.core.tools import McpSelection, McpServer, ToolError, ToolSpec, ToolTimeoutError
 from tests.fakes import mcp_server
 from tests.fakes.mcp_server import LocalMcp
+from tests.support import far
 
 local_mcp = mcp_server.local_mcp
 
@@ -22,10 +23,6 @@ def _fresh_cache() -> Iterator[None]:
     mcp_tools.clear_cache()
     yield
     mcp_tools.clear_cache()
-
-
-def far() -> float:
-    return time.monotonic() + 30
 
 
 def provider(

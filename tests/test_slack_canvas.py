@@ -5,24 +5,16 @@ updates it; where canvases are unavailable, a Markdown file goes to the thread."
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 
 from bot.slack.blocks import CANVAS_ACTION, CANVAS_SHORTCUT
 from tests.fakes.openai_server import Stream
 from tests.fakes.slack_server import Message
-from tests.harness import CHANNEL, TEAM, USER, Bot
+from tests.harness import CHANNEL, TEAM, USER, Bot, running_engine
 from tests.slack_ui import act, shortcut
 
 BACK = "⬅ Back to Director"
-
-
-def _engine() -> Any:
-    from handlers import lambda_function
-
-    assert lambda_function._container is not None
-    return lambda_function._container.services.engine
 
 
 def _save(slackbot: Bot, message: Message) -> None:
@@ -61,7 +53,7 @@ def test_the_button_saves_the_threads_design_as_a_canvas_in_the_channel(slackbot
     announced = slackbot.slack.thread(CHANNEL, root)[-1]
     assert f"https://example.slack.com/docs/{TEAM}/{canvas.id}" in announced.text
     assert f"<@{USER}>" in announced.text
-    conversation = _engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
+    conversation = running_engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
     assert conversation.meta.canvas_id == canvas.id
 
 
@@ -126,7 +118,7 @@ def test_one_canvas_whatever_slack_redelivers_or_people_click_at_once(slackbot: 
     slackbot.send(invocation["payload"])
     assert len(slackbot.slack.calls_of("canvases.create")) == 1
     slackbot.slack.workspace.agent.canvases.clear()  # start over: the thread forgets nothing, Slack does
-    conversation = _engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
+    conversation = running_engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
     assert conversation.meta.canvas_id is not None
     _save(slackbot, answer)
     _save(slackbot, answer)
@@ -138,4 +130,4 @@ def test_one_canvas_whatever_slack_redelivers_or_people_click_at_once(slackbot: 
         thread.join(30)
     canvases = slackbot.slack.workspace.agent.canvases
     assert len(canvases) == 1
-    assert _engine().conversation(f"{TEAM}:{CHANNEL}:{root}").meta.canvas_id in canvases
+    assert running_engine().conversation(f"{TEAM}:{CHANNEL}:{root}").meta.canvas_id in canvases

@@ -6,59 +6,29 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core.ports import FixedClock
 from bot.playground.slack_api import METHODS, ApiRequest, SlackApiServer, SlackError, method
 from bot.playground.workspace import Workspace
+from tests.support import refusal
 
 TOKEN = "xoxb-emulator-test"
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    """A hand-moved clock for trigger and response_url lifetimes."""
-    return Clock()
-
-
-@pytest.fixture
-def workspace(clock: Clock) -> Workspace:
+def workspace(clock: FixedClock) -> Workspace:
     """A strict workspace: #design with the bot, #random without it, two people."""
-    ws = Workspace(bot_token=TOKEN, strict=True, monotonic=clock)
+    ws = Workspace(bot_token=TOKEN, strict=True, monotonic=clock.monotonic)
     ws.add_user("U1", "ada")
     ws.add_user("U2", "grace")
     ws.add_channel("C1", "design", {"U1", "U2", ws.bot_user_id})
     ws.add_channel("C2", "random", {"U1"})
     return ws
-
-
-@pytest.fixture
-def server(workspace: Workspace) -> Iterator[SlackApiServer]:
-    """The emulator on a free local port."""
-    running = SlackApiServer(workspace)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(server: SlackApiServer) -> WebClient:
-    """slack_sdk's client pointed at the emulator by base URL, as the bot is."""
-    return WebClient(token=TOKEN, base_url=server.url + "/api/")
 
 
 def _post(
@@ -79,30 +49,23 @@ def _post(
         return error.code, json.loads(error.read()), dict(error.headers)
 
 
-def _error(call: Any) -> tuple[str, list[str]]:
-    with pytest.raises(SlackApiError) as raised:
-        call()
-    response = raised.value.response
-    return str(response["error"]), list((response.get("response_metadata") or {}).get("messages") or [])
-
-
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")
 def test_message_limits_are_slacks(client: WebClient, workspace: Workspace) -> None:
     """What Slack refuses is refused here with Slack's error, and nothing appears in the channel."""
-    assert _error(lambda: client.chat_postMessage(channel="C1", text="x" * 40_001))[0] == "msg_too_long"
-    assert _error(lambda: client.chat_postMessage(channel="C1"))[0] == "no_text"
+    assert refusal(lambda: client.chat_postMessage(channel="C1", text="x" * 40_001))[0] == "msg_too_long"
+    assert refusal(lambda: client.chat_postMessage(channel="C1"))[0] == "no_text"
     too_many = [{"type": "divider"}] * 51
-    error, messages = _error(lambda: client.chat_postMessage(channel="C1", text="t", blocks=too_many))
+    error, messages = refusal(lambda: client.chat_postMessage(channel="C1", text="t", blocks=too_many))
     assert error == "invalid_blocks"
     assert messages == ["[ERROR] must provide no more than 50 items [json-pointer:/blocks]"]
     long_markdown = [{"type": "markdown", "text": "m" * 12_001}]
-    error, messages = _error(lambda: client.chat_postMessage(channel="C1", text="t", blocks=long_markdown))
+    error, messages = refusal(lambda: client.chat_postMessage(channel="C1", text="t", blocks=long_markdown))
     assert (error, messages) == (
         "invalid_blocks",
         ["[ERROR] must be less than 12001 characters [json-pointer:/blocks/0/text]"],
     )
     split = [{"type": "markdown", "text": "m" * 7_000}, {"type": "markdown", "text": "m" * 5_001}]
-    assert _error(lambda: client.chat_postMessage(channel="C1", text="t", blocks=split))[0] == (
+    assert refusal(lambda: client.chat_postMessage(channel="C1", text="t", blocks=split))[0] == (
         "msg_blocks_too_long"
     )
     button = {
@@ -111,7 +74,7 @@ def test_message_limits_are_slacks(client: WebClient, workspace: Workspace) -> N
         "action_id": "a" * 256,
         "value": "v" * 2_001,
     }
-    error, messages = _error(
+    error, messages = refusal(
         lambda: client.chat_postMessage(
             channel="C1", text="t", blocks=[{"type": "actions", "elements": [button]}]
         )
@@ -122,7 +85,7 @@ def test_message_limits_are_slacks(client: WebClient, workspace: Workspace) -> N
         "[ERROR] must be less than 256 characters [json-pointer:/blocks/0/elements/0/action_id]",
     ]
     unknown = [{"type": "marquee", "text": "hi"}]
-    assert _error(lambda: client.chat_postMessage(channel="C1", text="t", blocks=unknown))[0] == (
+    assert refusal(lambda: client.chat_postMessage(channel="C1", text="t", blocks=unknown))[0] == (
         "invalid_blocks"
     )
     assert workspace.top_level("C1") == []
@@ -132,20 +95,22 @@ def test_message_limits_are_slacks(client: WebClient, workspace: Workspace) -> N
 
 def test_channels_tokens_and_ownership(client: WebClient, server: SlackApiServer) -> None:
     """Unknown channels, channels without the bot, bad tokens and other people's messages are refused."""
-    assert _error(lambda: client.chat_postMessage(channel="C9", text="hi"))[0] == "channel_not_found"
-    assert _error(lambda: client.chat_postMessage(channel="C2", text="hi"))[0] == "not_in_channel"
+    assert refusal(lambda: client.chat_postMessage(channel="C9", text="hi"))[0] == "channel_not_found"
+    assert refusal(lambda: client.chat_postMessage(channel="C2", text="hi"))[0] == "not_in_channel"
     stranger = WebClient(token="xoxb-someone-else", base_url=server.url + "/api/")
-    assert _error(stranger.auth_test)[0] == "invalid_auth"
+    assert refusal(stranger.auth_test)[0] == "invalid_auth"
     anonymous = WebClient(base_url=server.url + "/api/")
-    assert _error(anonymous.auth_test)[0] == "not_authed"
+    assert refusal(anonymous.auth_test)[0] == "not_authed"
     person = server.workspace.post(channel="C1", user="U1", text="mine")
-    assert _error(lambda: client.chat_update(channel="C1", ts=person.ts, text="edited"))[0] == (
+    assert refusal(lambda: client.chat_update(channel="C1", ts=person.ts, text="edited"))[0] == (
         "cant_update_message"
     )
-    assert _error(lambda: client.chat_delete(channel="C1", ts=person.ts))[0] == "cant_delete_message"
-    assert _error(lambda: client.chat_update(channel="C1", ts="1.000001", text="x"))[0] == "message_not_found"
-    assert _error(lambda: client.api_call("chat.fly"))[0] == "unknown_method"
-    assert _error(lambda: client.chat_postEphemeral(channel="C1", user="U3", text="x"))[0] == (
+    assert refusal(lambda: client.chat_delete(channel="C1", ts=person.ts))[0] == "cant_delete_message"
+    assert (
+        refusal(lambda: client.chat_update(channel="C1", ts="1.000001", text="x"))[0] == "message_not_found"
+    )
+    assert refusal(lambda: client.api_call("chat.fly"))[0] == "unknown_method"
+    assert refusal(lambda: client.chat_postEphemeral(channel="C1", user="U3", text="x"))[0] == (
         "user_not_in_channel"
     )
 
@@ -166,7 +131,7 @@ def test_update_keeps_blocks_left_out_and_counts_edits(client: WebClient, worksp
     assert change.data["ts"] == posted["ts"]
 
 
-def test_modal_needs_a_live_trigger(client: WebClient, workspace: Workspace, clock: Clock) -> None:
+def test_modal_needs_a_live_trigger(client: WebClient, workspace: Workspace, clock: FixedClock) -> None:
     """A modal opens only with a trigger_id Slack gave out in the last 3 seconds, for its person."""
     view = {
         "type": "modal",
@@ -181,20 +146,20 @@ def test_modal_needs_a_live_trigger(client: WebClient, workspace: Workspace, clo
             }
         ],
     }
-    assert _error(lambda: client.views_open(trigger_id="made.up", view=view))[0] == "invalid_trigger_id"
+    assert refusal(lambda: client.views_open(trigger_id="made.up", view=view))[0] == "invalid_trigger_id"
     trigger = workspace.issue_trigger("U2", "C1")
     long_title = {**view, "title": {"type": "plain_text", "text": "t" * 25}}
-    error, messages = _error(lambda: client.views_open(trigger_id=trigger, view=long_title))
+    error, messages = refusal(lambda: client.views_open(trigger_id=trigger, view=long_title))
     assert error == "invalid_arguments"
     assert messages == ["[ERROR] must be less than 25 characters [json-pointer:/view/title/text]"]
     no_submit = {k: v for k, v in view.items() if k != "submit"}
-    assert _error(lambda: client.views_open(trigger_id=trigger, view=no_submit))[0] == "invalid_arguments"
+    assert refusal(lambda: client.views_open(trigger_id=trigger, view=no_submit))[0] == "invalid_arguments"
     opened = client.views_open(trigger_id=trigger, view=view)
     assert workspace.views[opened["view"]["id"]].user == "U2"
-    clock.now += 3.5
+    clock.advance(3.5)
     late = workspace.issue_trigger("U1", "C1")
-    clock.now += 3.5
-    assert _error(lambda: client.views_open(trigger_id=late, view=view))[0] == "expired_trigger_id"
+    clock.advance(3.5)
+    assert refusal(lambda: client.views_open(trigger_id=late, view=view))[0] == "expired_trigger_id"
 
 
 def test_response_url_answers_five_times_to_the_right_person(server: SlackApiServer) -> None:
@@ -224,9 +189,9 @@ def test_a_new_method_is_one_function(client: WebClient, workspace: Workspace) -
 
     try:
         assert client.api_call("emulator.echo", params={"word": "hi"})["word"] == "hi"
-        error, messages = _error(lambda: client.api_call("emulator.echo", params={}))
+        error, messages = refusal(lambda: client.api_call("emulator.echo", params={}))
         assert (error, messages) == ("invalid_arguments", ["[ERROR] missing required field: word"])
-        assert _error(lambda: client.api_call("emulator.echo", params={"word": "boom"})) == (
+        assert refusal(lambda: client.api_call("emulator.echo", params={"word": "boom"})) == (
             "boom_happened",
             ["[ERROR] it went boom"],
         )

@@ -4,65 +4,25 @@ Slack's documented arguments, limits and errors, through slack_sdk over real HTT
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.playground.slack_api import SlackApiServer
+from bot.core.ports import FixedClock
 from bot.playground.workspace import Workspace
+from tests.support import refusal
 
 TOKEN = "xoxb-emulator-agents"
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    """A hand-moved clock for stream and status lifetimes."""
-    return Clock()
-
-
-@pytest.fixture
-def workspace(clock: Clock) -> Workspace:
+def workspace(clock: FixedClock) -> Workspace:
     """A strict workspace: #design with the bot and a person, a DM with that person."""
-    ws = Workspace(bot_token=TOKEN, strict=True, monotonic=clock)
+    ws = Workspace(bot_token=TOKEN, strict=True, monotonic=clock.monotonic)
     ws.add_user("U1", "ada")
     ws.add_channel("C1", "design", {"U1", ws.bot_user_id})
     ws.add_channel("D1", "ada", {"U1", ws.bot_user_id})
     return ws
-
-
-@pytest.fixture
-def server(workspace: Workspace) -> Iterator[SlackApiServer]:
-    """The emulator on a free local port."""
-    running = SlackApiServer(workspace)
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture
-def client(server: SlackApiServer) -> WebClient:
-    """slack_sdk's client pointed at the emulator by base URL, as the bot is."""
-    return WebClient(token=TOKEN, base_url=server.url + "/api/")
-
-
-def _error(call: Any) -> tuple[str, list[str]]:
-    with pytest.raises(SlackApiError) as raised:
-        call()
-    response = raised.value.response
-    return str(response["error"]), list((response.get("response_metadata") or {}).get("messages") or [])
 
 
 def _thread(workspace: Workspace, channel: str = "C1") -> str:
@@ -73,12 +33,12 @@ def test_a_stream_in_a_channel_needs_its_recipient(client: WebClient, workspace:
     """Streaming in a channel thread names the person it answers (team and user); a DM does not."""
     root = _thread(workspace)
     start = lambda **kw: client.chat_startStream(channel="C1", thread_ts=root, markdown_text="hi", **kw)  # noqa: E731
-    assert _error(start)[0] == "missing_recipient_team_id"
-    assert _error(lambda: start(recipient_team_id="T1"))[0] == "missing_recipient_user_id"
+    assert refusal(start)[0] == "missing_recipient_team_id"
+    assert refusal(lambda: start(recipient_team_id="T1"))[0] == "missing_recipient_user_id"
     assert start(recipient_team_id="T1", recipient_user_id="U1")["ok"]
     dm_root = _thread(workspace, "D1")
     assert client.chat_startStream(channel="D1", thread_ts=dm_root, markdown_text="hi")["ok"]
-    assert _error(lambda: client.chat_startStream(channel="C1", thread_ts="", markdown_text="x"))[0] == (
+    assert refusal(lambda: client.chat_startStream(channel="C1", thread_ts="", markdown_text="x"))[0] == (
         "invalid_arguments"
     )
 
@@ -106,44 +66,44 @@ def test_a_stream_grows_then_stops_with_blocks_under_the_text(
     assert message.markdown() == "Hello world."
     assert message.blocks[-1]["type"] == "actions"
     assert message.thread_ts == root
-    assert _error(lambda: client.chat_appendStream(channel="C1", ts=ts, markdown_text="more"))[0] == (
+    assert refusal(lambda: client.chat_appendStream(channel="C1", ts=ts, markdown_text="more"))[0] == (
         "message_not_in_streaming_state"
     )
 
 
-def test_stream_limits_and_ownership(client: WebClient, workspace: Workspace, clock: Clock) -> None:
+def test_stream_limits_and_ownership(client: WebClient, workspace: Workspace, clock: FixedClock) -> None:
     """12,000 characters per call; chunks of known types; only the app's own streaming message;
     a stream idle for five minutes expires."""
     root = _thread(workspace)
     kw = {"recipient_team_id": "T1", "recipient_user_id": "U1"}
-    error, messages = _error(
+    error, messages = refusal(
         lambda: client.chat_startStream(channel="C1", thread_ts=root, markdown_text="x" * 12_001, **kw)
     )
     assert error == "invalid_arguments"
     assert "12001" in messages[0]
-    assert _error(
+    assert refusal(
         lambda: client.chat_startStream(channel="C1", thread_ts=root, chunks=[{"type": "gif"}], **kw)
     )[0] == ("invalid_chunks")
     ts = client.chat_startStream(channel="C1", thread_ts=root, markdown_text="x" * 12_000, **kw)["ts"]
-    assert _error(lambda: client.chat_appendStream(channel="C1", ts=ts, markdown_text="y"))[0] == (
+    assert refusal(lambda: client.chat_appendStream(channel="C1", ts=ts, markdown_text="y"))[0] == (
         "msg_blocks_too_long"  # the message as a whole stays within Slack's markdown limit
     )
-    assert _error(lambda: client.chat_appendStream(channel="C1", ts=root, markdown_text="y"))[0] == (
+    assert refusal(lambda: client.chat_appendStream(channel="C1", ts=root, markdown_text="y"))[0] == (
         "message_not_owned_by_app"
     )
-    assert _error(lambda: client.chat_appendStream(channel="C1", ts=ts))[0] == "no_text"
+    assert refusal(lambda: client.chat_appendStream(channel="C1", ts=ts))[0] == "no_text"
     other = client.chat_startStream(channel="C1", thread_ts=root, markdown_text="a", **kw)["ts"]
-    clock.now += 301
-    assert _error(lambda: client.chat_appendStream(channel="C1", ts=other, markdown_text="b"))[0] == (
+    clock.advance(301)
+    assert refusal(lambda: client.chat_appendStream(channel="C1", ts=other, markdown_text="b"))[0] == (
         "message_not_in_streaming_state"
     )
 
 
-def test_loading_state_rules(client: WebClient, workspace: Workspace, clock: Clock) -> None:
+def test_loading_state_rules(client: WebClient, workspace: Workspace, clock: FixedClock) -> None:
     """A loading state shows until the app's next message in the thread (or two minutes); at most
     ten loading messages; an empty status clears it."""
     root = _thread(workspace)
-    error, _ = _error(
+    error, _ = refusal(
         lambda: client.assistant_threads_setStatus(
             channel_id="C1", thread_ts=root, status="is thinking", loading_messages=["m"] * 11
         )
@@ -152,16 +112,16 @@ def test_loading_state_rules(client: WebClient, workspace: Workspace, clock: Clo
     client.assistant_threads_setStatus(
         channel_id="C1", thread_ts=root, status="is asking Director…", loading_messages=["Reading…"]
     )
-    shown = workspace.agent.status("C1", root, clock.now)
+    shown = workspace.agent.status("C1", root, clock.monotonic())
     assert shown is not None
     assert shown.loading_messages == ["Reading…"]
     client.chat_postMessage(channel="C1", thread_ts=root, text="the answer")
-    assert workspace.agent.status("C1", root, clock.now) is None
+    assert workspace.agent.status("C1", root, clock.monotonic()) is None
     client.assistant_threads_setStatus(channel_id="C1", thread_ts=root, status="is thinking")
-    assert workspace.agent.status("C1", root, clock.now + 121) is None
+    assert workspace.agent.status("C1", root, clock.monotonic() + 121) is None
     client.assistant_threads_setStatus(channel_id="C1", thread_ts=root, status="")
-    assert workspace.agent.status("C1", root, clock.now) is None
-    assert _error(lambda: client.assistant_threads_setStatus(channel_id="C9", thread_ts=root, status="x"))[
+    assert workspace.agent.status("C1", root, clock.monotonic()) is None
+    assert refusal(lambda: client.assistant_threads_setStatus(channel_id="C9", thread_ts=root, status="x"))[
         0
     ] == ("channel_not_found")
 
@@ -170,10 +130,10 @@ def test_suggested_prompts_and_titles(client: WebClient, workspace: Workspace) -
     """Up to four prompts, each with a title and a message; a thread title is kept."""
     root = _thread(workspace, "D1")
     prompts = [{"title": f"Agent {i}", "message": f"do {i}"} for i in range(5)]
-    assert _error(
+    assert refusal(
         lambda: client.assistant_threads_setSuggestedPrompts(channel_id="D1", thread_ts=root, prompts=prompts)
     )[0] == ("invalid_arguments")
-    assert _error(
+    assert refusal(
         lambda: client.assistant_threads_setSuggestedPrompts(
             channel_id="D1", thread_ts=root, prompts=[{"title": "no message"}]
         )
@@ -199,16 +159,16 @@ def test_canvases_create_edit_and_share(client: WebClient, workspace: Workspace)
     )
     assert canvas.markdown == "# Two"
     client.canvases_access_set(canvas_id=canvas.id, access_level="read", channel_ids=["C1"])
-    assert _error(
+    assert refusal(
         lambda: client.canvases_access_set(
             canvas_id=canvas.id, access_level="read", channel_ids=["C1"], user_ids=["U1"]
         )
     )[0] == ("invalid_parameters")
-    assert _error(lambda: client.canvases_edit(canvas_id="F0", changes=[{"operation": "replace"}]))[0] == (
+    assert refusal(lambda: client.canvases_edit(canvas_id="F0", changes=[{"operation": "replace"}]))[0] == (
         "canvas_not_found"
     )
     too_big = {"type": "markdown", "markdown": "x" * 1_048_577}
-    assert _error(lambda: client.canvases_create(title="big", document_content=too_big))[0] == (
+    assert refusal(lambda: client.canvases_create(title="big", document_content=too_big))[0] == (
         "canvas_creation_failed"
     )
 
@@ -235,7 +195,7 @@ def test_a_workspace_can_refuse_a_feature_for_good(client: WebClient, workspace:
     root = _thread(workspace)
     workspace.agent.refuse("chat.startStream", "access_denied")
     for _ in range(2):
-        assert _error(lambda: client.chat_startStream(channel="D1", thread_ts=root, markdown_text="x"))[
+        assert refusal(lambda: client.chat_startStream(channel="D1", thread_ts=root, markdown_text="x"))[
             0
         ] == ("access_denied")
     workspace.agent.allow("chat.startStream")

@@ -7,25 +7,17 @@ import json
 import pytest
 
 from bot.core.conversation import Conversation
-from bot.core.engine import Engine
 from bot.slack.blocks import FEEDBACK_COMMENT_ACTION, FEEDBACK_COMMENT_BLOCK
 from tests.fakes.openai_server import Stream
 from tests.fakes.slack_server import Message
-from tests.harness import CHANNEL, OTHER_USER, TEAM, USER, Bot
+from tests.harness import CHANNEL, OTHER_USER, TEAM, USER, Bot, running_engine
 from tests.slack_ui import feedback, handoff_buttons, submit
 
 BACK = "⬅ Back to Director"
 
 
-def _engine() -> Engine:
-    from handlers import lambda_function
-
-    assert lambda_function._container is not None
-    return lambda_function._container.services.engine
-
-
 def _conversation(root: str) -> Conversation:
-    found = _engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
+    found = running_engine().conversation(f"{TEAM}:{CHANNEL}:{root}")
     assert found is not None
     return found
 
@@ -104,7 +96,7 @@ def test_every_answer_has_feedback_buttons_and_one_vote_per_person(
     slackbot.lazy()
     votes = _conversation(root).meta.votes[_conversation(root).meta.last_answer_id or ""]
     assert {user: v.value for user, v in votes.items()} == {USER: 1}
-    assert _engine().feedback_by_agent() == {"backend-builder": (1, 0)}
+    assert running_engine().feedback_by_agent() == {"backend-builder": (1, 0)}
     assert slackbot.slack.views == []  # no comment asked for a thumbs up
     feedback(slackbot, answer, False)
     slackbot.lazy()
@@ -112,7 +104,7 @@ def test_every_answer_has_feedback_buttons_and_one_vote_per_person(
     slackbot.lazy()
     votes = _conversation(root).meta.votes[_conversation(root).meta.last_answer_id or ""]
     assert {user: v.value for user, v in votes.items()} == {USER: -1, OTHER_USER: -1}
-    assert _engine().feedback_by_agent() == {"backend-builder": (0, 2)}
+    assert running_engine().feedback_by_agent() == {"backend-builder": (0, 2)}
     out = capsys.readouterr().out
     assert '"FeedbackUp":1,"FeedbackDown":0' in out
     assert '"FeedbackUp":-1,"FeedbackDown":1' in out
@@ -136,7 +128,8 @@ def test_a_thumbs_down_offers_an_optional_comment_kept_with_the_vote(slackbot: B
     meta = _conversation(root).meta
     vote = meta.votes[meta.last_answer_id or ""][USER]
     assert (vote.value, vote.comment) == (-1, "No numbers.")
-    assert _engine().feedback_by_agent() == {"backend-builder": (0, 1)}  # the comment is not a second vote
+    # the comment is not a second vote
+    assert running_engine().feedback_by_agent() == {"backend-builder": (0, 1)}
 
 
 def test_a_vote_is_stored_once_whatever_slack_redelivers(slackbot: Bot) -> None:
@@ -147,7 +140,7 @@ def test_a_vote_is_stored_once_whatever_slack_redelivers(slackbot: Bot) -> None:
     [invocation] = slackbot.aws_lambda.take()
     slackbot.send(invocation["payload"])
     slackbot.send(invocation["payload"])
-    assert _engine().feedback_by_agent() == {"backend-builder": (1, 0)}
+    assert running_engine().feedback_by_agent() == {"backend-builder": (1, 0)}
 
 
 def test_a_forged_feedback_value_counts_for_no_one(slackbot: Bot) -> None:
@@ -164,5 +157,5 @@ def test_a_forged_feedback_value_counts_for_no_one(slackbot: Bot) -> None:
         message=answer,
     )
     slackbot.lazy()
-    assert _engine().feedback_by_agent() == {}
+    assert running_engine().feedback_by_agent() == {}
     assert "no longer remember that answer" in slackbot.slack.ephemeral[-1]["text"]

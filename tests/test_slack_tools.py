@@ -9,7 +9,6 @@ an injected clock for the time limit.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from bot.adapters import mcp_tools
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
+from bot.core.ports import FixedClock
 from bot.slack.app import build_app
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.mcp_server import LocalMcp
@@ -28,22 +28,6 @@ from tests.harness import CHANNEL, OTHER_USER, USER, Bot
 
 
 @dataclass
-class ShiftedClock:
-    """The system clock with wall time that a test moves forward (approval time limits)."""
-
-    offset: float = 0.0
-
-    def now(self) -> float:
-        return time.time() + self.offset
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
-
-
-@dataclass
 class Tools:
     """The bot and the real tool servers it reaches."""
 
@@ -51,7 +35,7 @@ class Tools:
     web: FakeWeb
     github: FakeGitHub
     mcp: LocalMcp
-    clock: ShiftedClock
+    clock: FixedClock
 
     def ask(self, text: str) -> str:
         """Mention the bot (the researcher answers); returns the thread's ts."""
@@ -99,7 +83,7 @@ def tools(slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
     """The Slack bot with a tool-using agent and real local tool servers; an injectable clock."""
     from handlers import lambda_function
 
-    clock = ShiftedClock()
+    clock = FixedClock(real_monotonic=True)
     mcp_tools.clear_cache()
     with FakeWeb() as web, FakeGitHub() as github, LocalMcp(api_key="tracker-key-1") as mcp:
         github.add_repo("acme/payments", files={"src/ledger.py": "class Ledger:  # append-only\n"})

@@ -4,8 +4,8 @@ Each test pins a behaviour users see in a Slack thread: what the bot remembers, 
 handoff button still works, that a re-delivered event is handled once, and that two replies in one
 thread are answered one after the other.
 
-``advance(s)`` moves time: the fake clock for the in-memory store, a real sleep for Redis (whose
-expiry runs on the server's clock), so time-based tests use short TTLs.
+``advance(s)`` moves time without sleeping: the fake clock for both stores, and for Redis (whose
+expiry runs on the server's clock) the time to live of this test's keys (``age_redis_keys``).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.core.context import Attachment
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn, Usage
 from bot.core.ports import AppendOutcome, ConversationStore, FixedClock, HandoffStatus
 from bot.errors import ConversationBusyError
+from tests.support import age_redis_keys
 
 CONV = "T1:C1:1700000000.000100"
 
@@ -35,17 +36,16 @@ class Harness:
     kind: str
     clock: FixedClock
     build: Callable[[int, int], ConversationStore]
-    sleep_for_real: bool
+    age_keys: Callable[[float], None] = lambda seconds: None
 
     def make(self, *, ttl_s: int = 3600, max_turns: int = 100) -> ConversationStore:
         """A fresh store (Redis: under this test's prefix)."""
         return self.build(ttl_s, max_turns)
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` pass for expiry purposes."""
+        """Let ``seconds`` pass for expiry purposes: the clock, and on Redis the server's expiry."""
         self.clock.advance(seconds)
-        if self.sleep_for_real:
-            time.sleep(seconds)
+        self.age_keys(seconds)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -57,7 +57,6 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             "memory",
             clock,
             lambda ttl, cap: MemoryConversationStore(ttl_s=ttl, max_turns=cap, clock=clock),
-            sleep_for_real=False,
         )
         return
     client = request.getfixturevalue("redis_client")
@@ -66,7 +65,7 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         "redis",
         clock,
         lambda ttl, cap: RedisConversationStore(client, prefix=prefix, ttl_s=ttl, max_turns=cap, clock=clock),
-        sleep_for_real=True,
+        lambda seconds: age_redis_keys(client, prefix, seconds),
     )
 
 

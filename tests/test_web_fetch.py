@@ -7,7 +7,6 @@ refused are refused before any connection is made.
 from __future__ import annotations
 
 import ipaddress
-import time
 from collections.abc import Sequence
 
 import pytest
@@ -16,12 +15,9 @@ from bot.adapters.web_fetch import WebFetcher, refusal, system_resolver
 from bot.core.tools import ToolError, ToolTimeoutError
 from tests.fakes import web_server
 from tests.fakes.web_server import FakeWeb, WebPage
+from tests.support import far
 
 fake_web = web_server.fake_web
-
-
-def far() -> float:
-    return time.monotonic() + 30
 
 
 @pytest.mark.parametrize(

@@ -413,20 +413,25 @@ class SystemClock:
 
 @dataclass
 class FixedClock:
-    """A clock that moves only when told (tests and benchmarks)."""
+    """A clock that moves only when told (tests and benchmarks).
+
+    ``real_monotonic``: the monotonic side is the process's own (end-to-end tests, where the model and
+    tool adapters wait on real deadlines) and only the wall clock (dates, budgets, time limits) moves.
+    """
 
     wall: float = 1_700_000_000.0
     mono: float = 1_000.0
+    real_monotonic: bool = False
 
     def now(self) -> float:
         """Current fake wall time."""
         return self.wall
 
     def monotonic(self) -> float:
-        """Current fake monotonic time."""
-        return self.mono
+        """Current fake monotonic time (the real one with ``real_monotonic``)."""
+        return time.monotonic() if self.real_monotonic else self.mono
 
     def advance(self, seconds: float) -> None:
-        """Move both clocks forward."""
+        """Move the clock forward."""
         self.wall += seconds
         self.mono += seconds

@@ -19,9 +19,7 @@ seen are recorded in :attr:`seen_keys`.
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
@@ -32,15 +30,11 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 
+from tests.support import free_port, wait_until
+
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LocalMcp:
@@ -108,16 +102,14 @@ class LocalMcp:
         return guarded
 
     def _start(self, app: Any) -> int:
-        port = _free_port()
+        port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, name=f"local-mcp-{port}", daemon=True)
         thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the local MCP server did not start")
-            time.sleep(0.01)
+        wait_until(lambda: server.started or not thread.is_alive(), what="the local MCP server", step_s=0.01)
+        if not server.started:
+            raise RuntimeError("the local MCP server did not start")
         self._servers.append((server, thread))
         return port
 
