@@ -47,6 +47,7 @@ from openai.types.chat import (
 )
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
+from bot.adapters.model_http import KeptAliveTransport
 from bot.core.conversation import Usage
 from bot.core.ports import Clock, Completion, ModelEvent, ModelRequest, PromptMessage, TextDelta
 from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
@@ -226,7 +227,8 @@ class OpenAIChatModel:
             base_url=self._base_url,
             max_retries=0,
             timeout=openai.Timeout(self._read_timeout_s, connect=self._connect_timeout_s),
-            http_client=openai.DefaultHttpxClient(verify=self._ssl_context),
+            # One connection kept across answers and tool rounds (bot/adapters/model_http.py).
+            http_client=openai.DefaultHttpxClient(transport=KeptAliveTransport(verify=self._ssl_context)),
         )
         # The SDK imports its chat resources on first access: here (the warm-up), not on the way
         # to the first token.

@@ -24,7 +24,8 @@ Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the s
   pieces), ``finish_reason: "tool_calls"``.
 
 Every request is recorded in :attr:`FakeOpenAI.requests` (model, messages, the whole body, headers,
-and the client's address: a new port means the client opened a new connection).
+and the client's address: a new port means the client opened a new connection);
+:attr:`FakeOpenAI.connections` counts the TCP connections accepted.
 The fixture :func:`fake_openai` gives a running server per test; bind it in a test module with
 ``fake_openai = openai_server.fake_openai`` (an assignment keeps ruff's F811 quiet).
 """
@@ -56,6 +57,7 @@ class Stream:
     stall_after_first_s: float = 0.0  # after the first text chunk
     hold_after_first: threading.Event | None = None  # after the first text chunk, wait until it is set
     close_after: int | None = None  # close the connection after this many text chunks (no [DONE])
+    hold_after_done: threading.Event | None = None  # after [DONE], end the body only once it is set
     finish_reason: str = "stop"
     usage: tuple[int, int] | None = None  # (prompt_tokens, completion_tokens); default: computed
     served_model: str | None = None  # "model" field of the chunks; default: the requested model
@@ -117,6 +119,7 @@ class _State:
     requests: list[RecordedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)
+    connections: int = 0  # TCP connections accepted
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -305,6 +308,8 @@ class _Handler(BaseHTTPRequestHandler):
             final["usage"] = self._usage(behaviour, body)
             self._event(final)
         self._event("[DONE]")
+        if not self._hold(behaviour.hold_after_done):
+            return
         self._chunk(b"")  # end of the chunked body
 
 
@@ -315,6 +320,12 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, state: _State) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Count each accepted TCP connection, then serve it on its own thread."""
+        with self.state.lock:
+            self.state.connections += 1
+        super().process_request(request, client_address)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that drops a kept-alive connection (a stream closed early) is not worth a traceback."""
@@ -374,6 +385,12 @@ class FakeOpenAI:
         """Every request received so far, oldest first (a copy)."""
         with self._state.lock:
             return list(self._state.requests)
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (a client that keeps its connection opens one)."""
+        with self._state.lock:
+            return self._state.connections
 
     @property
     def pending(self) -> int:
