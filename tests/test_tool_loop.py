@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.core.engine.outcomes import ApprovalDecision, ToolActivity
+from bot.core.engine.tool_loop import LoopState, ToolRun
 from bot.core.ports import FixedClock
-from bot.core.tool_loop import ApprovalDecision, LoopState, ToolActivity, ToolRun
 from bot.core.tools import ApprovalPolicy, Toolbox, ToolCall, ToolError, ToolOutput, ToolRules, ToolSpec
 
 READ = ToolSpec(

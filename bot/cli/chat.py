@@ -31,8 +31,7 @@ from bot.errors import BotError
 if TYPE_CHECKING:
     from bot.cli.terminal import AnswerView, Terminal
     from bot.container import Services
-    from bot.core.engine import AnswerResult, AnswerStream, Engine
-    from bot.core.tool_loop import ApprovalRequest
+    from bot.core.engine import AnswerResult, AnswerStream, ApprovalRequest, Engine
 
 NO_CREDENTIALS = (
     "architect-bot chat needs an OpenAI API key.\n"
@@ -365,7 +364,7 @@ class Session:
 
     @staticmethod
     def _show(stream: AnswerStream, view: AnswerView) -> None:
-        from bot.core.tool_loop import ToolActivity, ToolNotice
+        from bot.core.engine import ToolActivity, ToolNotice
 
         for event in stream.events():
             if isinstance(event, str):

@@ -17,10 +17,17 @@ from slack_sdk.errors import SlackApiError
 from bot import runtime
 from bot.container import Services
 from bot.core.conversation import ShownAnswer, parse_conversation_id
-from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, HandoffOutcome
+from bot.core.engine import (
+    AnswerPlan,
+    AnswerResult,
+    AnswerStream,
+    ApprovalRequest,
+    HandoffOutcome,
+    ToolActivity,
+    ToolNotice,
+)
 from bot.core.record import AnswerMark, HandoffMark, metadata
 from bot.core.refs import ApprovalRef, HandoffRef
-from bot.core.tool_loop import ApprovalRequest, ToolActivity, ToolNotice
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import (

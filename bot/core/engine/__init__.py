@@ -28,7 +28,7 @@ author may not use, and the store refuses them in the same atomic write; with a
 before any model call (raising :class:`~bot.errors.BudgetExceededError` when a limit stops it)
 and the real usage is charged once the answer is stored.
 
-Tools (optional, :mod:`bot.core.tool_loop`): agents with tools answer in a loop: the model asks
+Tools (optional, :mod:`bot.core.engine.tool_loop`): agents with tools answer in a loop: the model asks
 for tool calls, they run within the rules, the results go back to the model, until it answers.
 :meth:`Engine.decide` resumes an answer paused on a call that needs approval: its state is stored
 in the conversation (one store operation that also releases the lock) and
@@ -68,12 +68,16 @@ from bot.core.engine.outcomes import (
     AnswerEvent,
     AnswerPlan,
     AnswerResult,
+    ApprovalDecision,
+    ApprovalRequest,
     Continued,
     EngineConfig,
     ForgetCheck,
     HandoffOutcome,
     ReplyOutcome,
     StopAnswer,
+    ToolActivity,
+    ToolNotice,
 )
 from bot.core.engine.shown import RECENT_SHOWN, RecentThreads, Shown
 from bot.core.engine.turns import slack_ts
@@ -99,6 +103,8 @@ __all__ = [
     "AnswerPlan",
     "AnswerResult",
     "AnswerStream",
+    "ApprovalDecision",
+    "ApprovalRequest",
     "Continued",
     "Engine",
     "EngineConfig",
@@ -106,6 +112,8 @@ __all__ = [
     "HandoffOutcome",
     "ReplyOutcome",
     "StopAnswer",
+    "ToolActivity",
+    "ToolNotice",
     "slack_ts",
 ]
 

@@ -22,15 +22,16 @@ from bot.core.engine.outcomes import (
     AnswerEvent,
     AnswerPlan,
     AnswerResult,
+    ApprovalRequest,
     EngineConfig,
     StopAnswer,
+    ToolNotice,
 )
 from bot.core.governance import Budget
 from bot.core.ports import Clock, ConversationStore, LockedConversation, TokenCounter
 from bot.core.quota import Reservation
 from bot.core.refs import ApprovalRef
 from bot.core.registry import Registry
-from bot.core.tool_loop import ApprovalRequest, ToolNotice
 from bot.core.tools import Toolbox, ToolboxFactory, ToolConfig, ToolRules, plan_tools
 from bot.errors import AgentNotFoundError, BotError, ConversationNotFoundError
 from bot.logging import get_logger
@@ -44,8 +45,8 @@ class AnswerStream:
     """One answer: :meth:`open` (lock + one read), then text deltas, then :attr:`result`.
 
     Iterating yields the text deltas only; :meth:`events` also yields the tool calls as they happen
-    (:class:`~bot.core.tool_loop.ToolActivity`, :class:`~bot.core.tool_loop.ToolNotice`) and, when
-    the answer pauses for approval, one :class:`~bot.core.tool_loop.ApprovalRequest` (then
+    (:class:`~bot.core.engine.outcomes.ToolActivity`, :class:`~bot.core.engine.outcomes.ToolNotice`)
+    and, when the answer pauses for approval, one :class:`~bot.core.engine.outcomes.ApprovalRequest` (then
     :attr:`paused` is set and :attr:`result` stays None). Iterating without calling :meth:`open`
     opens implicitly. Closing early (:meth:`close`) releases the lock and stores nothing. Errors
     are the typed errors of :mod:`bot.errors`.

@@ -28,9 +28,13 @@ from bot.core.engine.outcomes import (
     STOP_NOTICE,
     AnswerEvent,
     AnswerResult,
+    ApprovalDecision,
+    ApprovalRequest,
     EngineConfig,
     StopAnswer,
+    ToolNotice,
 )
+from bot.core.engine.tool_loop import LoopState, Pause, ToolRun, shown_arguments
 from bot.core.engine.turns import slack_ts
 from bot.core.ports import (
     ChatMessage,
@@ -44,15 +48,6 @@ from bot.core.ports import (
 )
 from bot.core.refs import ApprovalRef
 from bot.core.registry import Registry
-from bot.core.tool_loop import (
-    ApprovalDecision,
-    ApprovalRequest,
-    LoopState,
-    Pause,
-    ToolNotice,
-    ToolRun,
-    shown_arguments,
-)
 from bot.core.tools import (
     ApprovalPolicy,
     AssistantToolCalls,

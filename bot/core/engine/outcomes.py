@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 from bot.core.context import ImageDetail, Notice
 from bot.core.conversation import Conversation, Turn
 from bot.core.registry import ResolvedHandoff
-from bot.core.tool_loop import ApprovalDecision, ApprovalRequest, ToolActivity, ToolNotice
-
-AnswerEvent = str | ToolActivity | ToolNotice | ApprovalRequest
+from bot.core.tools import ToolCall, ToolResult
 
 CUT_NOTICE = "\n\n_(Answer cut short: it ran out of time. Send another message to continue.)_"
 STOP_NOTICE = "\n\n_(Answer stopped before it was finished.)_"
@@ -21,6 +20,65 @@ class StopAnswer(BaseException):
     with ``status="cut"`` and :data:`STOP_NOTICE`. A BaseException so that no ``except Exception``
     on the way swallows it. See :meth:`bot.core.engine.answer.AnswerStream.stop`.
     """
+
+
+@dataclass(frozen=True, slots=True)
+class ToolActivity:
+    """A tool call as it happens: ``result`` None when it starts, set when it is done.
+
+    ``line`` is the compact line for a text rendering; ``title`` (tool and argument) and ``detail``
+    (size, error, or why it did not run) are the same facts for a step-by-step rendering.
+    """
+
+    call: ToolCall
+    tool: str
+    line: str
+    result: ToolResult | None = None
+    title: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolNotice:
+    """Something about the tools a person should know (a server that could not be reached)."""
+
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalRequest:
+    """The answer paused: a call waits for Approve / Deny by ``requested_by`` (or an admin)."""
+
+    conversation_id: str
+    approval_id: str
+    agent: str
+    tool: str
+    arguments: str
+    reason: str
+    requested_by: str | None
+    expires_at: float
+    timeout_s: float
+
+
+Why = Literal["approved", "denied", "expired", "superseded"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalDecision:
+    """How a waiting call was decided (a click, the time limit, or a new message in the thread)."""
+
+    approval_id: str
+    tool: str
+    why: Why
+    by_user: str | None = None
+
+    @property
+    def approved(self) -> bool:
+        """True when the call may run."""
+        return self.why == "approved"
+
+
+AnswerEvent = str | ToolActivity | ToolNotice | ApprovalRequest
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,9 @@ stops here and its state goes into a :class:`~bot.core.conversation.PendingAppro
 left for tools; then it runs the call and gives the model the result (cut to the size cap, with a
 note), or the error, or a note saying why the call did not run. The answer always goes on.
 
-Events for whoever shows the answer: :class:`ToolActivity` (a call starting, then finished),
-:class:`ToolNotice` (e.g. an MCP server that is down) and :class:`ApprovalRequest` (the answer
-paused). Tool results are never logged: a call's log line has the tool, outcome, size and time.
+Events for whoever shows the answer (:mod:`bot.core.engine.outcomes`): ``ToolActivity`` (a call
+starting, then finished), ``ToolNotice`` (e.g. an MCP server that is down) and ``ApprovalRequest``
+(the answer paused). Tool results are never logged: a call's log line has the tool, outcome, size and time.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import json
 import uuid
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from bot.core.conversation import PendingApproval, StoredCall, ToolStep
+from bot.core.engine.outcomes import ApprovalDecision, ToolActivity
 from bot.core.ports import Clock, TokenCounter
 from bot.core.tools import (
     CAP_NOTE,
@@ -50,69 +51,14 @@ ROOM_MARGIN_TOKENS = 500
 ARGUMENTS_SHOWN = 1_500
 
 
-@dataclass(frozen=True, slots=True)
-class ToolActivity:
-    """A tool call as it happens: ``result`` None when it starts, set when it is done.
-
-    ``line`` is the compact line for a text rendering; ``title`` (tool and argument) and ``detail``
-    (size, error, or why it did not run) are the same facts for a step-by-step rendering.
-    """
-
-    call: ToolCall
-    tool: str
-    line: str
-    result: ToolResult | None = None
-    title: str = ""
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ToolNotice:
-    """Something about the tools a person should know (a server that could not be reached)."""
-
-    line: str
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalRequest:
-    """The answer paused: a call waits for Approve / Deny by ``requested_by`` (or an admin)."""
-
-    conversation_id: str
-    approval_id: str
-    agent: str
-    tool: str
-    arguments: str
-    reason: str
-    requested_by: str | None
-    expires_at: float
-    timeout_s: float
-
-
-Why = Literal["approved", "denied", "expired", "superseded"]
-
-
-@dataclass(frozen=True, slots=True)
-class ApprovalDecision:
-    """How a waiting call was decided (a click, the time limit, or a new message in the thread)."""
-
-    approval_id: str
-    tool: str
-    why: Why
-    by_user: str | None = None
-
-    @property
-    def approved(self) -> bool:
-        """True when the call may run."""
-        return self.why == "approved"
-
-    def note(self) -> str:
-        """What the model reads instead of a result when the call did not run."""
-        who, why = {
-            "denied": ("the person who asked", "they clicked Deny"),
-            "expired": ("nobody", "no one approved it in time"),
-            "superseded": ("nobody", "the conversation went on before anyone approved it"),
-        }.get(self.why, ("nobody", self.why))
-        return DENIED_NOTE.format(who=who, why=why)
+def denied_note(decision: ApprovalDecision) -> str:
+    """What the model reads instead of a result when the call did not run."""
+    who, why = {
+        "denied": ("the person who asked", "they clicked Deny"),
+        "expired": ("nobody", "no one approved it in time"),
+        "superseded": ("nobody", "the conversation went on before anyone approved it"),
+    }.get(decision.why, ("nobody", decision.why))
+    return DENIED_NOTE.format(who=who, why=why)
 
 
 @dataclass
@@ -255,7 +201,10 @@ class ToolRun:
         if decided is not None and not decided.approved:
             self._log(call, spec, "not_approved", why=decided.why)
             return ToolResult(
-                call_id=call.id, name=call.name, content=decided.note(), error=f"not run ({decided.why})"
+                call_id=call.id,
+                name=call.name,
+                content=denied_note(decided),
+                error=f"not run ({decided.why})",
             )
         if self.state.calls_used >= self.rules.max_calls:
             self.state.capped = self.state.tools_closed = True
