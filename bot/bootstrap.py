@@ -61,7 +61,9 @@ def bootstrap(
     if missing:
         log.error("start_failed", missing=", ".join(missing))
         raise MissingSettingsError(missing)
-    registry = load_registry(settings.agents_dir, settings.routing_path, settings.default_model)
+    registry = load_registry(
+        settings.agents_dir, settings.routing_path, settings.default_model, model_routes=settings.model_routes
+    )
     for problem in registry.problems:
         log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
     policy = _policy(settings, registry)

@@ -109,6 +109,27 @@ class ModelRequestError(ModelError):
     )
 
 
+class ModelNotFoundError(ModelRequestError):
+    """Neither the agent's model nor any of its fallbacks exists at the endpoint (or for this key)."""
+
+    kind = "model_rejected"
+
+
+class ModelCredentialsError(ModelRequestError):
+    """The model's endpoint refused the bot's key (401/403, or a gateway's own way of saying it)."""
+
+    kind = "model_credentials"
+    user_message = (
+        "The AI provider refused the bot's API key (wrong, expired, or the gateway cannot check keys "
+        "right now). Ask the bot's operators to check the key (OPENAI_API_KEY or the model route's key); "
+        "the tracking id below helps them find it."
+    )
+    terminal_message = (
+        "The AI provider refused the API key: check OPENAI_API_KEY (or the model route's key) and "
+        "OPENAI_BASE_URL (run with --verbose to see the provider's answer)."
+    )
+
+
 class StoreUnavailableError(BotError):
     """The conversation store (Redis) cannot be reached."""
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
     default_model: str = Field(default="gpt-4.1", description="OpenAI model for agents whose model can't map")
+    model_routes: str = Field(
+        default="",
+        description="JSON: model name glob -> OpenAI-compatible endpoint (else model-routes.yaml)",
+    )
     model_connect_timeout_s: float = Field(default=5.0, gt=0)
     model_read_timeout_s: float = Field(default=60.0, gt=0, description="Max silence inside a stream")
     model_max_retries: int = Field(default=3, ge=0, le=10)

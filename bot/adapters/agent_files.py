@@ -15,6 +15,7 @@ import os
 from pathlib import Path
 
 from bot.core.agents import AGENT_SUFFIXES, AgentSpec, Problem, parse_agent
+from bot.core.model_routes import ROUTES_FILE, ModelRoutes, parse_routes
 from bot.core.registry import Registry, RoutingConfig, parse_routing
 
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
@@ -77,12 +78,31 @@ def load_routing(routing_path: Path | None, shown: str | None = None) -> tuple[R
     return parse_routing(content, name)
 
 
-def load_registry(agents_dir: Path, routing_path: Path | None, default_model: str) -> Registry:
+def load_registry(
+    agents_dir: Path, routing_path: Path | None, default_model: str, *, model_routes: str = ""
+) -> Registry:
     """Load every agent under ``agents_dir`` and the routing file into an immutable registry.
 
-    ``routing_path=None`` means "no routing configured": defaults, no warning.
+    ``routing_path=None`` means "no routing configured": defaults, no warning. ``model_routes``:
+    the ``MODEL_ROUTES`` JSON; when empty, ``model-routes.yaml`` in the folder, if there is one.
     """
     specs, problems = load_agent_files(agents_dir)
     shown = shown_path(routing_path, agents_dir) if routing_path is not None else None
     routing, routing_problems = load_routing(routing_path, shown)
-    return Registry.build(specs, [*problems, *routing_problems], routing, default_model)
+    routes, route_problems = load_model_routes(agents_dir, model_routes)
+    found = [*problems, *routing_problems, *route_problems]
+    return Registry.build(specs, found, routing, default_model, routes)
+
+
+def load_model_routes(agents_dir: Path, model_routes: str = "") -> tuple[ModelRoutes, list[Problem]]:
+    """``MODEL_ROUTES`` (JSON) when set, else ``model-routes.yaml`` beside the agents; none if neither."""
+    if model_routes.strip():
+        return parse_routes(model_routes, "MODEL_ROUTES")
+    path = agents_dir / ROUTES_FILE
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return ModelRoutes(), []
+    except OSError as exc:
+        return ModelRoutes(), [Problem(file=ROUTES_FILE, message=f"cannot read ({exc.strerror or exc})")]
+    return parse_routes(content, ROUTES_FILE)

@@ -47,12 +47,15 @@ from openai.types.chat import (
 )
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
+from bot.adapters.gateway_errors import classify, error_parts
 from bot.adapters.model_http import KeptAliveTransport
 from bot.core.conversation import Usage
 from bot.core.ports import Clock, Completion, ModelEvent, ModelRequest, PromptMessage, TextDelta
 from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 from bot.errors import (
+    ModelCredentialsError,
     ModelError,
+    ModelNotFoundError,
     ModelRateLimitedError,
     ModelRequestError,
     ModelTimeoutError,
@@ -119,6 +122,7 @@ class _Progress:
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: int = 0
+    detail: str | None = None  # a failed attempt: the provider's answer (status, type, message)
 
 
 def tool_param(spec: ToolSpec) -> ChatCompletionToolParam:
@@ -254,7 +258,7 @@ class OpenAIChatModel:
             except _ModelMissing as exc:
                 missing.append(exc.detail)
                 log.warning("model_missing", model=model, fallbacks_left=len(models) - len(missing))
-        raise ModelRequestError(self._clean("; ".join(missing)))
+        raise ModelNotFoundError(self._clean("; ".join(missing)))
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
@@ -340,17 +344,21 @@ class OpenAIChatModel:
     def _status_failure(self, model: str, exc: openai.APIStatusError) -> Exception:
         status = exc.status_code
         code = exc.code or ""
-        where = f"HTTP {status}{' ' + code if code else ''} (request id {exc.request_id or '-'})"
+        shown = code if code and code != str(status) else ""  # LiteLLM repeats the status as the code
+        where = f"HTTP {status}{' ' + shown if shown else ''} (request id {exc.request_id or '-'})"
         if status == 429:
             return _Retryable("rate_limited", where, retry_after=_retry_after(exc.response.headers))
         if status >= 500:
             return _Retryable("unavailable", where, retry_after=_retry_after(exc.response.headers))
-        if status == 404 or code == "model_not_found":
-            return _ModelMissing(f"{model}: {where}")
-        if status in (401, 403):
-            return ModelRequestError(self._clean(f"{model}: {where}: authentication or permission refused"))
-        message = exc.body.get("message") if isinstance(exc.body, dict) else None
-        said = f": {message}" if isinstance(message, str) else ""
+        kind, _code, message = error_parts(exc.body)
+        said = f": {message}" if message else ""
+        meaning = classify(status, type_=kind, code=code, message=message)
+        if meaning == "missing_model":
+            return _ModelMissing(self._clean(f"{model}: {where}{said}"))
+        if meaning == "credentials":
+            return ModelCredentialsError(
+                self._clean(f"{model}: {where}: authentication or permission refused{said}")
+            )
         return ModelRequestError(self._clean(f"{model}: {where}{said}"))
 
     def _attempt(
@@ -361,6 +369,7 @@ class OpenAIChatModel:
             stream = self._open(request, model, self._left(deadline))
         except (_Retryable, _ModelMissing, ModelError) as exc:
             progress.status = getattr(exc, "kind", type(exc).__name__)
+            progress.detail = str(getattr(exc, "detail", "")) or None  # already cleaned of the key
             self._log(progress)
             raise
         progress.status = stream.response.status_code
@@ -480,4 +489,5 @@ class OpenAIChatModel:
             input_tokens=progress.input_tokens,
             output_tokens=progress.output_tokens,
             tool_calls=progress.tool_calls,
+            **({"provider_said": progress.detail} if progress.detail else {}),
         )

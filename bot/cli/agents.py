@@ -114,7 +114,7 @@ def _load(args: argparse.Namespace) -> Registry | None:
         )
         return None
     routing: Path = args.routing or (folder / "routing.yaml" if folder_given else settings.routing_path)
-    return load_registry(folder, routing, settings.default_model)
+    return load_registry(folder, routing, settings.default_model, model_routes=settings.model_routes)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -15,13 +15,14 @@ Rules, in order, for each name (see ``docs/agents.md`` for the table):
 4. ``gpt-…``, ``chatgpt-…``, ``codex-…`` and the reasoning series ``o1``, ``o3-mini``, ``o4-mini``…
    are OpenAI ids and are used as normalised (no table of "known" ids: new OpenAI models work without
    a code change; an id OpenAI does not serve fails loudly at the first answer, with a clear error).
-5. Anything else (Claude, Gemini, Grok, Llama, …) is not an OpenAI model: skipped, and said so.
+5. Anything else (Claude, Gemini, Grok, Llama, …) is not an OpenAI model: skipped, and said so,
+   unless a model route (:mod:`bot.core.model_routes`) answers it: then it is kept like an OpenAI id.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[|,]")
@@ -84,8 +85,14 @@ def is_openai(normalized: str) -> bool:
     return bool(_OPENAI.match(normalized))
 
 
-def resolve_model(names: Sequence[str], default: str) -> ModelChoice:
-    """Map an agent's ``model`` value (as written) to an OpenAI model id plus fallbacks."""
+def resolve_model(
+    names: Sequence[str], default: str, routed: Callable[[str], bool] | None = None
+) -> ModelChoice:
+    """Map an agent's ``model`` value (as written) to an OpenAI model id plus fallbacks.
+
+    ``routed``: names a model route answers (:mod:`bot.core.model_routes`) are kept too, whoever
+    makes the model (``claude-sonnet-4.5`` with a ``claude-*`` route).
+    """
     if isinstance(names, str):  # a bare string is one entry, not a sequence of characters
         names = [names]
     chosen: list[str] = []
@@ -95,7 +102,7 @@ def resolve_model(names: Sequence[str], default: str) -> ModelChoice:
         model = normalize(written)
         if model in _NO_PREFERENCE:
             skipped.append(f"{written!r} means no preference")
-        elif is_openai(model):
+        elif is_openai(model) or (routed is not None and routed(model)):
             if model not in chosen:
                 chosen.append(model)
                 notes.append(f"{written!r} -> {model}" + ("" if written == model else " (normalized)"))

@@ -33,6 +33,7 @@ import yaml
 
 from bot.core.agents import AgentSpec, Handoff, Problem, Severity
 from bot.core.model_names import ModelChoice, resolve_model
+from bot.core.model_routes import ModelRoutes
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _NON_VERB = re.compile(r"[^a-z0-9._]+")
@@ -171,6 +172,7 @@ class Registry:
     _default_agent: AgentSpec | None
     problems: tuple[Problem, ...]
     default_model: str
+    routes: ModelRoutes = field(default_factory=ModelRoutes)
 
     @classmethod
     def build(
@@ -179,8 +181,13 @@ class Registry:
         problems: Iterable[Problem],
         routing: RoutingConfig,
         default_model: str,
+        routes: ModelRoutes | None = None,
     ) -> Registry:
-        """Resolve names, verbs, handoffs, routing and models; collect every problem found."""
+        """Resolve names, verbs, handoffs, routing and models; collect every problem found.
+
+        ``routes``: model routes; a name one of them answers is a model the agent may use.
+        """
+        routes = routes or ModelRoutes()
         found: list[Problem] = list(problems)
         agents = _dedupe(specs, found)
         by_name = {spec.name.casefold(): spec for spec in agents}
@@ -201,7 +208,7 @@ class Registry:
                 aliases.setdefault(spec.name, []).append(verb)
         default_agent = _default_agent(routing, lookup, found)
         handoffs = {spec.name: _resolve_handoffs(spec, lookup, found) for spec in agents}
-        models = {spec.name: resolve_model(spec.models, default_model) for spec in agents}
+        models = {spec.name: resolve_model(spec.models, default_model, routes.routed) for spec in agents}
         return cls(
             _agents=tuple(sorted(agents, key=lambda spec: (spec.name.casefold(), spec.file))),
             _by_name=MappingProxyType(by_name),
@@ -216,6 +223,7 @@ class Registry:
             _default_agent=default_agent,
             problems=tuple(sorted(found, key=lambda p: (p.file, p.line or 0))),
             default_model=default_model,
+            routes=routes,
         )
 
     # --- lookups -------------------------------------------------------------------------------
@@ -274,6 +282,10 @@ class Registry:
         if spec is None:
             return ModelChoice(model=self.default_model, how=f"unknown agent -> default {self.default_model}")
         return self._models[spec.name]
+
+    def model_shown(self, name: str, default_endpoint: str = "OpenAI") -> str:
+        """The model an agent really uses and where it is sent (``x via https://gw/v1 (route c*)``)."""
+        return self.routes.describe(self.model_for(name).model, default_endpoint)
 
     def __len__(self) -> int:
         return len(self._agents)

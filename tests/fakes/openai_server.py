@@ -18,7 +18,8 @@ Each ``POST /v1/chat/completions`` takes the next scripted behaviour; when the s
   ``data: [DONE]``), with optional delays, a stall before the first chunk or after one, or the
   connection closed mid-stream. Non-streaming requests get the joined text as one completion.
 - :class:`Status` - an error status with OpenAI's error body (``429`` with ``Retry-After``, ``500``,
-  ``404`` ``model_not_found``, ``401``...).
+  ``404`` ``model_not_found``, ``401``...), or a gateway's (:func:`litellm_invalid_model`,
+  :func:`litellm_no_db`: LiteLLM's proxy answers as these do).
 - :func:`calls` - a :class:`Stream` whose model asks for tools: any text chunks first, then each
   call's ``tool_calls`` deltas as OpenAI streams them (id and name first, the JSON arguments in
   pieces), ``finish_reason: "tool_calls"``.
@@ -80,9 +81,29 @@ class Status:
     retry_after: float | None = None  # seconds, sent as the Retry-After header
     error_code: str | None = None  # e.g. "model_not_found"; sensible default per status
     message: str | None = None
+    error_type: str | None = None  # the error's "type"; default per status (a gateway's own, e.g. LiteLLM's)
 
 
 Behaviour = Stream | Status
+
+
+def litellm_invalid_model(model: str) -> Status:
+    """LiteLLM's proxy on a model it does not serve: 400, not OpenAI's 404 ``model_not_found``."""
+    return Status(
+        400,
+        error_type="invalid_request_error",
+        error_code="400",
+        message=f"Invalid model name passed in model={model}. Call `/v1/models` to view available models for "
+        "your key.",
+    )
+
+
+def litellm_no_db() -> Status:
+    """LiteLLM's proxy on a key it cannot check (no database connected): 400, not OpenAI's 401."""
+    return Status(
+        400, error_type="no_db_connection", error_code="400", message="Authentication Error, No connected db."
+    )
+
 
 _DEFAULT_CODES = {
     401: ("invalid_api_key", "invalid_request_error", "Incorrect API key provided."),
@@ -178,7 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         headers["x-should-retry"] = "false"
         error = {
             "message": status.message or message,
-            "type": kind,
+            "type": status.error_type or kind,
             "param": None,
             "code": status.error_code or code,
         }
