@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import redis
 
     from bot.adapters.openai_model import OpenAIChatModel
+    from bot.adapters.routed_model import RoutedChatModel
     from bot.adapters.slack_files import SlackFiles
     from bot.core.context import FileLimits
     from bot.core.engine import Engine
@@ -66,6 +67,7 @@ class Services:
         self._redis: redis.Redis | None = None  # built with the store; shared by store and quota
         self._model = model
         self._openai: OpenAIChatModel | None = None  # the model the container built (reconnected)
+        self._routed: RoutedChatModel | None = None  # the same, with the model routes' endpoints
         self._toolbox: SettingsToolbox | None = None  # the engine's tools (warmed, reconnected)
         self._access: Access | None = None
         self._quota: QuotaStore | None = None
@@ -196,15 +198,26 @@ class Services:
                 settings = self.settings
                 api_key = self._openai_api_key()
                 from bot.adapters.openai_model import OpenAIChatModel
+                from bot.adapters.routed_model import RoutedChatModel
 
-                self._model = self._openai = OpenAIChatModel(
-                    api_key=api_key,
-                    base_url=settings.openai_base_url,
-                    connect_timeout_s=settings.model_connect_timeout_s,
-                    read_timeout_s=settings.model_read_timeout_s,
-                    max_retries=settings.model_max_retries,
-                    retry_base_delay_s=settings.model_retry_base_delay_s,
-                    clock=self.clock,
+                def client(base_url: str | None, key: str) -> OpenAIChatModel:
+                    return OpenAIChatModel(
+                        api_key=key,
+                        base_url=base_url,
+                        connect_timeout_s=settings.model_connect_timeout_s,
+                        read_timeout_s=settings.model_read_timeout_s,
+                        max_retries=settings.model_max_retries,
+                        retry_base_delay_s=settings.model_retry_base_delay_s,
+                        clock=self.clock,
+                    )
+
+                self._openai = client(settings.openai_base_url, api_key)
+                # model routes (MODEL_ROUTES) are read at each request: a reload may change them
+                self._model = self._routed = RoutedChatModel(
+                    self._openai,
+                    lambda: self.registry.routes,
+                    client,
+                    region=settings.aws_region,
                 )
             return self._model
 
@@ -335,8 +348,8 @@ class Services:
 
                 disconnect(self._redis)
         with self._model_lock:
-            if self._openai is not None:
-                self._openai.reconnect()
+            if self._routed is not None:
+                self._routed.reconnect()  # the default endpoint and every model route's
         if self._toolbox is not None:
             self._toolbox.reconnect()
 

@@ -116,7 +116,17 @@ def test_validate_json_is_one_object(capsys: pytest.CaptureFixture[str]) -> None
     assert set(data) == {"agents", "problems"}
     assert data["problems"] == []
     lead = next(agent for agent in data["agents"] if agent["name"] == "Lead")
-    assert set(lead) == {"name", "verb", "aliases", "file", "description", "model", "handoffs", "tools"}
+    assert set(lead) == {
+        "name",
+        "verb",
+        "aliases",
+        "file",
+        "description",
+        "model",
+        "endpoint",
+        "handoffs",
+        "tools",
+    }
     assert {"tool": "search", "reason": "reads the local workspace, which Slack does not have"} in (
         lead["tools"]["not_available"]
     )

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from bot.settings import Settings
 
-__all__ = ["SECRET_FIELDS", "clear_cache", "resolve_secrets"]
+__all__ = ["SECRET_FIELDS", "clear_cache", "read_secret", "resolve_secrets"]
 
 #: The settings that may come from AWS, in a stable order.
 SECRET_FIELDS: tuple[str, ...] = (
@@ -54,6 +54,7 @@ _SSM_BATCH = 10  # get_parameters accepts at most 10 names per call
 
 _CacheKey = tuple[tuple[tuple[str, str], ...], str | None, str | None]
 _cache: dict[_CacheKey, dict[str, str]] = {}
+_single: dict[tuple[str, str | None], str] = {}
 _cache_lock = threading.Lock()
 
 log = get_logger(__name__)
@@ -63,6 +64,52 @@ def clear_cache() -> None:
     """Forget every resolved secret (tests; a container never needs it)."""
     with _cache_lock:
         _cache.clear()
+        _single.clear()
+
+
+def read_secret(
+    secret_id: str, *, region: str | None = None, client: SecretsManagerClient | None = None
+) -> str:
+    """One Secrets Manager secret's value (a model route's key), read once per process.
+
+    A plain string secret is the value; a JSON object gives its ``api_key`` (or ``API_KEY``) key.
+    Raises :class:`ConfigurationError` naming the secret (never the value) when it cannot be read.
+    """
+    with _cache_lock:
+        cached = _single.get((secret_id, region))
+        if cached is not None:
+            return cached
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            raw = (client or _client("secretsmanager", region)).get_secret_value(SecretId=secret_id)
+        except (ClientError, BotoCoreError) as exc:
+            raise _fail(
+                f"Cannot read the Secrets Manager secret {secret_id} ({_error_code(exc)}). Check that it "
+                "exists and that the function's role may secretsmanager:GetSecretValue it.",
+                source="secretsmanager",
+                name=secret_id,
+                setting=None,
+                error_code=_error_code(exc),
+            ) from None
+        value = raw.get("SecretString") or ""
+        try:
+            document = json.loads(value) if value.lstrip().startswith("{") else None
+        except ValueError:
+            document = None
+        if isinstance(document, dict):
+            found = document.get("api_key") or document.get("API_KEY")
+            value = found if isinstance(found, str) else ""
+        if not value:
+            raise _fail(
+                f"The Secrets Manager secret {secret_id} is empty (or a JSON object without api_key).",
+                source="secretsmanager",
+                name=secret_id,
+                setting=None,
+                error_code="EmptyValue",
+            )
+        _single[(secret_id, region)] = value
+        return value
 
 
 def resolve_secrets(

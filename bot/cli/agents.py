@@ -202,6 +202,10 @@ def _validate(args: argparse.Namespace) -> int:
         where = f"{problem.file}:{problem.line}" if problem.line else problem.file
         print(f"{where}: {problem.severity}: {problem.message}")
     _print_unavailable(registry, tools)
+    if registry.routes:  # model routes: which model each agent really uses, and where
+        print(f"Models ({plural(len(registry.routes), 'model route')}, {registry.routes.source}):")
+        default = _default_endpoint()
+        print("\n".join(f"  {spec.name}: {registry.model_shown(spec.name, default)}" for spec in registry))
     verdict = "OK" if code == 0 else "FAILED"
     print(f"{verdict}: {plural(len(registry), 'agent')} loaded; {_problem_counts(problems)}")
     return code
@@ -238,6 +242,7 @@ def _as_json(registry: Registry, problems: tuple[Problem, ...], tools: ToolConfi
                 "file": spec.file,
                 "description": spec.description,
                 "model": registry.model_for(spec.name).model,
+                "endpoint": _endpoint_json(registry, spec.name),
                 "handoffs": [
                     {"label": h.handoff.label, "agent": h.target, "send": h.handoff.send}
                     for h in registry.handoffs(spec.name)
@@ -250,6 +255,23 @@ def _as_json(registry: Registry, problems: tuple[Problem, ...], tools: ToolConfi
             {"file": p.file, "line": p.line, "message": p.message, "severity": p.severity} for p in problems
         ],
     }
+
+
+def _default_endpoint() -> str:
+    """Where unrouted models go: OPENAI_BASE_URL, else OpenAI."""
+    try:
+        return Settings().openai_base_url or "https://api.openai.com/v1"
+    except ValueError:
+        return "https://api.openai.com/v1"
+
+
+def _endpoint_json(registry: Registry, name: str) -> dict[str, Any]:
+    """The model name an agent's requests carry, the endpoint they go to, and the route (if any)."""
+    model = registry.model_for(name).model
+    route = registry.routes.match(model)
+    if route is None:
+        return {"model": model, "base_url": _default_endpoint(), "route": None}
+    return {"model": route.sent_name(model), "base_url": route.base_url, "route": route.pattern}
 
 
 def _tools_json(spec: AgentSpec, tools: ToolConfig) -> dict[str, Any]:

@@ -69,11 +69,12 @@ class ModelRoutes:
         """True when some route answers ``normalized``."""
         return self.match(normalized) is not None
 
-    def describe(self, model: str, default_endpoint: str = "OpenAI") -> str:
-        """Where ``model`` really goes, for people: ``anthropic/x via https://gw/v1 (route claude-*)``."""
+    def describe(self, model: str, default_endpoint: str | None = None) -> str:
+        """Where ``model`` really goes, for people: ``anthropic/x via https://gw/v1 (route claude-*)``;
+        an unrouted model is shown as is, or ``via default_endpoint`` when that is given."""
         route = self.match(model)
         if route is None:
-            return f"{model} via {default_endpoint}"
+            return f"{model} via {default_endpoint}" if default_endpoint else model
         return f"{route.sent_name(model)} via {route.base_url} (route {route.pattern})"
 
     def __bool__(self) -> bool:

@@ -283,7 +283,7 @@ class Registry:
             return ModelChoice(model=self.default_model, how=f"unknown agent -> default {self.default_model}")
         return self._models[spec.name]
 
-    def model_shown(self, name: str, default_endpoint: str = "OpenAI") -> str:
+    def model_shown(self, name: str, default_endpoint: str | None = None) -> str:
         """The model an agent really uses and where it is sent (``x via https://gw/v1 (route c*)``)."""
         return self.routes.describe(self.model_for(name).model, default_endpoint)
 

@@ -130,6 +130,8 @@ def help_blocks(registry: Registry, tools: ToolConfig | None = None) -> tuple[st
             escape_mrkdwn(truncate(spec.description.strip(), 200)) if spec.description else "_no description_"
         )
         extra = tools_line(spec, tools) if tools is not None else ""
+        if registry.routes:  # with model routes, say which model and endpoint really answer
+            extra += f" · model {escape_mrkdwn(registry.model_shown(spec.name))}"
         lines.append(
             f"• `{COMMAND} {escape_mrkdwn(verb)}`{also}: *{escape_mrkdwn(spec.name)}*, {desc}{extra}"
         )

@@ -52,7 +52,7 @@ def agent_lines(registry: Registry) -> list[str]:
     lines: list[str] = []
     for spec in registry:
         verb = registry.verb_for(spec.name) or spec.name
-        model = registry.model_for(spec.name).model
+        model = registry.model_shown(spec.name)  # a routed model names its endpoint
         targets = sorted({h.target for h in registry.handoffs(spec.name)})
         hands = f" · hands off to {', '.join(f'*{escape_mrkdwn(t)}*' for t in targets)}" if targets else ""
         how = f"`{COMMAND} {escape_mrkdwn(verb)}`" if spec.user_invocable else "_used by other agents only_"
