@@ -36,8 +36,6 @@ if TYPE_CHECKING:
     from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import QuotaStore
     from bot.core.tools import ToolConfig
-    from bot.slack.features import FeatureMemory
-    from bot.slack.links import SlackLinks
     from bot.toolbox import SettingsToolbox
 
 log = get_logger("bot.container")
@@ -75,14 +73,12 @@ class Services:
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
-        self._features: FeatureMemory | None = None
-        self._links: SlackLinks | None = None
         self._store_lock = threading.Lock()
         self._model_lock = threading.Lock()
         self._counter_lock = threading.Lock()
         self._engine_lock = threading.Lock()  # taken before the others, never inside them
         self._governance_lock = threading.RLock()  # access, quota, budget (budget builds quota)
-        self._lock = threading.RLock()  # the small pure parts: tool config, Slack feature memory
+        self._lock = threading.RLock()  # the small pure parts: tool config, the Slack files reader
         self._files: SlackFiles | None = None
 
     @property
@@ -169,26 +165,6 @@ class Services:
 
                 self._budget = Budget(self.policy, self.quota, self.clock)
             return self._budget
-
-    @property
-    def slack_links(self) -> SlackLinks:
-        """The workspace's web address (one auth.test per process) and links built on it."""
-        with self._lock:
-            if self._links is None:
-                from bot.slack.links import SlackLinks
-
-                self._links = SlackLinks()
-            return self._links
-
-    @property
-    def slack_features(self) -> FeatureMemory:
-        """Slack features a workspace or channel refused lately (streaming, loading status, canvases)."""
-        with self._lock:
-            if self._features is None:
-                from bot.slack.features import FeatureMemory
-
-                self._features = FeatureMemory(self.clock)
-            return self._features
 
     @property
     def model(self) -> ChatModel:

@@ -518,7 +518,7 @@ def test_the_manifest_declares_the_shortcut_and_the_scope_governance_needs() -> 
     """The Slack app offers *Forget this thread* and may read user groups, as the bot expects."""
     import yaml
 
-    from bot.slack.governance import FORGET_SHORTCUT
+    from bot.slack.flows.forget import FORGET_SHORTCUT
     from tests.harness import ROOT
 
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bot.core.registry import Registry
-from bot.slack.listeners.assistant import choose_agent, suggested_prompts
+from bot.slack.flows.assistant import choose_agent, suggested_prompts
 from tests.fakes.openai_server import Stream
 from tests.harness import TEAM, USER, Bot
 from tests.slack_ui import event, feedback

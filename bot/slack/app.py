@@ -1,8 +1,8 @@
 """build_app(services) -> the Bolt App, with the one error handler and request-context middleware.
 
 The same App serves Lambda (handlers/lambda_function.py), the local server (bot/slack/server.py)
-and the tests. Listeners live in bot/slack/listeners/ and reach the services as arguments, never
-as module globals.
+and the tests. Listeners live in bot/slack/listeners/ and get the flows they call from
+:class:`bot.slack.wiring.Wiring` as arguments, never as module globals.
 """
 
 from __future__ import annotations
@@ -23,19 +23,20 @@ from bot import runtime
 from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
+from bot.settings import Settings
 from bot.slack.guard import register_fallbacks, shape_middleware
-from bot.slack.listeners import actions, assistant, canvas, commands, events, feedback, forget, home, picker
+from bot.slack.wiring import Wiring
 
 log = get_logger("bot.slack.app")
 
 SLACK_HTTP_TIMEOUT_S = 10
 
 
-def slack_client(services: Services, token: str | None = None) -> WebClient:
+def slack_client(settings: Settings, token: str | None = None) -> WebClient:
     """A WebClient for the configured Slack API URL that retries 429 (Retry-After) and 5xx."""
     return WebClient(
         token=token,
-        base_url=services.settings.slack_api_url,
+        base_url=settings.slack_api_url,
         timeout=SLACK_HTTP_TIMEOUT_S,
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=2),
@@ -45,9 +46,8 @@ def slack_client(services: Services, token: str | None = None) -> WebClient:
     )
 
 
-def _authorizer(services: Services) -> Any:
+def _authorizer(settings: Settings) -> Any:
     """Authorize without an ``auth.test`` round trip when SLACK_BOT_USER_ID is configured."""
-    settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     cache: dict[str, AuthorizeResult] = {}
 
@@ -62,7 +62,7 @@ def _authorizer(services: Services) -> Any:
                 bot_user_id=settings.slack_bot_user_id,
             )
         if "auth" not in cache:  # once per process
-            response = slack_client(services, token).auth_test()
+            response = slack_client(settings, token).auth_test()
             cache["auth"] = AuthorizeResult.from_auth_test_response(
                 auth_test_response=response, bot_token=token
             )
@@ -71,7 +71,7 @@ def _authorizer(services: Services) -> Any:
     return authorize
 
 
-def _context_middleware(services: Services) -> Any:
+def _context_middleware() -> Any:
     """Middleware binding request context (team, channel, thread, user, kind) to every log line."""
 
     def middleware(
@@ -124,24 +124,16 @@ def build_app(services: Services) -> App:
     bolt_logger.addFilter(_drop_token_warning)
     app = App(
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        client=slack_client(services),
-        authorize=_authorizer(services),
+        client=slack_client(settings),
+        authorize=_authorizer(settings),
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         logger=bolt_logger,
         name="architect-bot",
     )
-    app.middleware(_context_middleware(services))
+    app.middleware(_context_middleware())
     app.middleware(shape_middleware(services.metrics))  # after the context: its warning carries it
-    assistant.register(app, services)  # the side panel's events, before the message listeners
-    commands.register(app, services)
-    events.register(app, services)
-    actions.register(app, services)
-    forget.register(app, services)
-    picker.register(app, services)
-    feedback.register(app, services)
-    home.register(app, services)
-    canvas.register(app, services)
+    Wiring(services).register(app)
     register_fallbacks(app, services.metrics)  # last: only what no listener above handles
 
     @app.error

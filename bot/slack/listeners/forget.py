@@ -1,38 +1,32 @@
-"""Forgetting a thread: the *Forget this thread* message shortcut and the confirmation buttons.
-
-(``@architect-bot forget`` is in :mod:`bot.slack.listeners.events`, ``/architect forget <link>`` in
-:mod:`bot.slack.listeners.commands`.) Every way shows the same confirmation, only to the person
-asking; nothing is deleted before the *Forget this thread* button is clicked, and the click checks
-again that the person started the thread or is an admin.
-"""
+"""Forgetting a thread: the *Forget this thread* message shortcut and the confirmation buttons
+(:mod:`bot.slack.flows.forget`; ``@architect-bot forget`` is a mention, ``/architect forget <link>``
+a command). Nothing is deleted before the *Forget this thread* button is clicked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.container import Services
 from bot.core.conversation import conversation_id
 from bot.core.refs import ForgetRef
-from bot.errors import BotError
 from bot.logging import get_logger
-from bot.slack.governance import (
+from bot.slack.flows.forget import (
     FORGET_CANCEL_ACTION,
     FORGET_CONFIRM_ACTION,
     FORGET_SHORTCUT,
-    forget_prompt,
-    perform_forget,
+    INVALID,
+    ForgetFlow,
 )
+from bot.slack.payload import Click
+from bot.slack.replies import Replies
 
-log = get_logger("bot.slack.forget")
-
-INVALID = "That button is not valid (it may come from an older version of the bot). Nothing was deleted."
+log = get_logger("bot.slack.listeners.forget")
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, *, forget: Callable[[WebClient], ForgetFlow], replies: Replies) -> None:
     """Attach the shortcut and the confirmation buttons."""
 
     def ack_only(ack: Ack) -> None:
@@ -40,46 +34,35 @@ def register(app: App, services: Services) -> None:
 
     def run_shortcut(body: dict[str, Any], client: WebClient, context: Any) -> None:
         """*Forget this thread* on any message of a thread: the confirmation, to that person only."""
-        channel = str((body.get("channel") or {}).get("id") or "")
-        user = (body.get("user") or {}).get("id")
-        message = body.get("message") or {}
-        thread_ts = str(message.get("thread_ts") or message.get("ts") or "")
-        conv_id = conversation_id(context.get("team_id"), channel, thread_ts)
-        try:
-            text, blocks = forget_prompt(services, conversation_id=conv_id, user=user)
-        except BotError as error:
-            services.metrics.error(error.kind)
-            log.warning("forget_prompt_failed", kind=error.kind, detail=error.detail)
-            text, blocks = f":warning: {error.user_message}", []
-        try:
-            client.chat_postEphemeral(
-                channel=channel, user=str(user), text=text, blocks=blocks, thread_ts=thread_ts
+        click = Click.of(body, context)
+        thread_ts = click.message_thread or ""
+        where = click.where(thread_ts)
+        with replies.told(client, where, private=True):
+            text, blocks = forget(client).prompt(
+                conversation_id(click.team, click.channel or "", thread_ts), click.user
             )
-        except SlackApiError as error:  # e.g. the bot is not in that channel: nothing it could delete there
-            log.warning("forget_prompt_not_shown", error=str(error.response.get("error")))
+            replies.private(client, where, text, blocks)
 
     def run_confirm(
         body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient, context: Any
     ) -> None:
         """The click on *Forget this thread*: forget, delete the bot's messages, say what was done."""
-        ref = ForgetRef.decode(action.get("value"))
-        user = (body.get("user") or {}).get("id")
+        click = Click.of(body, context, action)
+        ref = ForgetRef.decode(click.value)
+
+        def say(text: str) -> None:
+            respond(text=text, replace_original=True)
+
         if ref is None:
             log.warning("forget_button_refused")
-            respond(text=INVALID, replace_original=True)
+            say(INVALID)
             return
-        try:
-            with services.engine.once(f"forget:{body.get('trigger_id') or action.get('action_ts')}") as first:
-                if not first:
-                    return
-                text = perform_forget(
-                    services, client, ref=ref, user=user, bot_user_id=context.get("bot_user_id")
-                )
-        except BotError as error:
-            services.metrics.error(error.kind)
-            log.warning("forget_failed", kind=error.kind, detail=error.detail)
-            text = f":warning: {error.user_message}"
-        respond(text=text, replace_original=True)
+        with replies.told(client, click.where(say=say), private=True):
+            done = forget(client).forget(
+                click.delivery("forget"), ref, click.user, context.get("bot_user_id")
+            )
+            if done is not None:
+                say(done)
 
     def run_cancel(respond: Respond) -> None:
         """*Cancel*: the confirmation goes away, nothing changes."""

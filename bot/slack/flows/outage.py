@@ -17,9 +17,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.container import Services
 from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
+from bot.metrics import Metrics
 from bot.slack.blocks import error_blocks
 
 log = get_logger("bot.slack.outage")
@@ -39,21 +39,22 @@ GAVE_UP = (
 
 
 def hold_through_outage(
-    services: Services,
     client: WebClient,
     *,
+    metrics: Metrics,
+    window_s: float,
     channel: str,
     thread_ts: str,
     work: Callable[[], None],
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
-    """Tell the thread, retry ``work`` until the store answers or the window closes; True if it ran.
+    """Tell the thread, retry ``work`` until the store answers or ``window_s`` (``STORE_OUTAGE_RETRY_S``)
+    is over; True if it ran.
 
     Errors other than the store's propagate (the caller reports them).
     """
     invocation = runtime.current()
-    services.metrics.error(StoreUnavailableError.kind)
-    window_s = services.settings.store_outage_retry_s
+    metrics.error(StoreUnavailableError.kind)
     give_up_at = min(time.monotonic() + window_s, invocation.deadline)
     notice_ts = _post(
         client, channel, thread_ts, HOLDING.format(seconds=round(window_s)), invocation.request_id

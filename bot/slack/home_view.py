@@ -1,5 +1,5 @@
 """App Home: the agent catalogue, how to use the bot, the person's recent threads, and (for the
-policy's admins) feedback per agent. A pure Block Kit builder; :mod:`bot.slack.listeners.home`
+policy's admins) feedback per agent. A pure Block Kit builder; :mod:`bot.slack.flows.home`
 publishes it when the person opens the Home tab."""
 
 from __future__ import annotations

@@ -20,12 +20,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.container import Services
 from bot.core.conversation import Conversation, Role, Turn, parse_conversation_id
+from bot.core.engine import Engine
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
+from bot.metrics import Metrics
 from bot.slack.blocks import truncate
-from bot.slack.features import Feature
+from bot.slack.features import Feature, FeatureMemory
 from bot.slack.links import SlackLinks
 
 log = get_logger("bot.slack.canvas")
@@ -90,62 +91,104 @@ class _Thread:
     user: str | None
 
 
-def save_thread(services: Services, client: WebClient, *, conversation_id: str, user: str | None) -> None:
-    """Save (or update) the thread's canvas; a Markdown file where canvases are unavailable.
+class CanvasFlow:
+    """Saves thread designs for one request."""
 
-    Everything is told in the thread (the canvas or file for everyone, problems only to ``user``).
-    """
-    address = parse_conversation_id(conversation_id)
-    if address is None:
-        return
-    where = _Thread(address.channel_id, address.thread_ts, address.team_id, user)
-    bind_more(channel=where.channel, thread_ts=where.thread_ts)
-    conversation = services.engine.conversation(conversation_id)
-    if conversation is None:
-        _ephemeral(client, where, NOT_OURS)
-        return
-    title, markdown = thread_design(conversation)
-    if services.slack_features.available(Feature.CANVAS, where.team_id, where.channel):
-        if _save_canvas(services, client, conversation, where, title=title, markdown=markdown) is not None:
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        engine: Engine,
+        features: FeatureMemory,
+        links: SlackLinks,
+        metrics: Metrics,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._features = features
+        self._links = links
+        self._metrics = metrics
+
+    def save_once(self, delivery_id: str, conversation_id: str, user: str | None) -> None:
+        """Claim the click once, then :meth:`save`."""
+        with self._engine.once(delivery_id) as first:
+            if first:
+                self.save(conversation_id, user)
+
+    def save(self, conversation_id: str, user: str | None) -> None:
+        """Save (or update) the thread's canvas; a Markdown file where canvases are unavailable.
+
+        Everything is told in the thread (the canvas or file for everyone, problems only to ``user``).
+        """
+        address = parse_conversation_id(conversation_id)
+        if address is None:
             return
-        services.metrics.slack_fallback(Feature.CANVAS.value)
-    _upload(client, where, title=title, markdown=markdown)
+        where = _Thread(address.channel_id, address.thread_ts, address.team_id, user)
+        bind_more(channel=where.channel, thread_ts=where.thread_ts)
+        conversation = self._engine.conversation(conversation_id)
+        if conversation is None:
+            _ephemeral(self._client, where, NOT_OURS)
+            return
+        title, markdown = thread_design(conversation)
+        if self._features.available(Feature.CANVAS, where.team_id, where.channel):
+            if self._save_canvas(conversation, where, title=title, markdown=markdown) is not None:
+                return
+            self._metrics.slack_fallback(Feature.CANVAS.value)
+        _upload(self._client, where, title=title, markdown=markdown)
 
+    def _save_canvas(
+        self,
+        conversation: Conversation,
+        where: _Thread,
+        *,
+        title: str,
+        markdown: str,
+    ) -> str | None:
+        """The canvas saved (created or updated); None when canvases cannot be used here."""
+        document = {"type": "markdown", "markdown": markdown}
+        existing = conversation.meta.canvas_id
+        if existing is not None and _edit(self._client, existing, document) == "ok":
+            self._told(where, existing, title, updated=True)
+            return existing
+        try:
+            made = self._client.canvases_create(
+                title=title, document_content=document, channel_id=where.channel
+            )
+        except SlackApiError as error:
+            code = str(error.response.get("error"))
+            scope = self._features.refused(Feature.CANVAS, where.team_id, where.channel, code)
+            log.warning("canvas_refused", error=code, remembered=scope)
+            return None
+        created = str(made["canvas_id"])
+        try:
+            recorded = self._engine.save_canvas(conversation.meta.id, created, replacing=existing)
+        except BotError as error:  # the canvas exists; a next save may make a second one
+            log.warning("canvas_not_recorded", kind=error.kind)
+            recorded = created
+        if recorded is not None and recorded != created:  # another save won the race: keep its canvas
+            _delete(self._client, created)
+            _edit(self._client, recorded, document)
+            created = recorded
+        self._told(where, created, title, updated=False)
+        return created
 
-def _save_canvas(
-    services: Services,
-    client: WebClient,
-    conversation: Conversation,
-    where: _Thread,
-    *,
-    title: str,
-    markdown: str,
-) -> str | None:
-    """The canvas saved (created or updated); None when canvases cannot be used here."""
-    document = {"type": "markdown", "markdown": markdown}
-    existing = conversation.meta.canvas_id
-    if existing is not None and _edit(client, existing, document) == "ok":
-        _told(services, client, where, existing, title, updated=True)
-        return existing
-    try:
-        made = client.canvases_create(title=title, document_content=document, channel_id=where.channel)
-    except SlackApiError as error:
-        code = str(error.response.get("error"))
-        scope = services.slack_features.refused(Feature.CANVAS, where.team_id, where.channel, code)
-        log.warning("canvas_refused", error=code, remembered=scope)
-        return None
-    created = str(made["canvas_id"])
-    try:
-        recorded = services.engine.save_canvas(conversation.meta.id, created, replacing=existing)
-    except BotError as error:  # the canvas exists; a next save may make a second one
-        log.warning("canvas_not_recorded", kind=error.kind)
-        recorded = created
-    if recorded is not None and recorded != created:  # another save won the race: keep its canvas
-        _delete(client, created)
-        _edit(client, recorded, document)
-        created = recorded
-    _told(services, client, where, created, title, updated=False)
-    return created
+    def _told(self, where: _Thread, canvas_id: str, title: str, *, updated: bool) -> None:
+        """The canvas for everyone in the thread when made; an update only to the person who saved."""
+        base = self._links.workspace_url(self._client)
+        link = SlackLinks.canvas(base, where.team_id, canvas_id) if base else None
+        shown = f"<{link}|{title}>" if link else f"*{title}*"
+        if updated:
+            _ephemeral(self._client, where, f"📝 The canvas is up to date: {shown}")
+            return
+        who = f"<@{where.user}>" if where.user else "Someone"
+        try:
+            self._client.chat_postMessage(
+                channel=where.channel,
+                thread_ts=where.thread_ts,
+                text=f"📝 {who} saved this thread's design as a canvas: {shown}",
+            )
+        except SlackApiError as error:
+            log.warning("canvas_not_announced", error=str(error.response.get("error")))
 
 
 def _edit(client: WebClient, canvas_id: str, document: dict[str, str]) -> str:
@@ -166,27 +209,6 @@ def _delete(client: WebClient, canvas_id: str) -> None:
         client.canvases_delete(canvas_id=canvas_id)
     except SlackApiError as error:
         log.warning("canvas_not_deleted", error=str(error.response.get("error")))
-
-
-def _told(
-    services: Services, client: WebClient, where: _Thread, canvas_id: str, title: str, *, updated: bool
-) -> None:
-    """The canvas for everyone in the thread when made; an update only to the person who saved."""
-    base = services.slack_links.workspace_url(client)
-    link = SlackLinks.canvas(base, where.team_id, canvas_id) if base else None
-    shown = f"<{link}|{title}>" if link else f"*{title}*"
-    if updated:
-        _ephemeral(client, where, f"📝 The canvas is up to date: {shown}")
-        return
-    who = f"<@{where.user}>" if where.user else "Someone"
-    try:
-        client.chat_postMessage(
-            channel=where.channel,
-            thread_ts=where.thread_ts,
-            text=f"📝 {who} saved this thread's design as a canvas: {shown}",
-        )
-    except SlackApiError as error:
-        log.warning("canvas_not_announced", error=str(error.response.get("error")))
 
 
 def _upload(client: WebClient, where: _Thread, *, title: str, markdown: str) -> None:

@@ -1,0 +1,189 @@
+"""The one place in the Slack layer that knows the services container: it builds each flow, per
+request, with the narrow collaborators the flow uses, and gives each listener module the flows it calls.
+
+Everything slow is built on first use as before: the engine (and with it Redis and the OpenAI SDK)
+only when a lazy listener builds a flow; the ack path uses only the registry, the access gate and
+metrics.
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.container import Services
+from bot.core.tools import ToolConfig
+from bot.slack.features import FeatureMemory
+from bot.slack.flows.access import Gate
+from bot.slack.flows.answer import Answerer
+from bot.slack.flows.approval import ApprovalFlow
+from bot.slack.flows.ask import AskFlow
+from bot.slack.flows.assistant import AssistantFlow
+from bot.slack.flows.canvas import CanvasFlow
+from bot.slack.flows.feedback import FeedbackFlow
+from bot.slack.flows.forget import ForgetFlow
+from bot.slack.flows.handoff import HandoffFlow
+from bot.slack.flows.home import HomeFlow
+from bot.slack.flows.mention import MentionFlow
+from bot.slack.flows.reading import ThreadReader
+from bot.slack.flows.reply import ReplyFlow
+from bot.slack.flows.usage import UsageFlow
+from bot.slack.links import SlackLinks
+from bot.slack.listeners import (
+    approval,
+    assistant,
+    canvas,
+    commands,
+    events,
+    feedback,
+    forget,
+    handoff,
+    home,
+    picker,
+)
+from bot.slack.replies import Replies
+
+
+class Wiring:
+    """Flows for one app: each built per request from the services (see the module doc)."""
+
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self.replies = Replies(services.metrics)
+        self.features = FeatureMemory(services.clock)  # Slack features refused lately, per process
+        self.links = SlackLinks()  # the workspace's web address, asked once per process
+
+    def register(self, app: App) -> None:
+        """Attach every listener module, each with the flows it calls."""
+        registry, replies = self._s.registry, self.replies
+        # the side panel's events first: before the message listeners see them
+        assistant.register(app, registry=registry, assistant=self.assistant, replies=replies)
+        commands.register(
+            app,
+            registry=registry,
+            tool_config=self.tool_config,
+            gate=self.gate,
+            ask=self.ask,
+            usage=self.usage,
+            forget=self.forget,
+            replies=replies,
+        )
+        events.register(app, reply=self.reply, mention=self.mention, replies=replies)
+        handoff.register(app, registry=registry, gate=self.gate, handoff=self.handoff, replies=replies)
+        approval.register(app, approval=self.approval, replies=replies)
+        forget.register(app, forget=self.forget, replies=replies)
+        picker.register(app, registry=registry, gate=self.gate, ask=self.ask, replies=replies)
+        feedback.register(app, feedback=self.feedback, replies=replies)
+        home.register(app, home=self.home, replies=replies)
+        canvas.register(app, canvas=self.canvas, replies=replies)
+
+    # ------------------------------------------------------------------ usable on the ack path
+
+    def gate(self) -> Gate:
+        """The access policy at the door (no store, no model)."""
+        s = self._s
+        return Gate(s.access, has_rules=bool(s.policy.agents), metrics=s.metrics, replies=self.replies)
+
+    def tool_config(self) -> ToolConfig:
+        """What the settings let agents use (shown in help)."""
+        return self._s.tool_config
+
+    # ---------------------------------------------------------- lazy listeners: the engine is built
+
+    def answers(self, client: WebClient) -> Answerer:
+        s = self._s
+        return Answerer(
+            client,
+            engine=s.engine,
+            registry=s.registry,
+            metrics=s.metrics,
+            features=self.features,
+            clock=s.clock,
+            native=s.settings.slack_native_streaming,
+            interval_s=s.settings.slack_update_interval_s,
+        )
+
+    def reader(self, client: WebClient) -> ThreadReader:
+        s = self._s
+        default = s.registry.default_agent
+        return ThreadReader(
+            client,
+            files=s.files,
+            engine=s.engine,
+            default_agent=default.name if default else None,
+            clock=s.clock,
+            page_size=s.settings.thread_page_size,
+            max_messages=s.settings.max_thread_messages,
+        )
+
+    def ask(self, client: WebClient) -> AskFlow:
+        return AskFlow(client, engine=self._s.engine, answers=self.answers(client))
+
+    def reply(self, client: WebClient) -> ReplyFlow:
+        s = self._s
+        return ReplyFlow(
+            client,
+            engine=s.engine,
+            gate=self.gate(),
+            reader=self.reader(client),
+            answers=self.answers(client),
+            metrics=s.metrics,
+            outage_window_s=s.settings.store_outage_retry_s,
+        )
+
+    def mention(self, client: WebClient) -> MentionFlow:
+        s = self._s
+        default = s.registry.default_agent
+        return MentionFlow(
+            client,
+            engine=s.engine,
+            gate=self.gate(),
+            reader=self.reader(client),
+            answers=self.answers(client),
+            forget=self.forget(client),
+            replies=self.replies,
+            default_agent=default.name if default else None,
+        )
+
+    def handoff(self, client: WebClient) -> HandoffFlow:
+        return HandoffFlow(
+            client, engine=self._s.engine, metrics=self._s.metrics, answers=self.answers(client)
+        )
+
+    def approval(self, client: WebClient) -> ApprovalFlow:
+        return ApprovalFlow(
+            client, engine=self._s.engine, policy=self._s.policy, answers=self.answers(client)
+        )
+
+    def feedback(self, client: WebClient) -> FeedbackFlow:
+        return FeedbackFlow(client, engine=self._s.engine, metrics=self._s.metrics, replies=self.replies)
+
+    def forget(self, client: WebClient) -> ForgetFlow:
+        s = self._s
+        return ForgetFlow(client, engine=s.engine, policy=s.policy, clock=s.clock, metrics=s.metrics)
+
+    def usage(self) -> UsageFlow:
+        return UsageFlow(budget=self._s.budget, policy=self._s.policy, clock=self._s.clock)
+
+    def canvas(self, client: WebClient) -> CanvasFlow:
+        s = self._s
+        return CanvasFlow(
+            client, engine=s.engine, features=self.features, links=self.links, metrics=s.metrics
+        )
+
+    def home(self, client: WebClient) -> HomeFlow:
+        s = self._s
+        return HomeFlow(
+            client, engine=s.engine, registry=s.registry, policy=s.policy, links=self.links, metrics=s.metrics
+        )
+
+    def assistant(self, client: WebClient) -> AssistantFlow:
+        s = self._s
+        return AssistantFlow(
+            client,
+            engine=s.engine,
+            registry=s.registry,
+            gate=self.gate(),
+            reader=self.reader(client),
+            answers=self.answers(client),
+        )
