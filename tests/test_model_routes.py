@@ -199,7 +199,7 @@ def test_validate_and_app_home_show_the_real_model_and_endpoint(
 ) -> None:
     """`agents validate` (text and JSON) and App Home name the routed model and its endpoint."""
     from bot.adapters.agent_files import load_registry
-    from bot.slack.home import agent_lines
+    from bot.slack.home_view import agent_lines
 
     agents = _agents_with_model(tmp_path, "Claude Sonnet 4.5")
     (agents / "model-routes.yaml").write_text(
