@@ -107,7 +107,6 @@ KNOWN_OVER: dict[str, int] = {
     "bot/core/budget.py:build_prompt": 87,
     "bot/core/context.py": 611,
     "bot/core/record.py:rebuild": 112,
-    "bot/core/tools.py": 889,
     "bot/playground/page.py:document": 61,
     "bot/playground/platform.py": 576,
     "bot/playground/platform.py:Platform": 500,

@@ -1,0 +1,108 @@
+"""Tools an agent may call while it answers, as a package by job.
+
+- :mod:`~bot.core.tools.calls`: what a tool, a call and a result are; the provider port; :class:`Toolbox`.
+- :mod:`~bot.core.tools.rules`: the loop's limits (:class:`ToolRules`) and the notes the model reads.
+- :mod:`~bot.core.tools.approval`: which calls wait for a click (:func:`approval_reason`).
+- :mod:`~bot.core.tools.catalogue`: the built-ins and the VS Code tools that cannot exist in Slack.
+- :mod:`~bot.core.tools.plan`: what an agent file's ``tools`` / ``mcp-servers`` become here.
+- :mod:`~bot.core.tools.urls`: addresses compared, found in what people wrote, shown without a query.
+- :mod:`~bot.core.tools.showing`: how a call reads in the thread.
+
+Pure: no network, no SDK. Adapters (:mod:`bot.adapters.web_fetch`, :mod:`bot.adapters.github_tools`,
+:mod:`bot.adapters.mcp_tools`) implement :class:`ToolProvider`; the engine runs the loop
+(:mod:`bot.core.tool_loop`) with :class:`ToolRules`. Every public name is importable from here.
+"""
+
+from __future__ import annotations
+
+from bot.core.tools.approval import ApprovalPolicy, approval_reason
+from bot.core.tools.calls import (
+    MAX_TOOL_NAME,
+    AssistantToolCalls,
+    Toolbox,
+    ToolCall,
+    ToolError,
+    ToolMessage,
+    ToolOutput,
+    ToolProvider,
+    ToolResult,
+    ToolSpec,
+    ToolTimeoutError,
+    model_tool_name,
+)
+from bot.core.tools.catalogue import (
+    BUILTIN_ALIASES,
+    FETCH,
+    FETCH_SPEC,
+    GITHUB,
+    GITHUB_READ_TOOLS,
+    NOT_HERE,
+    NOT_HERE_SETS,
+)
+from bot.core.tools.plan import (
+    McpSelection,
+    McpServer,
+    ToolboxFactory,
+    ToolConfig,
+    ToolPlan,
+    Unavailable,
+    plan_tools,
+    server_refusal,
+)
+from bot.core.tools.rules import (
+    CAP_NOTE,
+    DENIED_NOTE,
+    TIME_NOTE,
+    ToolRules,
+    result_for_error,
+    result_for_output,
+)
+from bot.core.tools.showing import call_argument, call_line, call_title, result_detail, size_text
+from bot.core.tools.urls import domain_allowed, normalize_url, safe_url, urls_in
+
+__all__ = [
+    "BUILTIN_ALIASES",
+    "CAP_NOTE",
+    "DENIED_NOTE",
+    "FETCH",
+    "FETCH_SPEC",
+    "GITHUB",
+    "GITHUB_READ_TOOLS",
+    "MAX_TOOL_NAME",
+    "NOT_HERE",
+    "NOT_HERE_SETS",
+    "TIME_NOTE",
+    "ApprovalPolicy",
+    "AssistantToolCalls",
+    "McpSelection",
+    "McpServer",
+    "ToolCall",
+    "ToolConfig",
+    "ToolError",
+    "ToolMessage",
+    "ToolOutput",
+    "ToolPlan",
+    "ToolProvider",
+    "ToolResult",
+    "ToolRules",
+    "ToolSpec",
+    "ToolTimeoutError",
+    "Toolbox",
+    "ToolboxFactory",
+    "Unavailable",
+    "approval_reason",
+    "call_argument",
+    "call_line",
+    "call_title",
+    "domain_allowed",
+    "model_tool_name",
+    "normalize_url",
+    "plan_tools",
+    "result_detail",
+    "result_for_error",
+    "result_for_output",
+    "safe_url",
+    "server_refusal",
+    "size_text",
+    "urls_in",
+]
