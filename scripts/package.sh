@@ -30,6 +30,32 @@ if [[ -z "${PYTHON_BIN:-}" ]]; then
 fi
 export PYTHON_BIN
 
+# The zip carries bytecode compiled by the Lambda runtime's own Python version (serverless.yml's
+# provider.runtime; scripts/lambda_package.py, called by ./scripts/serverless-bytecode.js while osls
+# packages). PYTHON_RUNTIME_BIN, else python3.X on the PATH, else a pyenv-installed 3.X.
+RUNTIME=$(sed -n 's/^  runtime: \(python[0-9.]*\).*/\1/p' serverless.yml)
+runtime_version=${RUNTIME#python}
+is_runtime_python() {
+  [[ -n "$1" ]] && "$1" -c "import sys; sys.exit(sys.version_info[:2] != tuple(map(int, '$runtime_version'.split('.'))))" 2>/dev/null
+}
+if ! is_runtime_python "${PYTHON_RUNTIME_BIN:-}"; then
+  PYTHON_RUNTIME_BIN=""
+  candidates=("$(command -v "$RUNTIME" || true)")
+  if command -v pyenv >/dev/null 2>&1; then
+    candidates+=("$(pyenv root)"/versions/"$runtime_version".*/bin/"$RUNTIME")
+  fi
+  for candidate in "${candidates[@]}"; do
+    if is_runtime_python "$candidate"; then PYTHON_RUNTIME_BIN=$candidate; break; fi
+  done
+fi
+if [[ -z "$PYTHON_RUNTIME_BIN" ]]; then
+  echo "no $RUNTIME interpreter found to compile the package's bytecode: install Python $runtime_version" \
+    "(e.g. actions/setup-python, pyenv, apt) or set PYTHON_RUNTIME_BIN" >&2
+  exit 1
+fi
+export PYTHON_RUNTIME_BIN
+echo "== bytecode for $RUNTIME compiled by $PYTHON_RUNTIME_BIN ($("$PYTHON_RUNTIME_BIN" -V 2>&1))"
+
 # Packaging needs no credentials (no ${ssm:} / ${cf:} variables), but the AWS SDK inside osls looks
 # for some; give it obviously fake ones so it never picks up a real profile by accident.
 export AWS_ACCESS_KEY_ID=dummy AWS_SECRET_ACCESS_KEY=dummy AWS_SESSION_TOKEN=dummy
@@ -92,6 +118,9 @@ package() {  # package <name> <stage> [osls args...]
   rm -rf .serverless
   t1=$(date +%s)
   echo "   packaged in $((t1 - t0)) s"
+  grep -E '^ +bytecode: ' "$OUT/$name.log" || true
+  # >= 95% of the .py files with bytecode for the runtime's version, nothing Lambda never runs.
+  "$PYTHON_BIN" scripts/lambda_package.py check "$OUT/$name/architect-bot.zip" --runtime "$RUNTIME"
   echo "== cfn-lint $name"
   "$CFN_LINT" --ignore-checks W3005 -- "$OUT/$name/cloudformation-template-update-stack.json"
   echo "   cfn-lint: no errors, no warnings"
