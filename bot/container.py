@@ -93,7 +93,7 @@ class Services:
         settings = self.settings
         if settings.redis_url is not None:
             from bot.adapters.redis.client import connect
-            from bot.adapters.redis_store import RedisConversationStore
+            from bot.adapters.redis.store import RedisConversationStore
 
             log.debug("store_selected", store="redis")
             self._redis = connect(settings.redis_url.get_secret_value())
@@ -109,7 +109,7 @@ class Services:
                 "REDIS_URL is not set: the in-memory store cannot serve on Lambda "
                 "(each instance would have its own conversations)"
             )
-        from bot.adapters.memory_store import MemoryConversationStore
+        from bot.adapters.memory.store import MemoryConversationStore
 
         log.info("store_selected", store="memory", note="REDIS_URL not set: conversations vanish on exit")
         return MemoryConversationStore(
@@ -147,11 +147,11 @@ class Services:
             if self._quota is None:
                 self.store  # noqa: B018 - builds the Redis client when the conversations are in Redis
                 if self._redis is not None:
-                    from bot.adapters.redis_quota import RedisQuotaStore
+                    from bot.adapters.redis.quota import RedisQuotaStore
 
                     self._quota = RedisQuotaStore(self._redis, prefix=self.settings.redis_key_prefix)
                 else:
-                    from bot.adapters.memory_quota import MemoryQuotaStore
+                    from bot.adapters.memory.quota import MemoryQuotaStore
 
                     self._quota = MemoryQuotaStore(clock=self.clock)
             return self._quota

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 from slack_sdk import WebClient
 
-from bot.adapters.redis_store import RedisConversationStore
+from bot.adapters.redis.store import RedisConversationStore
 from bot.adapters.slack_files import SlackFiles
 from bot.adapters.slack_history import SlackHistory
 from bot.adapters.token_counter import EstimatingCounter, TiktokenCounter, tiktoken_available

@@ -21,7 +21,9 @@ Figures, each printed beside its limit:
   snap-start`` as Lambda does before the snapshot, then runs the after-restore hooks the app
   registered, then gets the command): what the deployed function does on a new instance;
 - Redis round trips for one thread reply and its answer, counted on the wire (redis-py's packed
-  sends) through the Lambda handler; at most 6.
+  sends) through the Lambda handler; at most 6;
+- Redis round trips for one click on an answer's handoff button and the new agent's answer, counted
+  the same way (no limit: printed to compare commits).
 
 Not included: API Gateway's and Lambda's own overhead, Python's start-up (the same for both apps),
 network latency to Slack, OpenAI and Redis, and the time Lambda takes to restore a snapshot.
@@ -119,6 +121,7 @@ class Figures:
     warm_ack_cpu: list[float] = field(default_factory=list)
     warm_first_text: list[float] = field(default_factory=list)
     round_trips: list[int] = field(default_factory=list)
+    handoff_round_trips: list[int] = field(default_factory=list)
     module_file: str = ""
 
 
@@ -223,6 +226,7 @@ class Bench:
                     self.figures[app].warm_first_text.append((at - invoked["t0"]) * 1000)
             for _ in range(3):
                 self.figures["bot"].round_trips.append(self.thread_reply_round_trips(bot))
+                self.figures["bot"].handoff_round_trips.append(self.handoff_round_trips(bot))
 
     def thread_reply_round_trips(self, process: LambdaProcess) -> int:
         """Round trips to Redis for one person's reply in the bot's thread, answered."""
@@ -234,6 +238,23 @@ class Bench:
         answered = len(self.bot.answers(root.ts)) - before
         if invoked["lazy_runs"] != 1 or answered != 1:
             raise RuntimeError(f"the thread reply was not answered once ({answered} answers)")
+        count: int = invoked["redis_round_trips"]
+        return count
+
+    def handoff_round_trips(self, process: LambdaProcess) -> int:
+        """Round trips to Redis for one click on an answer's first handoff button, the target answering."""
+        # a new thread, answered by the director, whose first handoff sends its prompt at once (no modal)
+        invoked = process.ask(op="invoke", event=self.bot.command_event("director plan it"), lazy=True)
+        if invoked["status"] != 200 or invoked["lazy_runs"] != 1:
+            raise RuntimeError(f"the command was not acked and answered: {invoked}")
+        root = self.slack.top_level(CHANNEL)[-1]
+        answers = self.bot.answers(root.ts)
+        button = next(b for b in answers[-1].buttons() if b["action_id"].startswith("handoff:"))
+        event = self.bot.click_event(answers[-1], button["text"]["text"])
+        invoked = process.ask(op="invoke", event=event, lazy=True, count_redis=True)
+        answered = len(self.bot.answers(root.ts)) - len(answers)
+        if invoked["lazy_runs"] != 1 or answered != 1:
+            raise RuntimeError(f"the handoff click was not answered once ({answered} answers)")
         count: int = invoked["redis_round_trips"]
         return count
 
@@ -333,6 +354,8 @@ def report(bench: Bench, started: float) -> None:
             verdict(trips <= ROUND_TRIP_LIMIT),
         )
     )
+    handoff_trips = max(bot.handoff_round_trips)
+    rows.append(("Redis round trips, handoff click + answer", str(handoff_trips), "-", "-", "-", ""))
     header = ("figure", "bot", "lean app", "ratio", "limit", "")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(6)]
     for row in [header, *rows]:
@@ -363,6 +386,7 @@ def report(bench: Bench, started: float) -> None:
     detail("warm: ack, CPU time", lambda f: f.warm_ack_cpu)
     detail("warm: command -> first text", lambda f: f.warm_first_text)
     print(f"  Redis round trips per thread reply + answer (bot): {bot.round_trips}")
+    print(f"  Redis round trips per handoff click + answer (bot): {bot.handoff_round_trips}")
     print(
         f"  floor for command -> first text: {args.first_token_ms} ms (the model) + the Slack calls before it"
     )

@@ -8,6 +8,10 @@ Run twice: without a policy, then with the governance a policy adds (access rule
 decided in the same write; budgets and a rate limit: reserve before the model call, charge after),
 so the round trips the policy checks add to a turn show as the difference.
 
+Then handoff clicks: the store calls one click on a handoff button makes, as the Slack layer makes
+them (claim the click, hand off, the new agent's answer, record where its buttons are shown,
+complete the click), agents handing the thread back and forth.
+
 Measured two ways:
 - client side, exactly: a counting connection class counts every command and every network round
   trip this process sends (our scripts run as one ``EVALSHA`` each);
@@ -31,19 +35,33 @@ from typing import Any
 
 import redis
 
-from bot.adapters.redis_quota import RedisQuotaStore
-from bot.adapters.redis_store import RedisConversationStore
+from bot.adapters.redis.quota import RedisQuotaStore
+from bot.adapters.redis.store import RedisConversationStore
 from bot.adapters.token_counter import EstimatingCounter
-from bot.core.agents import parse_agent
+from bot.core.agents import AgentSpec, parse_agent
 from bot.core.conversation import UserMessage
 from bot.core.engine import Engine, EngineConfig
 from bot.core.governance import Access, Budget
 from bot.core.policy import parse_policy
 from bot.core.ports import Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
+from bot.core.refs import HandoffRef
 from bot.core.registry import Registry, RoutingConfig
 from bot.logging import configure_logging
 
-STEPS = ("claim", "reply", "lock+read", "reserve", "answer+unlock", "charge", "complete", "unlock", "other")
+STEPS = (
+    "claim",
+    "reply",
+    "handoff",
+    "retire",
+    "lock+read",
+    "reserve",
+    "answer+unlock",
+    "charge",
+    "show",
+    "complete",
+    "unlock",
+    "other",
+)
 
 
 class ScriptedModel:
@@ -120,9 +138,26 @@ def one_turn(engine: Engine, conv_id: str, i: int, refused: frozenset[str] = fro
     COUNTS.step = "other"
 
 
-def report_counts(n: int, before: Counter[str], after: Counter[str]) -> None:
+def one_handoff(engine: Engine, conv_id: str, i: int, answer_id: str, agent: str) -> tuple[str, str]:
+    """The store calls of one click on ``answer_id``'s handoff button (to the other agent), as the
+    Slack layer makes them; returns the new answer's id and agent."""
+    target = "builder" if agent == "director" else "director"
+    ref = HandoffRef(c=conv_id, a=answer_id, f=agent, t=target)
+    with engine.once(f"handoff:{conv_id}:{i}") as first:
+        assert first
+        engine.hand_off(ref=ref, by_user="U1")
+        engine.retire_answer(conv_id, answer_id)
+        result = engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
+        assert result is not None
+        new_id = result.turn.id
+        engine.show_answer(conv_id, answer_id=new_id, agent=target, message_ts=f"{i}.1", restore="[]")
+    COUNTS.step = "other"
+    return new_id, target
+
+
+def report_counts(n: int, before: Counter[str], after: Counter[str], unit: str = "turn") -> None:
     """Print the client-side counts and the server-side deltas, per turn."""
-    print("\nclient side, per turn (exact):")
+    print(f"\nclient side, per {unit} (exact):")
     print(f"  {'step':<14} {'round trips':>11}  commands")
     for step in STEPS:
         cmds = {name: c / n for (s, name), c in COUNTS.commands.items() if s == step}
@@ -136,7 +171,7 @@ def report_counts(n: int, before: Counter[str], after: Counter[str]) -> None:
 
     delta = after - before
     delta["info"] -= 1  # our own INFO
-    print("\nserver side, per turn (INFO commandstats delta; includes commands run inside Lua;")
+    print(f"\nserver side, per {unit} (INFO commandstats delta; includes commands run inside Lua;")
     print("other clients of this server add noise):")
     for name, calls in sorted(delta.items(), key=lambda kv: -kv[1]):
         if calls > 0:
@@ -166,6 +201,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--max-turns", type=int, default=500)
+    parser.add_argument("--handoffs", type=int, default=50)
     args = parser.parse_args()
     configure_logging(json=False, level="WARNING")
 
@@ -177,21 +213,21 @@ def main() -> None:
     store = RedisConversationStore(
         client, prefix=prefix, ttl_s=3600, max_turns=args.max_turns, clock=SystemClock()
     )
-    SCRIPT_STEPS.update(
-        {
-            store._acquire.sha: "claim",
-            store._append.sha: "reply",
-            store._lock_get.sha: "lock+read",
-            store._finish.sha: "answer+unlock",
-            store._release.sha: "unlock",
-            store._open.sha: "other",
-        }
-    )
-    spec, _ = parse_agent("---\nname: director\n---\nYou direct.", "director.agent.md")
-    assert spec is not None
-    registry = Registry.build([spec], [], RoutingConfig(), "gpt-4.1")
     quota = RedisQuotaStore(client, prefix=prefix)
-    SCRIPT_STEPS.update({quota._reserve.sha: "reserve", quota._charge.sha: "charge"})
+    steps = {
+        "claim": "claim",
+        "append_turn": "reply",
+        "hand_off": "handoff",
+        "retire_answer": "retire",
+        "lock_and_read": "lock+read",
+        "finish": "answer+unlock",
+        "show_answer": "show",
+        "release": "unlock",
+        "open": "other",
+    }
+    SCRIPT_STEPS.update({store.scripts[name].sha: step for name, step in steps.items()})
+    SCRIPT_STEPS.update({quota.scripts["reserve"].sha: "reserve", quota.scripts["charge"].sha: "charge"})
+    registry = Registry.build(AGENTS, [], RoutingConfig(), "gpt-4.1")
     policy, problems = parse_policy(GOVERNED, "bench-policy.yaml")
     assert not problems, problems
     config = EngineConfig(max_prompt_tokens=120_000, reserve_tokens=4096, lock_ttl_s=120, lock_wait_s=60)
@@ -219,6 +255,12 @@ def main() -> None:
             )
         added = totals["with the policy's checks"] - totals["without a policy"]
         print(f"\nround trips the policy checks add to a turn: {added:g} (reserve before, charge after)")
+        engine = Engine(
+            registry=registry, store=store, model=ScriptedModel(), counter=EstimatingCounter(),
+            clock=SystemClock(), config=config,
+        )  # fmt: skip
+        print("\n=== handoff clicks (without a policy) ===")
+        handoffs(engine, admin, conv_id="T1:C1:1700000090.000100", clicks=args.handoffs)
     finally:
         for key in admin.scan_iter(match=f"{prefix}:*", count=500):
             admin.delete(key)
@@ -259,6 +301,36 @@ def run(
     report_times(store, conv_id, durations)
     return sum(COUNTS.round_trips[s] for s in STEPS) / turns
 
+
+def handoffs(engine: Engine, admin: redis.Redis, *, conv_id: str, clicks: int) -> None:
+    """Warm up, then measure ``clicks`` handoff clicks; print the figures."""
+    engine.start(
+        conversation_id=conv_id,
+        agent="director",
+        message=UserMessage(text="start", user_id="U1", ts="1699999999.0"),
+        team_id="T1",
+        channel_id="C1",
+        thread_ts=conv_id.rsplit(":", 1)[1],
+    )
+    result = engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
+    assert result is not None
+    answer_id, agent = one_handoff(engine, conv_id, -1, result.turn.id, "director")  # warm up
+    COUNTS.commands.clear()
+    COUNTS.round_trips.clear()
+    before = commandstats(admin)
+    for i in range(clicks):
+        answer_id, agent = one_handoff(engine, conv_id, i, answer_id, agent)
+    report_counts(clicks, before, commandstats(admin), unit="handoff click")
+
+
+def _agent(name: str, target: str) -> AgentSpec:
+    text = f"---\nname: {name}\nhandoffs:\n  - label: To {target}\n    agent: {target}\n"
+    spec, _ = parse_agent(text + f"    prompt: Go on.\n---\nYou are {name}.", f"{name}.agent.md")
+    assert spec is not None
+    return spec
+
+
+AGENTS = [_agent("director", "builder"), _agent("builder", "director")]
 
 GOVERNED = """
 admins: [U0ADMIN1]

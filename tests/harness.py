@@ -288,15 +288,25 @@ class Bot:
 
     def interaction(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A signed interactivity request (``payload=<json>``)."""
+        return self.send(self.interaction_event(payload))
+
+    def interaction_event(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The API Gateway event of a signed interactivity request (``payload=<json>``)."""
         body = urlencode({"payload": json.dumps(payload)})
-        return self.send(api_gateway_event(body, content_type="application/x-www-form-urlencoded"))
+        return api_gateway_event(body, content_type="application/x-www-form-urlencoded")
 
     def click(
         self, message: Message, label: str, *, user: str = USER, value: str | None = None
     ) -> dict[str, Any]:
         """Click the button labelled ``label`` under ``message`` (``value`` forges another value)."""
+        return self.send(self.click_event(message, label, user=user, value=value))
+
+    def click_event(
+        self, message: Message, label: str, *, user: str = USER, value: str | None = None
+    ) -> dict[str, Any]:
+        """The API Gateway event of a click on the button labelled ``label`` under ``message``."""
         button = next(b for b in message.buttons() if b["text"]["text"] == label)
-        return self.interaction(
+        return self.interaction_event(
             {
                 "type": "block_actions",
                 "user": {"id": user, "username": "someone", "team_id": TEAM},

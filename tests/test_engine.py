@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.memory_store import MemoryConversationStore
+from bot.adapters.memory.store import MemoryConversationStore
 from bot.adapters.token_counter import EstimatingCounter
 from bot.core.agents import parse_agent
 from bot.core.conversation import Role, Turn, Usage, UserMessage

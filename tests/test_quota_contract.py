@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from bot.adapters.memory_quota import MemoryQuotaStore
-from bot.adapters.redis_quota import RedisQuotaStore
+from bot.adapters.memory.quota import MemoryQuotaStore
+from bot.adapters.redis import keys
+from bot.adapters.redis.quota import RedisQuotaStore
 from bot.core.policy import day_window
 from bot.core.ports import FixedClock
 from bot.core.quota import Charge, Limits, QuotaRequest, QuotaStore, Rejection, Reservation
@@ -302,9 +303,9 @@ def test_redis_counters_expire_at_midnight_and_at_the_end_of_the_minute(
     request = QuotaRequest(id="r1", user_id="U1", estimate_tokens=5, limits=Limits(), now=clock.now())
     accepted(store.reserve(request))
     day = day_window(clock.now()).key
-    user_ttl = redis_client.pttl(store.key("used", "user", "U1", day))
-    ws_ttl = redis_client.pttl(store.key("used", "ws", day))
-    rate_ttl = redis_client.pttl(store.key("rate", "U1", str(int((NOON + 15) // 60))))
+    user_ttl = redis_client.pttl(keys.quota_used_by_user(redis_prefix, "U1", day))
+    ws_ttl = redis_client.pttl(keys.quota_used_by_workspace(redis_prefix, day))
+    rate_ttl = redis_client.pttl(keys.quota_rate(redis_prefix, "U1", str(int((NOON + 15) // 60))))
     assert 12 * 3600_000 - 15_000 - 5_000 < user_ttl <= 12 * 3600_000 - 15_000
     assert 12 * 3600_000 - 15_000 - 5_000 < ws_ttl <= 12 * 3600_000 - 15_000
     assert 40_000 < rate_ttl <= 45_000

@@ -24,7 +24,7 @@ from redis.backoff import NoBackoff
 from redis.crc import key_slot
 from redis.retry import Retry
 
-from bot.adapters.redis_store import RedisConversationStore
+from bot.adapters.redis.store import RedisConversationStore
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn
 from bot.core.ports import AppendOutcome, FixedClock, HandoffStatus, SystemClock
 from bot.errors import StoreUnavailableError
@@ -169,7 +169,7 @@ def test_conversation_keys_share_one_cluster_slot(redis_client: redis.Redis, red
     """On a Redis Cluster / ElastiCache Serverless every script touches one slot (or it would fail)."""
     store = _local(redis_client, redis_prefix, ttl_s=60, max_turns=50)
     for conv_id in [CONV, "a{b}c", "}x{", "{}", "%7B", "-:C1:1.2"]:
-        keys = [*store.conversation_keys(conv_id), store.lock_key(conv_id)]
+        keys = [*store.conversation_keys(conv_id), store.conversation_keys(conv_id).lock]
         assert len({key_slot(k.encode()) for k in keys}) == 1, conv_id
     assert store.conversation_keys("a{b}") != store.conversation_keys("a%7Bb%7D")
     with pytest.raises(ValueError, match="braces"):

@@ -1,5 +1,10 @@
 """The ConversationStore contract, run against both implementations (in-memory and real Redis).
 
+Organised by the port's parts (``bot/core/ports.py``): here :class:`Conversations` (turns, handoffs,
+the answer lock, adopting, access, forgetting) and :class:`DeliveryClaims`;
+``test_store_contract_approval.py`` the paused answers under the lock (``Conversations.locked``) and
+``test_store_contract_records.py`` :class:`ThreadRecords`. All three use this harness.
+
 Each test pins a behaviour users see in a Slack thread: what the bot remembers, in which order, which
 handoff button still works, that a re-delivered event is handled once, and that two replies in one
 thread are answered one after the other.
@@ -18,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.memory_store import MemoryConversationStore
-from bot.adapters.redis_store import RedisConversationStore
+from bot.adapters.memory.store import MemoryConversationStore
+from bot.adapters.redis.store import RedisConversationStore
 from bot.core.context import Attachment
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn, Usage
 from bot.core.ports import AppendOutcome, ConversationStore, FixedClock, HandoffStatus
@@ -111,7 +116,7 @@ def ids(store: ConversationStore, conv_id: str = CONV) -> list[str]:
     return [t.id for t in conv.turns]
 
 
-# ------------------------------------------------------------------------------------ conversation
+# ---------------------------------------------------------------------------- Conversations: turns
 
 
 def test_create_then_get_roundtrips_everything(harness: Harness) -> None:
@@ -269,7 +274,7 @@ def test_find_lists_a_threads_conversations_in_any_team(harness: Harness) -> Non
     assert store.find(channel_id="C1", thread_ts=thread) == []
 
 
-# ---------------------------------------------------------------------------------------- handoff
+# -------------------------------------------------------------------------- Conversations: handoff
 
 
 def test_hand_off_succeeds_once_then_the_same_button_fails(harness: Harness) -> None:
@@ -318,7 +323,7 @@ def test_hand_off_from_a_stale_answer_fails(harness: Harness) -> None:
     assert live is HandoffStatus.DONE
 
 
-# ------------------------------------------------------------------------------------- deliveries
+# --------------------------------------------------------------------------------- DeliveryClaims
 
 
 def test_claim_is_true_once(harness: Harness) -> None:
@@ -369,7 +374,7 @@ def test_late_release_does_not_free_a_retry_s_claim(harness: Harness) -> None:
     assert store.claim("Ev1", ttl_s=30) is False
 
 
-# ------------------------------------------------------------------------------------------- lock
+# ---------------------------------------------------------------- Conversations: the answer lock
 
 
 def test_lock_excludes_a_second_holder(harness: Harness) -> None:
@@ -462,7 +467,7 @@ def test_lock_is_released_when_the_answer_fails(harness: Harness) -> None:
         pass
 
 
-# ------------------------------------------------------------------------------------------ adopt
+# ---------------------------------------------------------------------------- Conversations: adopt
 
 
 def test_adopt_recreates_a_lost_conversation_from_its_thread(harness: Harness) -> None:
@@ -506,7 +511,7 @@ def test_adopt_leaves_an_existing_conversation_alone(harness: Harness) -> None:
     assert ids(store) == ["u1"]
 
 
-# ------------------------------------------------------------------------------ access and forgetting
+# ------------------------------------------------------------ Conversations: access and forgetting
 
 
 def test_a_reply_to_an_agent_the_writer_may_not_use_is_refused_and_not_stored(harness: Harness) -> None:

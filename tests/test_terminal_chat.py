@@ -18,7 +18,7 @@ import pexpect
 import pytest
 import redis
 
-from bot.adapters.redis_store import RedisConversationStore
+from bot.adapters.redis.store import RedisConversationStore
 from bot.cli.chat import thread_of
 from bot.cli.terminal import _Settled, settle
 from bot.core.conversation import ConversationMeta, Role, Turn

@@ -31,7 +31,7 @@ from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 
 
 class AppendOutcome(StrEnum):
-    """What :meth:`ConversationStore.append_turn` did."""
+    """What :meth:`Conversations.append_turn` did."""
 
     STORED = "stored"
     DUPLICATE = "duplicate"  # a turn with that id was stored before: nothing changed
@@ -41,7 +41,7 @@ class AppendOutcome(StrEnum):
 
 
 class HandoffStatus(StrEnum):
-    """What :meth:`ConversationStore.hand_off` did."""
+    """What :meth:`Conversations.hand_off` did."""
 
     DONE = "done"
     STALE = "stale"  # not the live answer (older, or its buttons were used): nothing changed
@@ -50,7 +50,7 @@ class HandoffStatus(StrEnum):
 
 
 class VoteStatus(StrEnum):
-    """What :meth:`ConversationStore.vote` did."""
+    """What :meth:`ThreadRecords.vote` did."""
 
     STORED = "stored"  # a new vote, or a changed one
     UNCHANGED = "unchanged"  # the same vote again (a second click, a re-delivery): nothing changed
@@ -70,7 +70,7 @@ class VoteOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    """What :meth:`ConversationStore.open` found or made."""
+    """What :meth:`Conversations.open` found or made."""
 
     created: bool  # False: the conversation existed and keeps its agent
     agent: str  # the conversation's current agent (or the one it would have had)
@@ -80,7 +80,7 @@ class Opened:
 
 
 class LockedConversation(Protocol):
-    """A conversation read under its answer lock (:meth:`ConversationStore.locked`)."""
+    """A conversation read under its answer lock (:meth:`Conversations.locked`)."""
 
     conversation: Conversation | None
 
@@ -108,18 +108,13 @@ class LockedConversation(Protocol):
         ...
 
 
-class ConversationStore(Protocol):
-    """Durable conversation state. Every method may raise ``StoreUnavailableError``.
+class Conversations(Protocol):
+    """A conversation's turns, agent and handoffs, its answer lock, and forgetting it on request.
 
-    Contract:
-    - every key/record written expires ``ttl_s`` after the last activity (each write refreshes it);
-    - storing a turn is idempotent by ``turn.id`` and keeps turns ordered by ``turn.ts``; an
-      assistant turn is always placed after every turn already stored, and makes itself the
-      conversation's ``last_answer_id`` (its buttons are the live ones); at most ``max_turns`` are
-      kept: the oldest are dropped, except the first turn, and ``dropped_turns`` counts them;
-    - every method is one atomic operation (one round trip for Redis): a crash between two calls
-      never leaves a half-done use case;
-    - all of this holds across processes (Lambda instances), not only threads.
+    Storing a turn is idempotent by ``turn.id`` and keeps turns ordered by ``turn.ts``; an
+    assistant turn is always placed after every turn already stored, and makes itself the
+    conversation's ``last_answer_id`` (its buttons are the live ones); at most ``max_turns`` are
+    kept: the oldest are dropped, except the first turn, and ``dropped_turns`` counts them.
     """
 
     def create(self, meta: ConversationMeta) -> bool:
@@ -224,6 +219,10 @@ class ConversationStore(Protocol):
         """
         ...
 
+
+class DeliveryClaims(Protocol):
+    """Exactly-once deliveries: a Slack event, click or command is handled by one attempt."""
+
     def claim(self, delivery_id: str, *, ttl_s: float) -> bool:
         """Claim a delivery (Slack event_id, action id, Lambda request id). True exactly once.
 
@@ -240,7 +239,13 @@ class ConversationStore(Protocol):
         """Give a claim up (the work failed in a way a retry may fix)."""
         ...
 
-    # --------------------------------------------------- what Slack shows: buttons, votes, canvas
+
+class ThreadRecords(Protocol):
+    """What is kept beside the conversations about what Slack shows and what people did there.
+
+    Which answer's handoff buttons are on screen, votes on answers, the thread's canvas (in the
+    conversation, expiring with it), agents' feedback totals, and each person's recent threads.
+    """
 
     def show_answer(self, conversation_id: str, shown: ShownAnswer) -> tuple[ShownAnswer, ...]:
         """Record that ``shown.answer_id``'s handoff buttons are on screen; return the ones to take down.
@@ -298,6 +303,20 @@ class ConversationStore(Protocol):
     def recent_threads(self, user_id: str, limit: int) -> tuple[RecentThread, ...]:
         """The person's recent threads, newest first."""
         ...
+
+
+class ConversationStore(Conversations, DeliveryClaims, ThreadRecords, Protocol):
+    """Durable conversation state: every part in one object (what both adapters implement).
+
+    Callers take the narrow part they use (:class:`Conversations`, :class:`DeliveryClaims`,
+    :class:`ThreadRecords`); the container builds one store and hands it to each. Contract of
+    every part:
+    - every method may raise ``StoreUnavailableError``;
+    - every key/record written expires ``ttl_s`` after the last activity (each write refreshes it);
+    - every method is one atomic operation (one round trip for Redis): a crash between two calls
+      never leaves a half-done use case;
+    - all of this holds across processes (Lambda instances), not only threads.
+    """
 
 
 # --------------------------------------------------------------------------------------------- model

@@ -10,8 +10,8 @@ to the usage aggregates (per person, agent and channel, per UTC day and month) t
 
 Counters of a day expire at the next UTC midnight, a minute's at the end of that minute; windows
 come from the caller's clock (:mod:`bot.core.policy`), so tests move time with a ``FixedClock``.
-Implementations: :mod:`bot.adapters.redis_quota` (Lua scripts) and
-:mod:`bot.adapters.memory_quota` (one process), held to one contract (``tests/test_quota_contract.py``).
+Implementations: :mod:`bot.adapters.redis.quota` (Lua scripts) and
+:mod:`bot.adapters.memory.quota` (one process), held to one contract (``tests/test_quota_contract.py``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from bot.core.engine.outcomes import (
     ToolNotice,
 )
 from bot.core.governance import Budget
-from bot.core.ports import Clock, ConversationStore, LockedConversation, TokenCounter
+from bot.core.ports import Clock, Conversations, LockedConversation, TokenCounter
 from bot.core.quota import Reservation
 from bot.core.refs import ApprovalRef
 from bot.core.registry import Registry
@@ -145,7 +145,7 @@ class Answering:
         self,
         *,
         registry: Registry,
-        store: ConversationStore,
+        store: Conversations,
         counter: TokenCounter,
         clock: Clock,
         config: EngineConfig,

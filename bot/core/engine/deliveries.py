@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.core.ports import ConversationStore
+from bot.core.ports import DeliveryClaims
 from bot.errors import BotError
 from bot.logging import get_logger
 
@@ -15,7 +15,7 @@ log = get_logger("bot.engine")
 class Deliveries:
     """Claims on delivery ids, held for as long as one attempt can run."""
 
-    def __init__(self, *, store: ConversationStore, lock_ttl_s: float) -> None:
+    def __init__(self, *, store: DeliveryClaims, lock_ttl_s: float) -> None:
         self.store = store
         self.lock_ttl_s = lock_ttl_s
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.engine.outcomes import ForgetCheck
-from bot.core.ports import ConversationStore
+from bot.core.ports import Conversations
 from bot.logging import get_logger
 
 log = get_logger("bot.engine")
@@ -12,7 +12,7 @@ log = get_logger("bot.engine")
 class Forgetting:
     """Who may have a conversation forgotten, forgetting it, and whether it was."""
 
-    def __init__(self, *, store: ConversationStore) -> None:
+    def __init__(self, *, store: Conversations) -> None:
         self.store = store
 
     def permission(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:

@@ -6,7 +6,7 @@ from bot.core.conversation import HandoffRecord, Role, Turn
 from bot.core.engine.outcomes import HandoffOutcome
 from bot.core.engine.turns import slack_ts
 from bot.core.model_names import resolve_model
-from bot.core.ports import Clock, ConversationStore, HandoffStatus
+from bot.core.ports import Clock, Conversations, HandoffStatus
 from bot.core.refs import HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
 from bot.errors import ConversationNotFoundError, HandoffNotAllowedError, StaleHandoffError
@@ -18,7 +18,7 @@ log = get_logger("bot.engine")
 class Handoffs:
     """The handoffs agents offer (registry) and handing off (store)."""
 
-    def __init__(self, *, registry: Registry, store: ConversationStore, clock: Clock) -> None:
+    def __init__(self, *, registry: Registry, store: Conversations, clock: Clock) -> None:
         self.registry = registry
         self.store = store
         self.clock = clock

@@ -11,7 +11,7 @@ from bot.core.conversation import Conversation, Role, Turn, UserMessage
 from bot.core.engine.outcomes import Adopted, Continued, ReplyOutcome
 from bot.core.engine.shown import RecentThreads
 from bot.core.engine.turns import new_meta, user_turn
-from bot.core.ports import AppendOutcome, Clock, ConversationStore, Opened
+from bot.core.ports import AppendOutcome, Clock, Conversations, Opened
 from bot.core.record import Rebuilt
 from bot.core.registry import Registry
 from bot.errors import AgentNotFoundError, ConversationNotFoundError, ThreadForgottenError
@@ -32,7 +32,7 @@ class Intake:
     """People's messages into conversations: start, reply, continue or start, adopt, copy in."""
 
     def __init__(
-        self, *, registry: Registry, store: ConversationStore, clock: Clock, recents: RecentThreads
+        self, *, registry: Registry, store: Conversations, clock: Clock, recents: RecentThreads
     ) -> None:
         self.registry = registry
         self.store = store

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.conversation import RecentThread, ShownAnswer, UserMessage, parse_conversation_id
-from bot.core.ports import Clock, ConversationStore, VoteOutcome
+from bot.core.ports import Clock, ThreadRecords, VoteOutcome
 from bot.core.refs import FeedbackRef
 from bot.errors import BotError
 from bot.logging import get_logger
@@ -19,7 +19,7 @@ COMMENT_LIMIT = 3_000
 class RecentThreads:
     """The Slack threads a person started or mentioned the bot in lately (App Home lists them)."""
 
-    def __init__(self, *, store: ConversationStore, clock: Clock) -> None:
+    def __init__(self, *, store: ThreadRecords, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
@@ -46,7 +46,7 @@ class RecentThreads:
 class Shown:
     """Where an answer's buttons are shown (and which are stale), votes on answers, the thread's canvas."""
 
-    def __init__(self, *, store: ConversationStore, clock: Clock) -> None:
+    def __init__(self, *, store: ThreadRecords, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 

@@ -1,6 +1,6 @@
-"""What the store keeps about what Slack shows, against both stores (in-memory and real Redis): which
-answer's handoff buttons are on screen, votes on answers, the thread's canvas, agents' feedback
-totals and a person's recent threads."""
+"""The :class:`~bot.core.ports.ThreadRecords` part of the store contract, against both stores
+(in-memory and real Redis): which answer's handoff buttons are on screen, votes on answers, the
+thread's canvas, agents' feedback totals and a person's recent threads."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ script runs alone on the server, so two concurrent requests at the edge of a bud
 get through when only one fits); ``charge`` replaces the reservation by the real tokens and adds the
 usage to the aggregates. ``usage`` reads the aggregates in one pipelined round trip.
 
-Key schema (``P`` = the configured prefix; every key carries the hash tag ``{quota}`` so the
-scripts' keys share one Redis Cluster slot; at tens of requests a minute one slot is no hot spot):
+Keys (:mod:`bot.adapters.redis.keys`; ``P`` = the configured prefix; every key carries the hash tag
+``{quota}`` so the scripts' keys share one Redis Cluster slot; at tens of requests a minute one slot
+is no hot spot); scripts: ``lua/reserve.lua`` and ``lua/charge.lua``:
 
 ====================================  ======  ==========================================================
 ``P:{quota}:used:user:U:DAY``         string  tokens reserved/charged by person U on UTC day DAY;
@@ -34,9 +35,11 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import redis
-from redis.commands.core import Script
 
 from bot.adapters.redis import calls as redis_calls
+from bot.adapters.redis import keys
+from bot.adapters.redis.base import ms
+from bot.adapters.redis.scripts import Scripts
 from bot.core.policy import day_window, month_window
 from bot.core.quota import (
     DAY_USAGE_KEEP_S,
@@ -54,78 +57,6 @@ from bot.core.quota import (
 
 T = TypeVar("T")
 
-# KEYS: used_user used_ws rate res
-# ARGV: estimate user_limit ws_limit rate_limit (0 = none) enforce day_ttl_ms minute_ttl_ms res_ttl_ms
-# Returns {1} reserved (or reserved before: a retried call), {0, limit, used} refused (nothing counted).
-_RESERVE = """
-if redis.call('EXISTS', KEYS[4]) == 1 then return {1} end
-local est = tonumber(ARGV[1])
-if ARGV[5] == '1' then
-  local used = tonumber(redis.call('GET', KEYS[1]) or '0')
-  local limit = tonumber(ARGV[2])
-  if limit > 0 and used + est > limit then return {0, 'user_daily_tokens', used} end
-  used = tonumber(redis.call('GET', KEYS[2]) or '0')
-  limit = tonumber(ARGV[3])
-  if limit > 0 and used + est > limit then return {0, 'workspace_daily_tokens', used} end
-  used = tonumber(redis.call('GET', KEYS[3]) or '0')
-  limit = tonumber(ARGV[4])
-  if limit > 0 and used + 1 > limit then return {0, 'user_per_minute', used} end
-end
-redis.call('INCRBY', KEYS[1], est)
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-redis.call('INCRBY', KEYS[2], est)
-redis.call('PEXPIRE', KEYS[2], ARGV[6])
-redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[7])
-redis.call('SET', KEYS[4], est, 'PX', ARGV[8])
-return {1}
-"""
-
-# KEYS: res used_user used_ws usage_user_day usage_user_month usage_ws_day usage_ws_month
-# ARGV: reserved(1/0) estimate tokens today_ttl_ms res_ttl_ms day_keep_ms month_keep_ms n_mine
-#       then n_mine (field, amount) pairs for the person's hashes, then pairs for the workspace's.
-# Returns 1 charged, 0 already charged (nothing changes).
-_CHARGE = """
-local state = redis.call('GET', KEYS[1])
-if state == 'charged' then return 0 end
-local tokens = tonumber(ARGV[3])
-local delta = tokens
-if ARGV[1] == '1' then
-  if state then delta = tokens - tonumber(ARGV[2]) else delta = 0 end
-end
-for i = 2, 3 do
-  if redis.call('EXISTS', KEYS[i]) == 1 then
-    if delta ~= 0 then redis.call('INCRBY', KEYS[i], delta) end
-  elseif ARGV[1] == '0' and delta ~= 0 then
-    redis.call('SET', KEYS[i], delta, 'PX', ARGV[4])
-  end
-end
-redis.call('SET', KEYS[1], 'charged', 'PX', ARGV[5])
-if tokens > 0 then
-  local mine = tonumber(ARGV[8])
-  local i = 9
-  for _ = 1, mine do
-    redis.call('HINCRBY', KEYS[4], ARGV[i], ARGV[i + 1])
-    redis.call('HINCRBY', KEYS[5], ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
-  while i < #ARGV do
-    redis.call('HINCRBY', KEYS[6], ARGV[i], ARGV[i + 1])
-    redis.call('HINCRBY', KEYS[7], ARGV[i], ARGV[i + 1])
-    i = i + 2
-  end
-  redis.call('PEXPIRE', KEYS[4], ARGV[6])
-  redis.call('PEXPIRE', KEYS[6], ARGV[6])
-  redis.call('PEXPIRE', KEYS[5], ARGV[7])
-  redis.call('PEXPIRE', KEYS[7], ARGV[7])
-end
-return 1
-"""
-
-
-def _ms(seconds: float) -> int:
-    return max(1, int(seconds * 1000))
-
 
 class RedisQuotaStore:
     """The :class:`~bot.core.quota.QuotaStore` contract on Redis (standalone or cluster).
@@ -135,31 +66,25 @@ class RedisQuotaStore:
     """
 
     def __init__(self, client: redis.Redis, *, prefix: str) -> None:
-        if not prefix or "{" in prefix or "}" in prefix:
-            raise ValueError("prefix must be non-empty and contain no braces (they are the hash tag)")
         self.client = client
-        self.prefix = prefix
-        self._reserve: Script = client.register_script(_RESERVE)
-        self._charge: Script = client.register_script(_CHARGE)
-
-    def key(self, *parts: str) -> str:
-        """A quota key: ``P:{quota}:part:part...``."""
-        return ":".join((self.prefix, "{quota}", *parts))
+        self.prefix = keys.check_prefix(prefix)
+        self.scripts = Scripts(client)
 
     def _call(self, op: str, fn: Callable[[], T]) -> T:
         return redis_calls.call(op, fn)
 
-    def _run(self, op: str, script: Script, keys: Sequence[str], args: Sequence[str | int]) -> Any:
-        return redis_calls.run_script(op, script, keys, args)
+    def _run(self, op: str, script_keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        return redis_calls.run_script(op, self.scripts[op], script_keys, args)
 
     def reserve(self, request: QuotaRequest) -> Reservation | Rejection:
         """One script: check the limits, then count the estimate and the request (or nothing)."""
         day, minute, limits, now = request.day, request.minute, request.limits, request.now
-        keys = [
-            self.key("used", "user", request.user_id, day.key),
-            self.key("used", "ws", day.key),
-            self.key("rate", request.user_id, minute.key),
-            self.key("res", request.id),
+        p = self.prefix
+        script_keys = [
+            keys.quota_used_by_user(p, request.user_id, day.key),
+            keys.quota_used_by_workspace(p, day.key),
+            keys.quota_rate(p, request.user_id, minute.key),
+            keys.quota_reservation(p, request.id),
         ]
         args: list[str | int] = [
             request.estimate_tokens,
@@ -167,11 +92,11 @@ class RedisQuotaStore:
             limits.workspace_daily_tokens or 0,
             limits.user_per_minute or 0,
             "1" if request.enforce else "0",
-            _ms(day.ttl_s(now)),
-            _ms(minute.ttl_s(now)),
-            _ms(RESERVATION_KEEP_S),
+            ms(day.ttl_s(now)),
+            ms(minute.ttl_s(now)),
+            ms(RESERVATION_KEEP_S),
         ]
-        result = self._run("reserve", self._reserve, keys, args)
+        result = self._run("reserve", script_keys, args)
         if int(result[0]) == 1:
             return Reservation(request.id, request.user_id, day.key, request.estimate_tokens)
         limit = cast(LimitName, result[1].decode())
@@ -190,14 +115,15 @@ class RedisQuotaStore:
         reservation = charge.reservation
         day = reservation.day if reservation is not None else today.key
         user = charge.user_id
-        keys = [
-            self.key("res", charge.id),
-            self.key("used", "user", user, day),
-            self.key("used", "ws", day),
-            self.key("usage", "user", user, "d", today.key),
-            self.key("usage", "user", user, "m", month.key),
-            self.key("usage", "ws", "d", today.key),
-            self.key("usage", "ws", "m", month.key),
+        p = self.prefix
+        script_keys = [
+            keys.quota_reservation(p, charge.id),
+            keys.quota_used_by_user(p, user, day),
+            keys.quota_used_by_workspace(p, day),
+            keys.quota_user_usage(p, user, day=today.key),
+            keys.quota_user_usage(p, user, month=month.key),
+            keys.quota_workspace_usage(p, day=today.key),
+            keys.quota_workspace_usage(p, month=month.key),
         ]
         mine, workspace = aggregate_fields(charge)
         mine_pairs = [item for name, amount in mine.items() if amount for item in (name, amount)]
@@ -206,29 +132,33 @@ class RedisQuotaStore:
             "1" if reservation is not None else "0",
             reservation.tokens if reservation is not None else 0,
             charge.tokens,
-            _ms(today.ttl_s(now)),
-            _ms(RESERVATION_KEEP_S),
-            _ms(DAY_USAGE_KEEP_S),
-            _ms(MONTH_USAGE_KEEP_S),
+            ms(today.ttl_s(now)),
+            ms(RESERVATION_KEEP_S),
+            ms(DAY_USAGE_KEEP_S),
+            ms(MONTH_USAGE_KEEP_S),
             len(mine_pairs) // 2,
             *mine_pairs,
             *ws_pairs,
         ]
-        return bool(self._run("charge", self._charge, keys, args))
+        return bool(self._run("charge", script_keys, args))
 
     def usage(self, user_id: str, *, now: float, workspace: bool = False, top: int = 5) -> UsageReport:
         """The person's (and the workspace's) aggregates in one pipelined round trip."""
         day, month = day_window(now), month_window(now)
-        keys = [
-            self.key("usage", "user", user_id, "d", day.key),
-            self.key("usage", "user", user_id, "m", month.key),
+        p = self.prefix
+        read_keys = [
+            keys.quota_user_usage(p, user_id, day=day.key),
+            keys.quota_user_usage(p, user_id, month=month.key),
         ]
         if workspace:
-            keys += [self.key("usage", "ws", "d", day.key), self.key("usage", "ws", "m", month.key)]
+            read_keys += [
+                keys.quota_workspace_usage(p, day=day.key),
+                keys.quota_workspace_usage(p, month=month.key),
+            ]
 
         def read() -> list[dict[bytes, bytes]]:
             pipe = self.client.pipeline(transaction=False)
-            for key in keys:
+            for key in read_keys:
                 pipe.hgetall(key)
             return cast(list[dict[bytes, bytes]], pipe.execute())
 

@@ -1,4 +1,5 @@
-"""Pending approvals in both stores: pausing an answer, and taking its decision exactly once."""
+"""The store contract's paused answers (:meth:`~bot.core.ports.Conversations.locked`), in both stores:
+pausing an answer, and taking its decision exactly once."""
 
 from __future__ import annotations
 
