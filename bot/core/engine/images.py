@@ -32,7 +32,7 @@ class PromptImages:
         if not vision:
             return tuple(messages), ()
         notices: list[Notice] = []
-        budget = MAX_PROMPT_IMAGE_BYTES
+        bytes_left = MAX_PROMPT_IMAGE_BYTES
         for index in range(len(messages) - 1, -1, -1):
             turn = prompt.sources[index] if index < len(prompt.sources) else None
             wanted = [a for a in turn.attachments if a.kind == "image"] if turn is not None else []
@@ -41,12 +41,12 @@ class PromptImages:
             fetched: list[tuple[str, ImageInput]] = []
             for attachment in wanted:
                 image, notice = self.fetch_image(attachment, deadline)
-                if image is None or len(image.data) > budget:
+                if image is None or len(image.data) > bytes_left:
                     if notice is not None and turn in pending:
                         notices.append(notice)
                     log.info("image_left_out", file_id=attachment.id, fetched=image is not None)
                     continue
-                budget -= len(image.data)
+                bytes_left -= len(image.data)
                 fetched.append((attachment.id, image))
             message = turn_message(turn, agent, shown_images=frozenset(i for i, _ in fetched))
             messages[index] = ChatMessage(
