@@ -23,6 +23,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from bot.playground import sdk_models
 from bot.playground.blockkit import (
     MARKDOWN_BLOCK_LIMIT,
     MESSAGE_BLOCKS_LIMIT,
@@ -66,8 +67,17 @@ def _stream_text(request: ApiRequest) -> str:
     chunks = request.json("chunks", error="invalid_chunks")
     if chunks is None:
         return text
+    if text:
+        raise SlackError(
+            "invalid_arguments",
+            "markdown_text and chunks in one call: send the text as a markdown_text chunk first "
+            "(as slack_sdk's ChatStream does)",
+        )
     if not isinstance(chunks, list):
         raise SlackError("invalid_chunks", "chunks must be an array")
+    problems = sdk_models.chunk_problems(chunks)
+    if problems:
+        raise SlackError("invalid_chunks", *problems)
     for index, chunk in enumerate(chunks):
         if not isinstance(chunk, dict) or chunk.get("type") not in CHUNK_TYPES:
             raise SlackError("invalid_chunks", f"unsupported chunk type [json-pointer:/chunks/{index}/type]")
@@ -182,7 +192,9 @@ def chat_stop_stream(request: ApiRequest) -> dict[str, Any]:
     ws = request.workspace
     blocks = request.json("blocks", error="invalid_blocks_format")
     if blocks is not None:
-        problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT - 1)
+        problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT - 1) or sdk_models.block_problems(
+            blocks
+        )
         if problems:
             raise SlackError("invalid_blocks", *problems)
     metadata = request.json("metadata", error="invalid_metadata_format")
@@ -212,7 +224,9 @@ def _thread_args(request: ApiRequest) -> tuple[str, str]:
     return channel_id, str(request.params.get("thread_ts") or "")
 
 
-@method("assistant.threads.setStatus", required=("channel_id", "thread_ts"))
+@method(
+    "assistant.threads.setStatus", required=("channel_id", "thread_ts", "status"), may_be_empty=("status",)
+)
 def assistant_threads_set_status(request: ApiRequest) -> dict[str, Any]:
     """Show (or with an empty ``status``, clear) a thread's loading state."""
     _needs_any(request, "chat:write", "assistant:write")

@@ -30,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.playground import sdk_models
 from bot.playground.blockkit import (
     MESSAGE_BLOCKS_LIMIT,
     MESSAGE_MARKDOWN_LIMIT,
@@ -103,9 +104,17 @@ class ApiRequest:
     token: str | None
     base_url: str
 
-    def require(self, *names: str) -> None:
-        """Refuse the call when a required argument is missing or empty."""
-        missing = [name for name in names if self.params.get(name) in (None, "")]
+    def require(self, *names: str, may_be_empty: tuple[str, ...] = ()) -> None:
+        """Refuse the call when a required argument is missing or empty (``may_be_empty``: only missing).
+
+        A missing ``channel`` is ``channel_not_found``, as Slack answers it."""
+        missing = [
+            name
+            for name in names
+            if self.params.get(name) is None or (self.params.get(name) == "" and name not in may_be_empty)
+        ]
+        if "channel" in missing:
+            raise SlackError("channel_not_found")
         if missing:
             raise SlackError("invalid_arguments", *(f"missing required field: {name}" for name in missing))
 
@@ -156,6 +165,7 @@ class ApiRequest:
             raise SlackError("msg_too_long")
         if blocks is not None:
             problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT)
+            problems = problems or sdk_models.block_problems(blocks)
             if problems:
                 raise SlackError("invalid_blocks", *problems)
             if markdown_length(blocks) > MESSAGE_MARKDOWN_LIMIT:
@@ -182,22 +192,26 @@ MethodFn = Callable[[ApiRequest], dict[str, Any]]
 
 @dataclass(frozen=True)
 class ApiMethod:
-    """A Web API method: its function and the arguments it cannot do without."""
+    """A Web API method: its function and the arguments it cannot do without (slack_sdk's required
+    ones: tests/test_slack_conformance.py holds them equal), of which ``may_be_empty`` may be ``""``."""
 
     name: str
     fn: MethodFn
     required: tuple[str, ...] = ()
+    may_be_empty: tuple[str, ...] = ()
 
 
 METHODS: dict[str, ApiMethod] = {}
 """Method name -> its implementation. :func:`method` adds to it."""
 
 
-def method(name: str, *, required: tuple[str, ...] = ()) -> Callable[[MethodFn], MethodFn]:
+def method(
+    name: str, *, required: tuple[str, ...] = (), may_be_empty: tuple[str, ...] = ()
+) -> Callable[[MethodFn], MethodFn]:
     """Register ``fn`` as the Web API method ``name`` (``required`` arguments are checked first)."""
 
     def register(fn: MethodFn) -> MethodFn:
-        METHODS[name] = ApiMethod(name, fn, required)
+        METHODS[name] = ApiMethod(name, fn, required, may_be_empty)
         return fn
 
     return register
@@ -221,7 +235,7 @@ def auth_test(request: ApiRequest) -> dict[str, Any]:
     }
 
 
-@method("chat.postMessage")
+@method("chat.postMessage", required=("channel",))
 def chat_post_message(request: ApiRequest) -> dict[str, Any]:
     """Post a message in a channel or a thread."""
     channel = request.channel()
@@ -241,7 +255,7 @@ def chat_post_message(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "channel": channel.id, "ts": posted.ts, "message": posted.to_slack()}
 
 
-@method("chat.update")
+@method("chat.update", required=("channel", "ts"))
 def chat_update(request: ApiRequest) -> dict[str, Any]:
     """Edit one of the bot's messages (blocks left out are kept)."""
     message = request.own_message()
@@ -253,7 +267,7 @@ def chat_update(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "channel": message.channel, "ts": message.ts, "text": message.text}
 
 
-@method("chat.delete")
+@method("chat.delete", required=("channel", "ts"))
 def chat_delete(request: ApiRequest) -> dict[str, Any]:
     """Delete one of the bot's messages."""
     message = request.own_message()
@@ -261,7 +275,7 @@ def chat_delete(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "channel": message.channel, "ts": message.ts}
 
 
-@method("chat.postEphemeral", required=("user",))
+@method("chat.postEphemeral", required=("channel", "user"))
 def chat_post_ephemeral(request: ApiRequest) -> dict[str, Any]:
     """Show a message to one person in a channel."""
     channel = request.channel()
@@ -386,17 +400,20 @@ def _view_answer(ws: Workspace, shown: View) -> dict[str, Any]:
 
 def _checked_view(request: ApiRequest) -> dict[str, Any]:
     view = request.json("view")
-    problems = view_problems(view)
+    problems = view_problems(view) or sdk_models.view_problems(view)
     if problems:
         raise SlackError("invalid_arguments", *problems)
     return dict(view)
 
 
-@method("views.open", required=("trigger_id", "view"))
+@method("views.open", required=("view",))
 def views_open(request: ApiRequest) -> dict[str, Any]:
     """Open a modal for the person whose action gave the trigger_id (valid 3 seconds)."""
     ws = request.workspace
-    trigger = ws.triggers.get(str(request.params["trigger_id"]))
+    trigger_id = request.text("trigger_id") or request.text("interactivity_pointer")
+    if not trigger_id:
+        raise SlackError("invalid_arguments", "missing required field: trigger_id or interactivity_pointer")
+    trigger = ws.triggers.get(trigger_id)
     if trigger is None and ws.strict:
         raise SlackError("invalid_trigger_id")
     if trigger is not None and ws.monotonic() - trigger.issued_at > TRIGGER_TTL_S:
@@ -536,7 +553,7 @@ def call(
         return ApiResponse(200, {"ok": False, "error": "unknown_method", "req_method": name})
     request = ApiRequest(ws, name, params, token, base_url)
     try:
-        request.require(*found.required)
+        request.require(*found.required, may_be_empty=found.may_be_empty)
         return ApiResponse(200, found.fn(request))
     except SlackError as error:
         return ApiResponse(error.status, error.body(), error.headers)
