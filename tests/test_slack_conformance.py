@@ -10,10 +10,7 @@
 
 from __future__ import annotations
 
-import ast
-import inspect
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,28 +19,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.playground.slack_api import METHODS, SlackApiServer
 from bot.playground.workspace import Workspace
+from tests.webclient_calls import bot_calls, parameters, web_api_methods
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "xoxb-conformance"
-
-COMPOSED = {"files_upload_v2": ("files.getUploadURLExternal", "files.completeUploadExternal")}
-"""slack_sdk helpers that are several Web API calls (each of which the emulator serves)."""
 
 
 def _sdk_method(name: str) -> Any:
     return getattr(WebClient, name.replace(".", "_"), None)
-
-
-def _parameters(fn: Any) -> tuple[set[str], set[str]]:
-    """(all named parameters, required ones) of a WebClient method."""
-    named, required = set(), set()
-    for parameter in inspect.signature(fn).parameters.values():
-        if parameter.name == "self" or parameter.kind is parameter.VAR_KEYWORD:
-            continue
-        named.add(parameter.name)
-        if parameter.default is parameter.empty:
-            required.add(parameter.name)
-    return named, required
 
 
 def test_every_emulated_method_is_slack_sdks_with_its_required_arguments() -> None:
@@ -52,38 +34,23 @@ def test_every_emulated_method_is_slack_sdks_with_its_required_arguments() -> No
     for name, served in METHODS.items():
         fn = _sdk_method(name)
         assert fn is not None, f"{name}: no such method in slack_sdk's WebClient"
-        _, required = _parameters(fn)
+        _, required = parameters(fn)
         assert set(served.required) == required, f"{name}: emulator requires {served.required}"
-
-
-def _bot_calls() -> Iterator[tuple[str, int, str, ast.Call]]:
-    """(file, line, WebClient method, call) for every WebClient method call in bot/ and handlers/."""
-    for path in sorted([*ROOT.glob("bot/**/*.py"), *ROOT.glob("handlers/**/*.py")]):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
-                continue
-            name = node.func.attr
-            if name.startswith("_") or "_" not in name or not callable(getattr(WebClient, name, None)):
-                continue
-            if name in ("api_call", "chat_stream"):
-                continue
-            yield str(path.relative_to(ROOT)), node.lineno, name, node
 
 
 def test_the_bots_web_api_calls_match_slack_sdk_and_the_emulator() -> None:
     """Each call passes only arguments the SDK method names (``**kwargs`` would take any, Slack
     ignores unknown ones: a typo would pass silently), all it requires, to a method the emulator serves."""
-    calls = list(_bot_calls())
+    calls = list(bot_calls())
     assert len(calls) >= 20  # the scan sees the bot's calls
-    served = {name.replace(".", "_") for name in METHODS}
+    served = set(METHODS)
     for where, line, name, call in calls:
-        named, required = _parameters(getattr(WebClient, name))
+        named, required = parameters(getattr(WebClient, name))
         passed = {keyword.arg for keyword in call.keywords if keyword.arg is not None}
         splat = any(keyword.arg is None for keyword in call.keywords)
         assert passed <= named, f"{where}:{line} {name}: not slack_sdk arguments {passed - named}"
         assert splat or required <= passed, f"{where}:{line} {name}: missing {required - passed}"
-        targets = COMPOSED.get(name, (name,))
-        assert all(t.replace(".", "_") in served for t in targets), f"{where}:{line} {name}: not emulated"
+        assert set(web_api_methods(name)) <= served, f"{where}:{line} {name}: not emulated"
 
 
 @pytest.fixture

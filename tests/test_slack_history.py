@@ -178,3 +178,36 @@ def test_answer_text_prefers_markdown_then_rich_text_then_text() -> None:
     }
     assert answer_text({"text": "fallback", "blocks": [rich]}) == "Hi <@U1>"
     assert answer_text({"text": "only text"}) == "only text"
+
+
+def test_translated_blocks_read_back_as_markdown_without_the_bots_own_blocks() -> None:
+    """Blocks Slack may translate an answer into (headers, sections, rich text with quotes, ordered
+    lists, styles, emoji, mentions) read back as Markdown in order; footer and buttons are left out."""
+    blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Design"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Two options."}},
+        {
+            "type": "rich_text",
+            "elements": [
+                {"type": "rich_text_quote", "elements": [{"type": "text", "text": "keep it simple"}]},
+                {
+                    "type": "rich_text_list",
+                    "style": "ordered",
+                    "offset": 2,
+                    "elements": [
+                        {"type": "rich_text_section", "elements": [
+                            {"type": "text", "text": "ship", "style": {"bold": True, "italic": True}},
+                            {"type": "emoji", "name": "rocket"},
+                            {"type": "broadcast", "range": "here"},
+                        ]},
+                    ],
+                },
+                {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": "make test"}]},
+            ],
+        },
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "*backend-builder* · gpt-4.1"}]},
+        {"type": "actions", "elements": [{"type": "button", "text": {"type": "plain_text", "text": "Go"}}]},
+    ]  # fmt: skip
+    assert answer_text({"text": "fallback", "blocks": blocks}) == (
+        "## Design\n\nTwo options.\n\n> keep it simple\n\n3. _**ship**_:rocket:<!here>\n\n```\nmake test\n```"
+    )

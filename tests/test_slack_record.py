@@ -299,6 +299,44 @@ def test_a_lost_conversation_is_rebuilt_from_the_thread(
     assert clicked["buttons"] == "used"  # the clicked answer's buttons are gone, and marked so
 
 
+RICH_ANSWER = """## Plan
+
+Put a **queue** in front of `ingest`, see [the runbook](https://runbooks.example/ingest).
+
+- one worker per shard
+- retries with _backoff_
+
+```python
+consume(queue)
+```"""
+
+
+@pytest.mark.parametrize("read_back", ["as_sent", "translated"])
+def test_an_answer_is_read_back_whether_slack_returns_its_markdown_or_translated_blocks(
+    slackbot: Bot, redis_client: redis.Redis, redis_prefix: str, read_back: str
+) -> None:
+    """Slack may give the bot's ``markdown`` block back as sent or translated into the blocks it
+    rendered (rich text, sections): the rebuilt conversation carries the answer's text either way
+    (its list, code and link), and not its footer or buttons."""
+    slackbot.openai.script(Stream([RICH_ANSWER]))
+    slackbot.command("review our ingest design")
+    slackbot.lazy()
+    root = slackbot.root().ts
+    redis_client.delete(*_conversation_keys(slackbot, redis_prefix, redis_client))
+    slackbot.slack.workspace.markdown_read_back = read_back
+
+    slackbot.openai.script(Stream(["Still queues."]))
+    slackbot.message("and the retries?", thread_ts=root)
+    slackbot.lazy()
+    assert slackbot.answers(root)[-1].markdown() == "Still queues."
+    prompt = _prompt_text(slackbot)
+    for part in ("Plan", "Put a **queue** in front of `ingest`", "[the runbook](https://runbooks.example/ingest)",
+                 "- one worker per shard", "- retries with _backoff_", "consume(queue)\n```"):  # fmt: skip
+        assert part in prompt
+    assert "· gpt" not in prompt  # the footer is not part of the answer
+    assert "👍" not in prompt
+
+
 def test_when_slack_cannot_give_the_thread_back_the_person_is_told(
     slackbot: Bot, redis_client: redis.Redis, redis_prefix: str
 ) -> None:

@@ -26,6 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
+from bot.adapters.slack_block_text import message_markdown
 from bot.core.context import Notice
 from bot.core.ports import Clock
 from bot.core.record import ThreadMessage, read_mark, strip_mention
@@ -79,45 +80,9 @@ class ThreadRead:
 
 
 def answer_text(message: Mapping[str, Any]) -> str:
-    """What one of the bot's messages says: its Markdown blocks (no footer, no buttons), else its text."""
-    blocks = message.get("blocks")
-    if isinstance(blocks, list):
-        parts = [
-            str(block.get("text") or "")
-            for block in blocks
-            if isinstance(block, Mapping) and block.get("type") == "markdown"
-        ]
-        if any(parts):
-            return "\n".join(p for p in parts if p)
-        rich = [_rich_text(block) for block in blocks if isinstance(block, Mapping)]
-        if any(rich):
-            return "\n".join(r for r in rich if r)
-    return str(message.get("text") or "")
-
-
-def _rich_text(block: Mapping[str, Any]) -> str:
-    """The plain text of a ``rich_text`` block (how Slack may return a Markdown block it rendered)."""
-    if block.get("type") != "rich_text":
-        return ""
-    out: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            kind = node.get("type")
-            if kind in {"text", "link"}:
-                out.append(str(node.get("text") or node.get("url") or ""))
-            elif kind == "user":
-                out.append(f"<@{node.get('user_id')}>")
-            for child in node.get("elements") or ():
-                walk(child)
-            if kind in {"rich_text_section", "rich_text_preformatted", "rich_text_quote"}:
-                out.append("\n")
-        elif isinstance(node, list):
-            for child in node:
-                walk(child)
-
-    walk(block.get("elements") or [])
-    return "".join(out).strip()
+    """What a message says: its Markdown as sent, or as Slack translated it into other blocks (rich
+    text, sections, headers), without the footer and buttons; else its ``text``."""
+    return message_markdown(message)
 
 
 class SlackHistory:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.playground import sdk_models
+from bot.playground import readback, sdk_models
 from bot.playground.blockkit import (
     MESSAGE_BLOCKS_LIMIT,
     MESSAGE_MARKDOWN_LIMIT,
@@ -335,6 +335,8 @@ def conversations_replies(request: ApiRequest) -> dict[str, Any]:
     shown = []
     for message in page:
         item = message.to_slack()
+        if ws.markdown_read_back == "translated" and "blocks" in item:
+            item["blocks"] = readback.translated(item["blocks"])
         if not metadata:
             item.pop("metadata", None)
         if message.thread_ts:
