@@ -323,7 +323,7 @@ def test_an_answer_is_read_back_whether_slack_returns_its_markdown_or_translated
     slackbot.lazy()
     root = slackbot.root().ts
     redis_client.delete(*_conversation_keys(slackbot, redis_prefix, redis_client))
-    slackbot.slack.workspace.markdown_read_back = read_back
+    slackbot.slack.workspace.agent.markdown_read_back = read_back
 
     slackbot.openai.script(Stream(["Still queues."]))
     slackbot.message("and the retries?", thread_ts=root)

@@ -192,9 +192,7 @@ def chat_stop_stream(request: ApiRequest) -> dict[str, Any]:
     ws = request.workspace
     blocks = request.json("blocks", error="invalid_blocks_format")
     if blocks is not None:
-        problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT - 1) or sdk_models.block_problems(
-            blocks
-        )
+        problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT - 1)
         if problems:
             raise SlackError("invalid_blocks", *problems)
     metadata = request.json("metadata", error="invalid_metadata_format")
@@ -224,9 +222,7 @@ def _thread_args(request: ApiRequest) -> tuple[str, str]:
     return channel_id, str(request.params.get("thread_ts") or "")
 
 
-@method(
-    "assistant.threads.setStatus", required=("channel_id", "thread_ts", "status"), may_be_empty=("status",)
-)
+@method("assistant.threads.setStatus", required=("channel_id", "thread_ts", "status"))
 def assistant_threads_set_status(request: ApiRequest) -> dict[str, Any]:
     """Show (or with an empty ``status``, clear) a thread's loading state."""
     _needs_any(request, "chat:write", "assistant:write")

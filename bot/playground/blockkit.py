@@ -3,13 +3,16 @@
 Each problem is one line in Slack's own style, ``"<what> [json-pointer:/blocks/0/text/text]"``,
 so a rejected payload says which field broke which rule. :func:`message_problems` checks a message
 (``chat.postMessage``, ``chat.update``, ``chat.postEphemeral``, response_url bodies);
-:func:`view_problems` checks a modal or a Home tab.
+:func:`view_problems` checks a modal or a Home tab. What passes these rules is then rebuilt with
+slack_sdk's own models and validators (:mod:`bot.playground.sdk_models`), which must accept it too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from bot.playground import sdk_models
 
 MESSAGE_TEXT_LIMIT = 40_000
 MESSAGE_BLOCKS_LIMIT = 50
@@ -314,7 +317,7 @@ def blocks_problems(blocks: Any, *, limit: int, pointer: str = "/blocks") -> Pro
                 problems.append(_at(f"{at}/block_id", "must be unique"))
             block_ids.add(block_id)
         check(block, at, problems)
-    return problems
+    return problems or sdk_models.block_problems(blocks, pointer=pointer)
 
 
 def markdown_length(blocks: list[Any]) -> int:
@@ -346,4 +349,4 @@ def view_problems(view: Any) -> Problems:
     _string(view.get("external_id"), "/view/external_id", problems, limit=ID_LIMIT)
     _string(view.get("private_metadata"), "/view/private_metadata", problems, limit=PRIVATE_METADATA_LIMIT)
     problems += blocks_problems(view.get("blocks"), limit=VIEW_BLOCKS_LIMIT, pointer="/view/blocks")
-    return problems
+    return problems or sdk_models.view_problems(view)

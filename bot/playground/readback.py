@@ -2,7 +2,7 @@
 
 Slack documents that a ``markdown`` block sent may come back from ``conversations.replies`` (and
 ``conversations.history``) as other blocks; it does not document which. A workspace set to
-``markdown_read_back = "translated"`` returns each one as Slack renders Markdown: headings as
+``agent.markdown_read_back = "translated"`` returns each one as Slack renders Markdown: headings as
 ``section`` blocks in bold, and the rest as one ``rich_text`` block (paragraphs as sections with
 bold, italic, code and links styled, ``-`` / ``1.`` lists, fenced code as preformatted text).
 """
@@ -20,6 +20,13 @@ _INLINE = re.compile(
 _BULLET = re.compile(r"^\s*[-*] (.*)$")
 _ORDERED = re.compile(r"^\s*\d+[.)] (.*)$")
 _HEADING = re.compile(r"^#{1,6} (.*)$")
+
+
+def as_read(message: Json, read_back: str) -> Json:
+    """A message as ``conversations.replies`` gives it: markdown blocks ``"as_sent"`` or ``"translated"``."""
+    if read_back == "translated" and "blocks" in message:
+        return {**message, "blocks": translated(message["blocks"])}
+    return message
 
 
 def translated(blocks: list[Json]) -> list[Json]:

@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.playground import readback, sdk_models
+from bot.playground import readback
 from bot.playground.blockkit import (
     MESSAGE_BLOCKS_LIMIT,
     MESSAGE_MARKDOWN_LIMIT,
@@ -49,7 +49,6 @@ from bot.playground.workspace import (
     Message,
     ResponsePost,
     ResponseUrl,
-    StoredFile,
     View,
     Workspace,
 )
@@ -104,15 +103,10 @@ class ApiRequest:
     token: str | None
     base_url: str
 
-    def require(self, *names: str, may_be_empty: tuple[str, ...] = ()) -> None:
-        """Refuse the call when a required argument is missing or empty (``may_be_empty``: only missing).
-
-        A missing ``channel`` is ``channel_not_found``, as Slack answers it."""
-        missing = [
-            name
-            for name in names
-            if self.params.get(name) is None or (self.params.get(name) == "" and name not in may_be_empty)
-        ]
+    def require(self, *names: str) -> None:
+        """Refuse a call without a required argument (no channel: ``channel_not_found``, as Slack does)."""
+        given = {name: self.params.get(name) for name in names}
+        missing = [name for name, got in given.items() if got is None or (got == "" and name != "status")]
         if "channel" in missing:
             raise SlackError("channel_not_found")
         if missing:
@@ -165,7 +159,6 @@ class ApiRequest:
             raise SlackError("msg_too_long")
         if blocks is not None:
             problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT)
-            problems = problems or sdk_models.block_problems(blocks)
             if problems:
                 raise SlackError("invalid_blocks", *problems)
             if markdown_length(blocks) > MESSAGE_MARKDOWN_LIMIT:
@@ -192,26 +185,22 @@ MethodFn = Callable[[ApiRequest], dict[str, Any]]
 
 @dataclass(frozen=True)
 class ApiMethod:
-    """A Web API method: its function and the arguments it cannot do without (slack_sdk's required
-    ones: tests/test_slack_conformance.py holds them equal), of which ``may_be_empty`` may be ``""``."""
+    """A Web API method: its function and the arguments it cannot do without (slack_sdk's)."""
 
     name: str
     fn: MethodFn
     required: tuple[str, ...] = ()
-    may_be_empty: tuple[str, ...] = ()
 
 
 METHODS: dict[str, ApiMethod] = {}
 """Method name -> its implementation. :func:`method` adds to it."""
 
 
-def method(
-    name: str, *, required: tuple[str, ...] = (), may_be_empty: tuple[str, ...] = ()
-) -> Callable[[MethodFn], MethodFn]:
+def method(name: str, *, required: tuple[str, ...] = ()) -> Callable[[MethodFn], MethodFn]:
     """Register ``fn`` as the Web API method ``name`` (``required`` arguments are checked first)."""
 
     def register(fn: MethodFn) -> MethodFn:
-        METHODS[name] = ApiMethod(name, fn, required, may_be_empty)
+        METHODS[name] = ApiMethod(name, fn, required)
         return fn
 
     return register
@@ -334,9 +323,7 @@ def conversations_replies(request: ApiRequest) -> dict[str, Any]:
     metadata = request.flag("include_all_metadata")
     shown = []
     for message in page:
-        item = message.to_slack()
-        if ws.markdown_read_back == "translated" and "blocks" in item:
-            item["blocks"] = readback.translated(item["blocks"])
+        item = readback.as_read(message.to_slack(), ws.agent.markdown_read_back)
         if not metadata:
             item.pop("metadata", None)
         if message.thread_ts:
@@ -355,13 +342,8 @@ def files_info(request: ApiRequest) -> dict[str, Any]:
     stored = request.workspace.files.get(str(request.params["file"]))
     if stored is None:
         raise SlackError("file_not_found")
-    return {"ok": True, "file": _ready(stored).to_slack(request.base_url)}
-
-
-def _ready(stored: StoredFile) -> StoredFile:
-    """Slack finishes processing a file by the time anyone asks ``files.info``."""
-    stored.ready = True
-    return stored
+    stored.ready = True  # Slack finishes processing a file by the time anyone asks files.info
+    return {"ok": True, "file": stored.to_slack(request.base_url)}
 
 
 LOGIN_PAGE = b"<!DOCTYPE html><html><head><title>Slack</title></head><body>Sign in to Slack</body></html>"
@@ -402,7 +384,7 @@ def _view_answer(ws: Workspace, shown: View) -> dict[str, Any]:
 
 def _checked_view(request: ApiRequest) -> dict[str, Any]:
     view = request.json("view")
-    problems = view_problems(view) or sdk_models.view_problems(view)
+    problems = view_problems(view)
     if problems:
         raise SlackError("invalid_arguments", *problems)
     return dict(view)
@@ -412,10 +394,9 @@ def _checked_view(request: ApiRequest) -> dict[str, Any]:
 def views_open(request: ApiRequest) -> dict[str, Any]:
     """Open a modal for the person whose action gave the trigger_id (valid 3 seconds)."""
     ws = request.workspace
-    trigger_id = request.text("trigger_id") or request.text("interactivity_pointer")
-    if not trigger_id:
-        raise SlackError("invalid_arguments", "missing required field: trigger_id or interactivity_pointer")
-    trigger = ws.triggers.get(trigger_id)
+    if not request.text("interactivity_pointer"):  # one of the two is required
+        request.require("trigger_id")
+    trigger = ws.triggers.get(request.text("trigger_id") or request.text("interactivity_pointer") or "")
     if trigger is None and ws.strict:
         raise SlackError("invalid_trigger_id")
     if trigger is not None and ws.monotonic() - trigger.issued_at > TRIGGER_TTL_S:
@@ -555,7 +536,7 @@ def call(
         return ApiResponse(200, {"ok": False, "error": "unknown_method", "req_method": name})
     request = ApiRequest(ws, name, params, token, base_url)
     try:
-        request.require(*found.required, may_be_empty=found.may_be_empty)
+        request.require(*found.required)
         return ApiResponse(200, found.fn(request))
     except SlackError as error:
         return ApiResponse(error.status, error.body(), error.headers)

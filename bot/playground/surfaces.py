@@ -75,6 +75,7 @@ class AgentSurfaces:
     canvases: dict[str, Canvas] = field(default_factory=dict)
     uploads: dict[str, Upload] = field(default_factory=dict)
     refusals: dict[str, str] = field(default_factory=dict)  # method -> error, on every call
+    markdown_read_back: str = "as_sent"  # "translated": read back as Slack renders it (readback.py)
 
     def refuse(self, method: str, error: str) -> None:
         """Answer every call of ``method`` with ``error`` (a feature the workspace does not have)."""

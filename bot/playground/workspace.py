@@ -254,7 +254,6 @@ class Workspace:
         self.files: dict[str, StoredFile] = {}
         self.scopes: set[str] | None = None  # the bot token's scopes; None grants every one
         self.replies_limit_cap: int | None = None  # e.g. 15: Tier 1 for commercially distributed apps
-        self.markdown_read_back = "as_sent"  # "translated": markdown blocks read back as Slack renders them
         self.agent = AgentSurfaces()  # streams, loading states, assistant threads, canvases, uploads
         self._seq = 0
         self._last_ts_micros = 0
