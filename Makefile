@@ -31,8 +31,10 @@ pytest: $(STAMP)
 run: $(STAMP)
 	$(BIN)/architect-bot run
 
-## make bench: the benchmarks (print figures; nothing asserted); bench_speed: issue 8's limits beside a lean Bolt app
+## make bench: the benchmarks (print figures; nothing asserted); bench_coldstart: cold starts from the Lambda
+## package (bytecode, read-only, no site-packages) beside the lean app's; bench_speed: issue 8's limits
 bench: $(STAMP)
+	$(BIN)/python scripts/bench_coldstart.py
 	$(BIN)/python scripts/bench_speed.py
 	$(BIN)/python scripts/bench_loader.py
 	$(BIN)/python scripts/bench_store.py

@@ -71,10 +71,11 @@ ROUND_TRIP_LIMIT = 6
 class LambdaProcess:
     """A running ``scripts/lambda_process.py``: one Lambda execution environment."""
 
-    def __init__(self, env: dict[str, str], errors: TextIO) -> None:
+    def __init__(self, env: dict[str, str], errors: TextIO, runner: list[str] | None = None) -> None:
         read_fd, write_fd = os.pipe()
+        runner = runner or [sys.executable, str(ROOT / "scripts" / "lambda_process.py")]
         self._process = subprocess.Popen(
-            [sys.executable, str(ROOT / "scripts" / "lambda_process.py"), str(write_fd)],
+            [*runner, str(write_fd)],
             stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,  # the app's logs and metric lines
             stderr=errors,
@@ -146,6 +147,7 @@ class Bench:
             env.pop(key, None)
         self.env = env
         self.roots = {"bot": str(Path(args.app_root).resolve()), "lean": str(ROOT)}
+        self.runner: list[str] | None = None  # how a Lambda process starts (default: this Python, the venv)
         self.errors = tempfile.NamedTemporaryFile("w+", prefix="bench_speed-", suffix=".log", delete=False)  # noqa: SIM115
         self.figures = {name: Figures() for name in APPS}
 
@@ -157,7 +159,7 @@ class Bench:
         env = dict(self.env)
         if snap_start:
             env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "snap-start"
-        process = LambdaProcess(env, self.errors)
+        process = LambdaProcess(env, self.errors, self.runner)
         try:
             init = process.ask(op="init", app=APPS[app], root=self.roots[app])
             self.figures[app].module_file = init.get("file", "")
