@@ -59,7 +59,7 @@ class Services:
         self.settings = settings
         self.registry = registry
         self.clock: Clock = clock or SystemClock()
-        self.metrics = Metrics(settings.stage)
+        self.metrics = Metrics(settings.stage, enabled=settings.metrics_to_stdout)
         self.policy = policy or Policy()
         self._store = store
         self._redis: redis.Redis | None = None  # built with the store; shared by store and quota

@@ -27,6 +27,7 @@ message text, a prompt, a user id or a secret in a dimension.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -133,6 +134,16 @@ def _document(
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
+class _Discard(io.StringIO):
+    """Where metric lines go when they are not wanted: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+_DISCARD = _Discard()
+
+
 class Metrics:
     """The bot's metrics, bound to one stage (``Settings.stage``).
 
@@ -142,11 +153,17 @@ class Metrics:
     """
 
     def __init__(
-        self, stage: str, *, namespace: str = DEFAULT_NAMESPACE, stream: TextIO | None = None
+        self,
+        stage: str,
+        *,
+        namespace: str = DEFAULT_NAMESPACE,
+        stream: TextIO | None = None,
+        enabled: bool = True,
     ) -> None:
         self.stage = stage
         self.namespace = namespace
         self._stream = stream
+        self.enabled = enabled  # False: lines are built (and returned) but not written (a local console)
 
     def _emit(
         self,
@@ -160,7 +177,7 @@ class Metrics:
             dimensions=dimensions,
             namespace=self.namespace,
             dimension_sets=sets,
-            stream=self._stream,
+            stream=self._stream if self.enabled else _DISCARD,
         )
 
     def ack_latency(self, ms: float) -> str:

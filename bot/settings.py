@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     stage: str = "local"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
+    metrics_output: Literal["auto", "stdout", "off"] = Field(
+        default="auto",
+        description="CloudWatch EMF metric lines on stdout: auto = on Lambda or with LOG_FORMAT=json "
+        "(a local console shows readable logs only; --verbose turns them on)",
+    )
     aws_lambda_function_name: str | None = Field(default=None, description="Set by Lambda itself")
     aws_region: str | None = None
     port: int = 3000
@@ -159,6 +164,13 @@ class Settings(BaseSettings):
     def on_lambda(self) -> bool:
         """True when running inside AWS Lambda."""
         return bool(self.aws_lambda_function_name)
+
+    @property
+    def metrics_to_stdout(self) -> bool:
+        """Whether metrics are written as EMF JSON lines (CloudWatch reads them on Lambda)."""
+        if self.metrics_output != "auto":
+            return self.metrics_output == "stdout"
+        return self.on_lambda or self.log_format == "json"
 
     @property
     def routing_path(self) -> Path:

@@ -44,15 +44,19 @@ def test_validate_clean_fixture_exits_0(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_validate_messy_exits_1_and_reports_every_problem(capsys: pytest.CaptureFixture[str]) -> None:
     """Errors give exit 1; each problem is printed as `file:line: severity: message` with the path
-    relative to the folder, then a FAILED summary."""
+    relative to the current directory (as it can be opened from there), then a FAILED summary."""
     code, out, _ = _run(capsys, "agents", "validate", str(MESSY))
     assert code == 1
     lines = out.strip().splitlines()
     assert lines[-1] == "FAILED: 4 agents loaded; 8 errors, 11 warnings"
+    here = MESSY.relative_to(Path.cwd()).as_posix()
     assert any(
-        line.startswith("apostrophe.agent.md:3: error: frontmatter is not valid YAML") for line in lines
+        line.startswith(f"{here}/apostrophe.agent.md:3: error: frontmatter is not valid YAML")
+        for line in lines
     )
-    assert any(line.startswith("b/dup.agent.md:1: warning: duplicate agent name 'twin'") for line in lines)
+    assert any(
+        line.startswith(f"{here}/b/dup.agent.md:1: warning: duplicate agent name 'twin'") for line in lines
+    )
     assert str(MESSY) not in out
     assert len(lines) > 15
 
@@ -60,7 +64,7 @@ def test_validate_messy_exits_1_and_reports_every_problem(capsys: pytest.Capture
 def test_counts_are_written_in_correct_english(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One agent with one error and one warning reads "1 agent", "1 error", "1 warning"."""
     (tmp_path / "a.agent.md").write_text(
-        "---\nname: a\nhandoffs:\n  - {label: x, agent: ghost, prompt: p}\n---\n"
+        "---\nname: a\nhandoffs:\n  - {label: x, agent: ghost, prompt: p}\n---\nYou help.\n"
     )
     code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
     assert code == 1
@@ -93,7 +97,9 @@ def test_handoff_to_vscode_builtin_agent_is_valid(tmp_path: Path, capsys: pytest
     (tmp_path / "routing.yaml").write_text("verbs: {}\n")
     code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
     assert code == 0
-    assert out.startswith("c.agent.md:4: warning: handoff 'Implement' goes to VS Code's built-in 'agent'")
+    assert out.startswith(
+        f"{tmp_path}/c.agent.md:4: warning: handoff 'Implement' goes to VS Code's built-in 'agent'"
+    )
 
 
 def test_folder_is_the_same_argument_everywhere(capsys: pytest.CaptureFixture[str]) -> None:
@@ -230,3 +236,70 @@ def test_console_script_does_not_import_slack_openai_or_redis() -> None:
     )
     assert result.returncode == 0, result.stderr
     json.loads(result.stdout)
+
+
+def test_a_misspelt_key_is_named_with_the_closest_known_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`modle:` and `handof:` are named with the key meant (they would silently run the agent on the
+    default model, without handoffs); --strict fails on them; the path is printed as it can be opened."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    (folder / "a.agent.md").write_text(
+        "---\nname: A\nmodle: gpt-5\nhandof:\n  - {label: Go, agent: A, prompt: p, sned: true}\n"
+        "---\nYou help.\n"
+    )
+    (folder / "routing.yaml").write_text("verbs: {}\n")
+    code, out, _ = _run(capsys, "agents", "validate", "agents")
+    assert code == 0  # warnings pass...
+    assert "agents/a.agent.md:3: warning: `modle`: unknown key; did you mean `model`?" in out.splitlines()
+    assert "agents/a.agent.md:4: warning: `handof`: unknown key; did you mean `handoffs`?" in out.splitlines()
+    assert _run(capsys, "agents", "validate", "agents", "--strict")[0] == 1  # ...except with --strict
+
+
+def test_keys_real_agent_files_use_are_known(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every key the public awesome-copilot agents and chat modes use (counted on its 317 files:
+    description, tools, name, model, argument-hint, user-invocable, mcp-servers,
+    disable-model-invocation, mode, hidden, title, agents, handoffs, target, agent) loads without a
+    word about unknown keys."""
+    (tmp_path / "all.agent.md").write_text(
+        "---\nname: All\ndescription: d\ntools: [read]\nmodel: gpt-4.1\nargument-hint: what\n"
+        "user-invocable: true\nmcp-servers: {}\ndisable-model-invocation: false\nmode: agent\n"
+        "hidden: false\ntitle: All keys\nagents: ['*']\ntarget: vscode\nagent: agent\n"
+        "metadata: {owner: x}\nhooks: {}\n"
+        "handoffs:\n  - {label: Again, agent: All, prompt: p, send: false, model: gpt-4.1,"
+        " showContinueOn: true}\n"
+        "---\nYou do everything.\n"
+    )
+    (tmp_path / "routing.yaml").write_text("verbs: {}\n")
+    code, out, _ = _run(capsys, "agents", "validate", str(tmp_path), "--strict")
+    assert "unknown key" not in out
+    assert code == 0, out
+
+
+def test_an_empty_body_is_warned(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An agent file with frontmatter but no instructions loads, with a warning saying so."""
+    (tmp_path / "a.agent.md").write_text("---\nname: A\ndescription: helps\n---\n\n")
+    (tmp_path / "routing.yaml").write_text("verbs: {}\n")
+    code, out, _ = _run(capsys, "agents", "validate", str(tmp_path))
+    assert code == 0
+    assert "warning: the body is empty: the agent has no instructions" in out
+
+
+def test_policy_and_agent_paths_are_printed_the_same_way(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A problem in the policy file and one in an agent file are both named relative to the current
+    directory (before, the policy's path was absolute and the agent's relative to the folder)."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "agents"
+    folder.mkdir()
+    (folder / "a.agent.md").write_text("no frontmatter\n")
+    (folder / "routing.yaml").write_text("verbs: {}\n")
+    (folder / "policy.yaml").write_text("agents: [\n")
+    _, out, _ = _run(capsys, "agents", "validate", "agents")
+    named = {
+        line.split(":", 1)[0] for line in out.splitlines() if ": warning: " in line or ": error: " in line
+    }
+    assert named == {"agents/a.agent.md", "agents/policy.yaml"}

@@ -390,3 +390,61 @@ def test_feedback_buttons_and_the_home_tab_reach_the_app() -> None:
         assert "has not published a Home tab" in Page(ws).home("U2")
     finally:
         app.stop()
+
+
+def _button(message: Any, label: str) -> tuple[int, str]:
+    """(block index, element index) of the button labelled ``label`` in a message."""
+    for index, block in enumerate(message.blocks):
+        for position, element in enumerate(block.get("elements") or []):
+            text = element.get("text")
+            if isinstance(text, dict) and text.get("text") == label:
+                return index, str(position)
+    raise AssertionError(f"no button {label!r}")
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_a_local_run_prints_readable_logs_and_metrics_only_when_verbose(
+    fake_openai: FakeOpenAI,  # noqa: F811
+    capfd: pytest.CaptureFixture[str],
+    verbose: bool,
+) -> None:
+    """A review and a handoff in a local run print readable log lines and no CloudWatch metric JSON;
+    with --verbose (METRICS_OUTPUT=stdout) the metric lines are there too."""
+    settings = Settings(
+        openai_api_key="sk-playground-test",
+        openai_base_url=fake_openai.base_url,
+        agents_dir=ROOT / "agents",
+        model_max_retries=0,
+        redis_url=None,
+        log_level="INFO",
+        metrics_output="stdout" if verbose else "auto",
+    )
+    running = Playground(port=0, settings=settings)
+    running.start()
+    try:
+        ws = running.workspace
+        fake_openai.script(Stream(["Add retries."]), Stream(["Director: ship it."]))
+        _act(running, "/ui/send", **{"as": "U01ADA", "channel": "C01DESIGN", "text": "/architect review x"})
+        [asked] = _until(ws, lambda: ws.top_level("C01DESIGN"))
+        [answer] = _until(ws, lambda: [m for m in ws.thread("C01DESIGN", asked.ts) if m.buttons()])
+        block, element = _button(answer, "⬅ Back to Director")
+        ada = {"as": "U01ADA", "container": "message", "id": answer.ts}
+        assert _act(running, "/ui/action", **ada, block=block, element=element)["ok"]
+        [view] = _until(ws, lambda: [v for v in ws.views.values() if not v.closed])
+        values = {
+            str(b["block_id"]): {str(b["element"]["action_id"]): "Summarise."}
+            for b in view.view["blocks"]
+            if b.get("type") == "input"
+        }
+        assert _act(running, "/ui/view", **{"as": "U01ADA", "id": view.id, "values": values})["ok"]
+        _until(ws, lambda: [m for m in ws.thread("C01DESIGN", asked.ts) if "ship it" in m.markdown()])
+    finally:
+        running.stop()
+    lines = [line for line in capfd.readouterr().out.splitlines() if line.strip()]
+    metric_lines = [line for line in lines if line.startswith("{") and '"_aws"' in line]
+    assert any("[info" in line and "started" in line for line in lines)  # readable, not JSON
+    if verbose:
+        assert metric_lines
+    else:
+        assert metric_lines == []
+        assert not any(line.startswith("{") for line in lines)

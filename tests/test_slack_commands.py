@@ -41,10 +41,11 @@ def test_any_agent_by_name(slackbot: Bot) -> None:
 
 
 def test_help_is_ephemeral_and_calls_no_model(slackbot: Bot) -> None:
-    """`/architect help` and a bare `/architect` list agents with verbs, privately, without the model."""
+    """`/architect help` (and `?`) list agents with verbs, privately, without the model (a bare
+    `/architect` opens the form: tests/test_slack_picker.py)."""
     import json
 
-    for text in ("help", ""):
+    for text in ("help", "?"):
         ack = slackbot.command(text)
         body = json.loads(ack["body"])
         assert body["response_type"] == "ephemeral"

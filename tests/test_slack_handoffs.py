@@ -75,7 +75,8 @@ def test_send_true_hands_off_at_once(slackbot: Bot) -> None:
     assert "backend" in slackbot.openai.requests[-1].messages[0]["content"].lower()
     old = next(m for m in slackbot.slack.thread(CHANNEL, root) if m.ts == director_answer.ts)
     assert handoff_buttons(old) == []  # the used buttons are gone
-    assert "handed this thread" in json.dumps(old.blocks)
+    assert "handed this thread" not in json.dumps(old.blocks)  # announced once: the thread line
+    assert len(_handoff_lines(slackbot, root)) == 1
 
 
 def test_second_click_and_old_buttons_do_nothing(slackbot: Bot) -> None:

@@ -28,10 +28,10 @@ def _values(verb: str, request: str) -> dict[str, dict[str, dict[str, object]]]:
     }
 
 
-@pytest.mark.parametrize("text", ["", "help"])
+@pytest.mark.parametrize("text", ["help", "?"])
 def test_help_offers_every_agent_in_a_menu_with_its_verb(slackbot: Bot, text: str) -> None:
-    """`/architect` alone or `/architect help` lists the agents with the word to type, and a menu
-    of the agents people can start."""
+    """`/architect help` lists the agents with the word to type, and a menu of the agents people can
+    start."""
     blocks = ack_json(slackbot.command(text))["blocks"]
     menu = element(blocks, PICK_ACTION)
     assert menu["type"] == "static_select"
@@ -41,10 +41,33 @@ def test_help_offers_every_agent_in_a_menu_with_its_verb(slackbot: Bot, text: st
     assert "`/architect backend-builder`" in str(blocks)
 
 
+def test_bare_command_opens_the_form_with_the_default_agent(slackbot: Bot) -> None:
+    """`/architect` alone opens the form (as the README says): the default agent chosen, a request
+    box, nothing shown in the channel; sending it answers in a thread like the command."""
+    ack = slackbot.command("")
+    assert ack["statusCode"] == 200
+    assert ack_json(ack) == {}  # no help text: the form is what the person sees
+    [opened] = slackbot.slack.views
+    view = opened["view"]
+    assert element(view["blocks"], ASK_AGENT_ACTION)["initial_option"]["value"] == "director"
+    slackbot.openai.script(Stream(["Director here."]))
+    submit(slackbot, view, _values("director", "plan the migration"))
+    slackbot.lazy()
+    [answer] = slackbot.answers(slackbot.root().ts)
+    assert answer.markdown() == "Director here."
+
+
+def test_bare_command_shows_help_when_the_form_cannot_open(slackbot: Bot) -> None:
+    """When Slack refuses to open the form (an expired trigger), `/architect` alone shows the help."""
+    slackbot.slack.fail("views.open", error="expired_trigger_id")
+    blocks = ack_json(slackbot.command(""))["blocks"]
+    assert element(blocks, PICK_ACTION)["type"] == "static_select"
+
+
 def test_picking_an_agent_opens_a_modal_that_runs_like_the_command(slackbot: Bot) -> None:
     """Choose an agent, write the request, send: the request is posted in the channel and the
     agent answers in its thread, exactly as with the slash command."""
-    blocks = ack_json(slackbot.command(""))["blocks"]
+    blocks = ack_json(slackbot.command("help"))["blocks"]
     assert choose(slackbot, blocks, PICK_ACTION, "frontend-builder")["statusCode"] == 200
     [opened] = slackbot.slack.views
     view = opened["view"]

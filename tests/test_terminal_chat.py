@@ -26,6 +26,7 @@ from bot.core.ports import FixedClock
 from tests.fakes.openai_server import FakeOpenAI, Stream
 from tests.harness import ROOT
 
+PERSON = "ada"  # the login name the chat runs under (LOGNAME/USER), how the model sees the person
 TIMEOUT = 60  # seconds for anything to appear: only a broken test ever waits that long
 PROMPT = "you>"
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"  # what a terminal sends around a paste
@@ -79,6 +80,8 @@ def _env(fake: FakeOpenAI, agents: Path, state: Path, **extra: str) -> dict[str,
         XDG_STATE_HOME=str(state),
         TERM="xterm-256color",
         PROMPT_TOOLKIT_NO_CPR="1",  # pexpect does not answer cursor-position queries
+        LOGNAME=PERSON,
+        USER=PERSON,
         **extra,
     )
     env.pop("ROUTING_FILE", None)
@@ -108,6 +111,15 @@ def _screen(child: pexpect.spawn) -> str:
     return log.getvalue()
 
 
+def _seen(child: pexpect.spawn) -> str:
+    """The terminal's screen as a person sees it (cursor moves and redraws applied), by pyte."""
+    import pyte
+
+    screen = pyte.Screen(120, 400)  # taller than the program's 40 rows: nothing scrolls away
+    pyte.Stream(screen).feed(_screen(child))
+    return "\n".join(line.rstrip() for line in screen.display if line.strip())
+
+
 def _type(child: pexpect.spawn, text: str) -> None:
     """Write to the terminal in pieces, as fast as the program reads (a pty buffer is small)."""
     assert text.isascii()  # so that bytes written == characters written
@@ -126,7 +138,7 @@ def _leave(child: pexpect.spawn) -> int:
 
 
 def _last_user_text(fake: FakeOpenAI) -> str:
-    return str(fake.requests[-1].messages[-1]["content"]).removeprefix("<@terminal>: ")
+    return str(fake.requests[-1].messages[-1]["content"]).removeprefix(f"{PERSON}: ")
 
 
 def test_a_12000_character_paste_reaches_the_model_whole(
@@ -192,8 +204,11 @@ def test_ctrl_c_during_an_answer_keeps_the_part_so_far(
     child.expect_exact("The partial answer")
     child.sendcontrol("c")
     child.expect_exact("Answer stopped before it was finished.")
-    child.expect_exact("The part written so far is kept (marked as cut).")
     child.expect_exact(PROMPT)
+    seen = _seen(child)  # the screen as the person sees it, redraws applied
+    assert seen.count("The partial answer") == 1  # the ^C did not leave a second copy
+    assert seen.count("Answer stopped before it was finished.") == 1  # one notice, not two
+    assert "^C" not in seen
     _type(child, "go on\r")
     child.expect_exact("Second.")
     child.expect_exact(PROMPT)
@@ -327,3 +342,21 @@ def test_settle_prints_finished_blocks_and_splits_long_code() -> None:
 def test_thread_links(reference: str, expected: tuple[str, str] | None) -> None:
     """A link to a thread, or to a reply in one, names the thread; anything else is not a link."""
     assert thread_of(reference) == expected
+
+
+def test_help_is_answered_by_the_chat_and_the_model_sees_a_name(
+    fake: FakeOpenAI, agents: Path, tmp_path: Path
+) -> None:
+    """`/help` lists the chat's keys and commands without asking the model; a message reaches the
+    model as from the person's name (`ada: ...`), not from `<@terminal>`."""
+    child = _spawn(_env(fake, agents, tmp_path))
+    _type(child, "/help\r")
+    child.expect_exact("/quit (or Ctrl-D) leaves.")
+    child.expect_exact(PROMPT)
+    assert fake.requests == []  # never sent to the model
+    _type(child, "Plan a queue\r")
+    child.expect_exact("Fake answer.")
+    child.expect_exact(PROMPT)
+    assert fake.requests[-1].messages[-1]["content"] == f"{PERSON}: Plan a queue"
+    assert "<@terminal>" not in str(fake.requests[-1].messages)
+    assert _leave(child) == 0

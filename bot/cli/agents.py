@@ -1,7 +1,9 @@
 """``architect-bot agents list | validate | graph [DIR]``: inspect and check the agents folder.
 
 Every subcommand takes the folder the same way: ``DIR`` (or ``--dir DIR``), default ``AGENTS_DIR``.
-Paths are shown relative to that folder. ``validate`` exit codes: 0 when no file is broken
+``list`` and ``--json`` show agent files relative to that folder; ``validate`` prints every path
+(agent, routing and policy files) the same way: relative to the current directory when the file is
+under it, else absolute, so each can be opened as printed. ``validate`` exit codes: 0 when no file is broken
 (warnings are printed but pass; ``--strict`` makes them fail too), 1 when there is an error (a
 file, or an entry in one, could not be loaded), 2 on bad usage (unknown option, a folder that does
 not exist). Every problem is always reported.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import sys
 import unicodedata
@@ -36,7 +39,9 @@ HANDOFFS_SHOWN = 3
 def register(subparsers: Any) -> None:
     """Add ``agents`` and its sub-commands to the top-level sub-parsers."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "agents", help="list, validate and graph the agent files", description=__doc__.split("\n")[0]
+        "agents",
+        help="list, validate and graph the agent files",
+        description=__doc__.split("\n")[0].replace("``", ""),
     )
     commands = parser.add_subparsers(dest="agents_command", metavar="SUBCOMMAND", required=True)
 
@@ -176,6 +181,19 @@ def _exit_code(problems: tuple[Problem, ...], *, strict: bool) -> int:
     return 1 if problems and strict else 0
 
 
+def _empty_bodies(registry: Registry) -> list[Problem]:
+    """A warning for each agent whose file has no instructions under its frontmatter."""
+    return [
+        Problem(
+            file=spec.file,
+            message="the body is empty: the agent has no instructions (write them under the frontmatter)",
+            severity="warning",
+        )
+        for spec in registry
+        if not spec.instructions.strip()
+    ]
+
+
 def _policy_problems(args: argparse.Namespace, registry: Registry) -> list[Problem]:
     """The policy file's problems, agent names checked against the loaded agents."""
     folder = _folder(args)
@@ -192,16 +210,18 @@ def _validate(args: argparse.Namespace) -> int:
     registry = _load(args)
     if registry is None:
         return 2
-    problems = (*registry.problems, *_policy_problems(args, registry))
+    problems = (*registry.problems, *_empty_bodies(registry), *_policy_problems(args, registry))
     code = _exit_code(problems, strict=args.strict)
     tools = _tool_config()
     if args.json:
         print(json.dumps(_as_json(registry, problems, tools), ensure_ascii=False, indent=2))
         return code
+    folder = _folder(args) or Settings().agents_dir
     for problem in problems:
-        where = f"{problem.file}:{problem.line}" if problem.line else problem.file
+        shown = _shown(problem.file, folder)
+        where = f"{shown}:{problem.line}" if problem.line else shown
         print(f"{where}: {problem.severity}: {problem.message}")
-    _print_unavailable(registry, tools)
+    _print_unavailable(registry, tools, folder)
     if registry.routes:  # model routes: which model each agent really uses, and where
         print(f"Models ({plural(len(registry.routes), 'model route')}, {registry.routes.source}):")
         default = _default_endpoint()
@@ -220,10 +240,23 @@ def _tool_config() -> ToolConfig:
         return replace(tool_config(Settings(mcp_servers="")), bot_servers=())
 
 
-def _print_unavailable(registry: Registry, tools: ToolConfig) -> None:
+def _shown(file: str, folder: Path) -> str:
+    """A problem's path as ``validate`` prints it: relative to the current directory when under it,
+    else absolute. Agent files are named relative to the folder; other files as they were given."""
+    path = Path(file)
+    if not path.is_absolute() and (folder / path).exists():
+        path = folder / path
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(absolute)
+
+
+def _print_unavailable(registry: Registry, tools: ToolConfig, folder: Path) -> None:
     """Tools and MCP servers agent files name that do not run here (not problems: agents run without)."""
     lines = [
-        f"  {spec.file}: {spec.name}: {item.name}: {item.reason}"
+        f"  {_shown(spec.file, folder)}: {spec.name}: {item.name}: {item.reason}"
         for spec in registry
         for item in plan_tools(spec, tools).unavailable
     ]

@@ -46,6 +46,7 @@ NO_TERMINAL_EXTRAS = (
 ANSWER_TIME_S = 600.0  # an answer in the terminal may take this long (Slack's is bounded by Lambda)
 HISTORY_SHOWN = 6  # earlier messages shown when continuing a stored conversation
 QUIT = frozenset({"/quit", "/exit", "/q"})
+HELP = frozenset({"/help", "/?", "/h"})
 _LINK = re.compile(r"/archives/(?P<channel>[A-Z0-9]+)/p(?P<seconds>\d{10})(?P<micros>\d{6})")
 
 
@@ -54,7 +55,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "chat",
         help="talk to an agent in the terminal",
-        description=__doc__.split("\n")[0],
+        description=__doc__.split("\n")[0].replace("``", ""),
         epilog=(
             "Keys: Enter sends, Alt-Enter (or Esc Enter) adds a line, Ctrl-C stops an answer or "
             "leaves an empty prompt, Ctrl-D leaves. History: $XDG_STATE_HOME/architect-bot/chat_history."
@@ -193,6 +194,18 @@ def _continue(args: argparse.Namespace, services: Services, terminal: Terminal) 
 # ---------------------------------------------------------------------------------- the session
 
 
+def person_name() -> str:
+    """Who is typing, as the agent sees them: the login name (``you`` when there is none)."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return "you"
+    cleaned = re.sub(r"[^\w.-]", "", name)[:40]
+    return cleaned or "you"
+
+
 @dataclass(frozen=True, slots=True)
 class _Offer:
     """The handoffs under the latest answer: which answer, by whom, to whom."""
@@ -240,6 +253,7 @@ class Session:
         self.conversation_id = conversation_id or f"cli:{uuid.uuid4().hex}"
         self.offer: _Offer | None = None
         self.pending = False
+        self.person = person_name()
 
     def _model(self) -> str:
         conversation = self.engine.conversation(self.conversation_id) if self.started else None
@@ -286,7 +300,9 @@ class Session:
                 if not line.strip():
                     continue
                 choice = line.strip()
-                if choice.isdigit() and self.offer is not None and self.offer.handoffs:
+                if choice.lower() in HELP:
+                    self._help(plain)
+                elif choice.isdigit() and self.offer is not None and self.offer.handoffs:
                     self._choose(int(choice))
                 elif self._send(line):
                     self._answer()
@@ -295,11 +311,29 @@ class Session:
         self.terminal.goodbye()
         return 0
 
+    def _help(self, plain: bool) -> None:
+        """``/help``: the chat's own commands and keys, answered here (never sent to the agent)."""
+        lines = [f"You are talking to {self.agent} ({self._model()}). Type a message and press Enter."]
+        if not plain:
+            lines.append(
+                "Alt-Enter (or Esc Enter) adds a line; pastes are taken whole; Up/Down walk the history; "
+                "Ctrl-R searches it; Ctrl-X Ctrl-E edits in $EDITOR."
+            )
+            lines.append(
+                "Ctrl-C stops an answer (the part so far is kept) or clears the line; "
+                "on an empty line it leaves."
+            )
+        if self.offer is not None and self.offer.handoffs:
+            lines.append(f"A number (1-{len(self.offer.handoffs)}) takes one of the handoffs offered above.")
+        lines.append("/help shows this; /quit (or Ctrl-D) leaves.")
+        for line in lines:
+            self.terminal.info(line)
+
     # ------------------------------------------------------------------------- engine calls
 
     def _send(self, text: str) -> bool:
         """Store the person's message (the first one starts the conversation)."""
-        message = UserMessage(text=text, user_id="terminal")
+        message = UserMessage(text=text, user_id=self.person)
         try:
             if self.started:
                 self.engine.reply(conversation_id=self.conversation_id, message=message)
@@ -330,8 +364,7 @@ class Session:
         if result is not None:
             self.agent = result.agent
             self.offer = _Offer(result.turn.id, result.agent, result.handoffs)
-            if result.stopped:
-                self.terminal.info("Stopped. The part written so far is kept (marked as cut).")
+            # a stopped answer ends with the engine's own notice ("Answer stopped..."): not said twice
             if result.handoffs:
                 self._offer_choices()
 

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "playground",
         help="a local Slack in the browser with the real bot in it (no Slack app needed)",
-        description=__doc__.split("\n")[0],
+        description=__doc__.split("\n")[0].replace("``", ""),
     )
     _options(parser)
     parser.set_defaults(func=_playground)
@@ -47,6 +47,11 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=None, help="the page's port (default PORT or 3000; 0 = any free port)"
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also print the metrics (CloudWatch EMF JSON lines) and debug logs",
+    )
 
 
 def slack_configured(environ: dict[str, str] | os._Environ[str]) -> bool:
@@ -55,6 +60,9 @@ def slack_configured(environ: dict[str, str] | os._Environ[str]) -> bool:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.verbose:
+        os.environ["METRICS_OUTPUT"] = "stdout"
+        os.environ["LOG_LEVEL"] = "DEBUG"
     if slack_configured(os.environ):
         from bot.slack.server import main
 
@@ -69,6 +77,8 @@ def _playground(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings()
+        if args.verbose:
+            settings = settings.model_copy(update={"metrics_output": "stdout", "log_level": "DEBUG"})
     except ValueError as error:
         print(f"architect-bot: invalid settings: {error}", file=sys.stderr)
         return 2

@@ -14,7 +14,7 @@ def register(subparsers: Any) -> None:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "serve",
         help="run the Slack bot locally (Socket Mode or HTTP :3000)",
-        description=__doc__.split("\n")[0],
+        description=__doc__.split("\n")[0].replace("``", ""),
     )
     parser.set_defaults(func=_serve)
 

@@ -17,8 +17,10 @@ Ctrl-C clears the line, or leaves on an empty one; Ctrl-D on an empty line leave
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -207,12 +209,37 @@ def settle(text: str, done: _Settled, max_lines: int) -> tuple[str, _Settled]:
     return "", done
 
 
+def _quiet_keys() -> Callable[[], None]:
+    """Stop the terminal echoing keys (``^C``, typing ahead) while an answer is drawn; returns the undo.
+
+    An echoed ``^C`` lands after the live region's last line and wraps it, so the redraw misses a
+    line and the person sees the answer twice. Nothing to do when stdin is not a terminal.
+    """
+    try:
+        import termios
+
+        fd = sys.stdin.fileno()
+        saved = termios.tcgetattr(fd)
+        quiet = list(saved)
+        quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    except (ImportError, OSError, ValueError, AttributeError):
+        return lambda: None
+
+    def restore() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+
+    return restore
+
+
 class _RichAnswer:
     def __init__(self, console: Console, live: Live) -> None:
         self.console = console
         self.live = live
         self.text = ""
         self.done = _Settled(0, "")
+        self._restore_keys = _quiet_keys()
 
     def _markdown(self, text: str) -> RenderableType:
         from rich.markdown import Markdown
@@ -244,6 +271,7 @@ class _RichAnswer:
 
         self.live.update(Text(""), refresh=True)
         self.live.stop()
+        self._restore_keys()
         rest = self.done.reopen + self.text[self.done.upto :]
         if rest.strip():
             self.console.print(self._markdown(rest))

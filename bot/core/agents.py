@@ -24,6 +24,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.agent_keys import HANDOFF_KEYS, KNOWN_KEYS, unknown_key_message, unknown_keys
+
 Severity = Literal["error", "warning"]
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -279,6 +281,8 @@ def _build(
     data: dict[Any, Any], *, frontmatter: str, first_line: int, path: str, stem: str, instructions: str
 ) -> tuple[AgentSpec | None, list[Problem]]:
     report = _Report(path, *_key_lines(frontmatter, first_line))
+    for key in unknown_keys(data):
+        report.add(unknown_key_message(key, KNOWN_KEYS), key=str(key))
     fields = _Fields(data, report)
     name = fields.text("name")
     if name is not None and not name.strip():
@@ -527,6 +531,8 @@ class _Fields:
                 error=True,
             )
             return None
+        for key in unknown_keys(entry, HANDOFF_KEYS):
+            self.report.add(f"handoff #{index}: {unknown_key_message(key, HANDOFF_KEYS)}", line=line)
         label = (_scalar_text(entry.get("label")) or "").strip()
         agent = (_scalar_text(entry.get("agent")) or "").strip()
         if label:

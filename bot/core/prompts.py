@@ -2,12 +2,15 @@
 
 Pure: no I/O. The prompt is one system message with the answering agent's instructions, then the
 thread's turns as user/assistant messages. A person's turn is prefixed with their Slack mention
-(``<@U123>: ...``) so the model can tell people apart; an answer written by *another* agent (before
+(``<@U123>: ...``), or with their name where they are not a Slack user (the terminal's ``ada: ...``),
+so the model can tell people apart; an answer written by *another* agent (before
 a handoff) is marked ``[answer by NAME]`` so the new agent sees the whole thread and knows whose
 words those were. Fitting the prompt into the model's window is :mod:`bot.core.budget`.
 """
 
 from __future__ import annotations
+
+import re
 
 from bot.core.context import render_attachments
 from bot.core.conversation import Role, Turn
@@ -84,6 +87,14 @@ def in_prompt(turn: Turn) -> bool:
     return True
 
 
+_SLACK_USER_ID = re.compile(r"^[UWB][A-Z0-9]+$")
+
+
+def speaker(user_id: str) -> str:
+    """How the model sees who wrote a turn: a Slack user as their mention, anyone else by name."""
+    return f"<@{user_id}>" if _SLACK_USER_ID.match(user_id) else user_id
+
+
 def turn_message(turn: Turn, agent: str, *, shown_images: frozenset[str] = frozenset()) -> ChatMessage:
     """One turn as a chat message, seen by ``agent`` (the agent that will answer).
 
@@ -91,7 +102,7 @@ def turn_message(turn: Turn, agent: str, *, shown_images: frozenset[str] = froze
     ``shown_images`` are the ids of the images that go along as image inputs.
     """
     if turn.role is Role.USER:
-        text = f"<@{turn.user_id}>: {turn.text}" if turn.user_id else turn.text
+        text = f"{speaker(turn.user_id)}: {turn.text}" if turn.user_id else turn.text
         if turn.attachments:
             text = render_attachments(text, turn.attachments, shown_images=shown_images)
         return ChatMessage(role="user", content=text)

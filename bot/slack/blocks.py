@@ -192,10 +192,11 @@ def feedback_modal(*, private_metadata: str) -> dict[str, Any]:
     }
 
 
-def without_actions(blocks: Iterable[Block], note: str) -> list[Block]:
-    """A message's blocks with the buttons removed and a context note in their place."""
+def without_actions(blocks: Iterable[Block], note: str | None = None) -> list[Block]:
+    """A message's blocks with the buttons removed and a context note (if given) in their place."""
     kept = [block for block in blocks if block.get("type") != "actions"]
-    kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+    if note:
+        kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
     return kept
 
 

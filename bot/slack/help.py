@@ -22,11 +22,13 @@ VERBS_SHOWN = 30
 class ParsedCommand:
     """What ``/architect <verb> <text>`` asks for.
 
-    Exactly one of ``agent``/``error``/``help``/``usage``/``forget`` is set; ``text`` is the rest
-    (the request for an agent, the thread link for ``forget``).
+    Exactly one of ``agent``/``error``/``help``/``usage``/``forget``/``form`` is set; ``text`` is the
+    rest (the request for an agent, the thread link for ``forget``). ``form``: ``/architect`` alone,
+    which opens the form to pick an agent and write the request (help when it cannot open).
     """
 
     help: bool = False
+    form: bool = False
     agent: AgentSpec | None = None
     text: str = ""
     error: str | None = None
@@ -37,9 +39,9 @@ class ParsedCommand:
 def parse_command(text: str, registry: Registry) -> ParsedCommand:
     """Resolve the verb against the registry; say precisely what is wrong otherwise."""
     stripped = (text or "").strip()
+    if not stripped:
+        return ParsedCommand(form=True)
     verb, _, rest = stripped.partition(" ")
-    if not verb:
-        verb, rest = stripped, ""
     if verb.lower() in HELP_WORDS | RESERVED_VERBS:
         return _bot_word(verb.lower(), rest.strip())
     agent = registry.resolve_verb(verb)
@@ -108,20 +110,24 @@ def tools_line(spec: AgentSpec, tools: ToolConfig) -> str:
     return f" _({'; '.join(parts)})_" if parts else ""
 
 
+def _default_name(registry: Registry) -> str:
+    """`` (*Director*)`` after "the default agent", or nothing when no agent answers a mention."""
+    default = registry.default_agent
+    return f" (*{escape_mrkdwn(default.name)}*)" if default is not None else ""
+
+
 def help_blocks(registry: Registry, tools: ToolConfig | None = None) -> tuple[str, list[Block]]:
     """An ephemeral help message: usage, then each agent with its verbs, description and tools."""
     usage = (
         f"*Usage*\n• `{COMMAND} <verb> <text>`: an agent answers in a thread of a new message here "
         "(or pick one from the menu below).\n"
         f"• Reply in that thread to continue; buttons under an answer hand the thread to another agent.\n"
-        f"• `@architect-bot <text>` starts a thread with the default agent."
+        f"• `@architect-bot <text>` starts a thread with the default agent{_default_name(registry)}."
         f"\n• `{COMMAND} usage`: your tokens and cost today and this month."
         f"\n• `{COMMAND} forget <message link>` (or *Forget this thread* in a message's ⋮ menu, or "
         "`@architect-bot forget` in the thread): the bot deletes its messages and its memory of a "
         "thread you started."
     )
-    if registry.default_agent is not None:
-        usage += f" (*{escape_mrkdwn(registry.default_agent.name)}*)"
     lines: list[str] = []
     for spec in registry.user_invocable():
         verb, *aliases = registry.verbs_for(spec.name)

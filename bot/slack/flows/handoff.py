@@ -21,7 +21,7 @@ from bot.core.refs import HandoffRef
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.metrics import Metrics
-from bot.slack.blocks import handoff_line, without_actions
+from bot.slack.blocks import handoff_line, truncate, without_actions
 from bot.slack.flows.access import Gate
 from bot.slack.flows.answer import Answerer, take_down_buttons
 from bot.slack.payload import Where
@@ -93,28 +93,32 @@ class HandoffFlow:
             by_user=user_id,
             model=outcome.model,
         )
+        # the thread line is the one announcement (and the record); the used answer only loses its buttons
         self._client.chat_postMessage(
             channel=channel, thread_ts=thread.thread_ts, text=line, metadata=metadata(handed)
         )
-        self._retire_buttons(click, outcome, channel, line)
+        self._retire_buttons(click, outcome, channel)
         self._answers.answer(
             conversation_id=ref.conversation_id, channel=channel, thread_ts=thread.thread_ts, user_id=user_id
         )
         return outcome
 
-    def _retire_buttons(self, click: HandoffClick, outcome: HandoffOutcome, channel: str, line: str) -> None:
-        """The handed-off answer's buttons come down (the store says where they are)."""
+    def _retire_buttons(self, click: HandoffClick, outcome: HandoffOutcome, channel: str) -> None:
+        """The handed-off answer's buttons come down (the store says where they are), with no second
+        announcement under it: the thread line says it."""
         retired = self._retire(click.ref)
         if retired is not None:
-            take_down_buttons(self._client, channel, retired, note=line)
+            take_down_buttons(self._client, channel, retired)
         elif click.message_ts and click.message_blocks is not None:  # shown before the bot kept track
             used = AnswerMark(agent=outcome.from_agent, answer_id=click.ref.answer_id, buttons="used")
+            kept = without_actions(click.message_blocks)
+            text = next((str(b.get("text")) for b in kept if b.get("type") == "markdown"), "Answer")
             try:
                 self._client.chat_update(
                     channel=channel,
                     ts=click.message_ts,
-                    text=line,
-                    blocks=without_actions(click.message_blocks, line),
+                    text=truncate(text, 2_900),
+                    blocks=kept,
                     metadata=metadata(used),
                 )
             except SlackApiError:

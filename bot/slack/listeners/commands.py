@@ -8,18 +8,23 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.core.conversation import conversation_id
-from bot.core.refs import thread_from_link
+from bot.core.refs import AskModalRef, thread_from_link
 from bot.core.registry import Registry
 from bot.core.tools import ToolConfig
+from bot.logging import get_logger
 from bot.slack.flows.access import Gate
 from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, AskFlow, Request
 from bot.slack.flows.forget import NOT_A_LINK, ForgetFlow
 from bot.slack.flows.usage import UsageFlow
 from bot.slack.help import help_blocks, parse_command
 from bot.slack.payload import Command, Where
+from bot.slack.picker import ask_modal
 from bot.slack.replies import Replies
+
+log = get_logger("bot.slack.listeners.commands")
 
 
 def register(
@@ -35,11 +40,14 @@ def register(
 ) -> None:
     """Attach the ``/architect`` listener."""
 
-    def ack_command(ack: Ack, command: dict[str, Any], context: Any) -> None:
-        """Answer help, mistakes and access refusals at once (ephemeral); acknowledge the rest silently."""
+    def ack_command(ack: Ack, command: dict[str, Any], context: Any, client: WebClient) -> None:
+        """Answer help, mistakes and access refusals at once (ephemeral); acknowledge the rest silently.
+        ``/architect`` alone opens the form (help when it cannot open)."""
         asked = Command.of(command, context)
         parsed = parse_command(asked.text, registry)
-        if parsed.help:
+        if parsed.form and open_ask_form(client, registry, asked.channel, asked.trigger_id):
+            ack()
+        elif parsed.help or parsed.form:
             text, blocks = help_blocks(registry, tool_config())
             ack(response_type="ephemeral", text=text, blocks=blocks)
         elif parsed.error:
@@ -80,6 +88,23 @@ def register(
         # else: refused in the ack
 
     app.command("/architect")(ack=ack_command, lazy=[run_command])
+
+
+def open_ask_form(client: WebClient, registry: Registry, channel: str, trigger_id: str | None) -> bool:
+    """The form (agent + request) with the default agent chosen; False when it cannot open (no
+    agent people can start, or Slack refused the trigger)."""
+    people = registry.user_invocable()
+    default = registry.default_agent
+    agent = default if default is not None and default.user_invocable else (people[0] if people else None)
+    if agent is None or not channel or not trigger_id:
+        return False
+    view = ask_modal(registry, agent, private_metadata=AskModalRef(channel_id=channel).encode())
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        log.warning("ask_form_not_opened", error=str(error.response.get("error")))
+        return False
+    return True
 
 
 def _privately(respond: Respond) -> Callable[[str], None]:
