@@ -95,3 +95,22 @@ def test_serve_accepts_a_local_model_server_without_a_key(monkeypatch: pytest.Mo
     err = capsys.readouterr().err
     assert "SLACK_SIGNING_SECRET" in err
     assert "OPENAI_API_KEY" not in err
+
+
+def test_help_texts_show_no_markup_backticks(capsys: pytest.CaptureFixture[str]) -> None:
+    """No `--help` page of any command shows the docstrings' ``double backticks``."""
+    import argparse
+
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    pages = [parser.format_help()]
+    pending = [parser]
+    while pending:
+        for action in pending.pop()._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    pages.append(sub.format_help())
+                    pending.append(sub)
+    assert len(pages) > 6
+    assert [page.splitlines()[0] for page in pages if "``" in page] == []
