@@ -425,7 +425,7 @@ class Session:
         self.terminal.info(f"-- {'approved' if approve else 'denied'}")
         return self.engine.decide(
             ref=ref,
-            by_user="terminal",
+            by_user=self.person,
             approve=approve,
             deadline=self.engine.clock.monotonic() + ANSWER_TIME_S,
         )
@@ -467,7 +467,7 @@ class Session:
             target=handoff.target,
         )
         try:
-            outcome = self.engine.hand_off(ref=ref, by_user="terminal", prompt=prompt)
+            outcome = self.engine.hand_off(ref=ref, by_user=self.person, prompt=prompt)
         except BotError as error:
             self.terminal.error(error.for_terminal)
             return False
