@@ -437,7 +437,13 @@ def test_a_local_run_prints_readable_logs_and_metrics_only_when_verbose(
             if b.get("type") == "input"
         }
         assert _act(running, "/ui/view", **{"as": "U01ADA", "id": view.id, "values": values})["ok"]
-        _until(ws, lambda: [m for m in ws.thread("C01DESIGN", asked.ts) if "ship it" in m.markdown()])
+        # finished (its buttons are there): nothing of the bot's is still running when it stops
+        _until(
+            ws,
+            lambda: [
+                m for m in ws.thread("C01DESIGN", asked.ts) if "ship it" in m.markdown() and m.buttons()
+            ],
+        )
     finally:
         running.stop()
     lines = [line for line in capfd.readouterr().out.splitlines() if line.strip()]

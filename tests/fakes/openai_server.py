@@ -57,6 +57,7 @@ class Stream:
     stall_before_s: float = 0.0  # after the headers, before the first chunk
     stall_after_first_s: float = 0.0  # after the first text chunk
     hold_after_first: threading.Event | None = None  # after the first text chunk, wait until it is set
+    hold_before_first: threading.Event | None = None  # after the headers, wait until it is set
     close_after: int | None = None  # close the connection after this many text chunks (no [DONE])
     hold_after_done: threading.Event | None = None  # after [DONE], end the body only once it is set
     finish_reason: str = "stop"
@@ -290,7 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("x-request-id", f"req_fake_{len(self.server.state.requests)}")
         self.end_headers()
-        if not self._wait(behaviour.stall_before_s):
+        if not self._wait(behaviour.stall_before_s) or not self._hold(behaviour.hold_before_first):
             return
         self._event(chunk({"role": "assistant", "content": ""}))
         sent = 0
