@@ -24,7 +24,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.agent_keys import HANDOFF_KEYS, KNOWN_KEYS, unknown_key_message, unknown_keys
+from bot.core.frontmatter import (
+    HANDOFF_KEYS,
+    KNOWN_KEYS,
+    as_bool,
+    scalar_text,
+    type_name,
+    unknown_key_message,
+    unknown_keys,
+)
 
 Severity = Literal["error", "warning"]
 
@@ -271,7 +279,7 @@ def _load_yaml(frontmatter: str, path: str, first_line: int) -> tuple[dict[Any, 
     if data is None:
         return {}, None
     if not isinstance(data, dict):
-        kind = _type_name(data)
+        kind = type_name(data)
         message = f"frontmatter must be a mapping of 'key: value' lines, found a {kind}; file skipped"
         return None, Problem(file=path, line=first_line, message=message)
     return data, None
@@ -318,41 +326,6 @@ def _build(
     return spec, report.problems
 
 
-def _type_name(value: object) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, dict):
-        return "mapping"
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, int | float):
-        return "number"
-    return type(value).__name__
-
-
-def _scalar_text(value: object) -> str | None:
-    """Text of a string, number or date value (YAML reads ``4.1`` as a float); None otherwise."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
-        return None
-    if isinstance(value, int | float):
-        return str(value)
-    if hasattr(value, "isoformat"):
-        return str(value)
-    return None
-
-
-def _as_bool(value: object) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
 class _Fields:
     """Reads the known keys of one frontmatter mapping, reporting wrong types."""
 
@@ -374,32 +347,32 @@ class _Fields:
             return ()
         if not isinstance(value, dict):
             self.report.add(
-                f"'mcp-servers' should be a mapping of server names, found a {_type_name(value)}: ignored",
+                f"'mcp-servers' should be a mapping of server names, found a {type_name(value)}: ignored",
                 key="mcp-servers",
             )
             return ()
         servers: list[McpServerSpec] = []
         for raw_name, entry in value.items():
-            name = _scalar_text(raw_name)
+            name = scalar_text(raw_name)
             if not name or not name.strip():
                 self.report.add("'mcp-servers': an entry without a name: ignored", key="mcp-servers")
                 continue
             name = name.strip()
             if not isinstance(entry, dict):
                 self.report.add(
-                    f"MCP server {name!r} should be a mapping, found a {_type_name(entry)}: ignored",
+                    f"MCP server {name!r} should be a mapping, found a {type_name(entry)}: ignored",
                     key="mcp-servers",
                 )
                 continue
-            kind = _scalar_text(entry.get("type"))
-            url = _scalar_text(entry.get("url"))
+            kind = scalar_text(entry.get("type"))
+            url = scalar_text(entry.get("url"))
             tools = entry.get("tools")
             filter_: tuple[str, ...] | None = None
             if isinstance(tools, str):
                 filter_ = tuple(part.strip() for part in tools.split(",") if part.strip())
             elif isinstance(tools, list):
                 filter_ = tuple(
-                    text.strip() for item in tools if (text := _scalar_text(item)) and text.strip()
+                    text.strip() for item in tools if (text := scalar_text(item)) and text.strip()
                 )
             elif tools is not None:
                 self.report.add(f"MCP server {name!r}: 'tools' should be a list: ignored", key="mcp-servers")
@@ -419,9 +392,9 @@ class _Fields:
         value = self._get(key)
         if value is None:
             return None
-        text = _scalar_text(value)
+        text = scalar_text(value)
         if text is None:
-            self.report.add(f"'{key}' should be a string, found a {_type_name(value)}: ignored", key=key)
+            self.report.add(f"'{key}' should be a string, found a {type_name(value)}: ignored", key=key)
         return text
 
     def models(self) -> tuple[str, ...]:
@@ -431,10 +404,10 @@ class _Fields:
         items = value if isinstance(value, list) else [value]
         models: list[str] = []
         for item in items:
-            text = _scalar_text(item)
+            text = scalar_text(item)
             if text is None:
                 self.report.add(
-                    f"'model' entries should be strings, found a {_type_name(item)}: ignored", key="model"
+                    f"'model' entries should be strings, found a {type_name(item)}: ignored", key="model"
                 )
             elif text.strip():
                 models.append(text.strip())
@@ -451,14 +424,14 @@ class _Fields:
             items = list(value)
         else:
             self.report.add(
-                f"'{key}' should be a list or a comma-separated string, found a {_type_name(value)}: ignored",
+                f"'{key}' should be a list or a comma-separated string, found a {type_name(value)}: ignored",
                 key=key,
             )
             return ()
         names: list[str] = []
         skipped = 0
         for item in items:
-            text = _scalar_text(item)
+            text = scalar_text(item)
             if text is None:
                 skipped += 1
             elif text.strip():
@@ -473,9 +446,9 @@ class _Fields:
         value = self._get(key)
         if value is None:
             return None
-        result = _as_bool(value)
+        result = as_bool(value)
         if result is None:
-            self.report.add(f"'{key}' should be true or false, found a {_type_name(value)}: ignored", key=key)
+            self.report.add(f"'{key}' should be true or false, found a {type_name(value)}: ignored", key=key)
         return result
 
     def user_invocable(self) -> bool:
@@ -508,7 +481,7 @@ class _Fields:
             return ()
         if not isinstance(value, list):
             self.report.add(
-                f"'handoffs' should be a list, found a {_type_name(value)}: no handoffs", key="handoffs"
+                f"'handoffs' should be a list, found a {type_name(value)}: no handoffs", key="handoffs"
             )
             return ()
         base = self.report.key_lines.get("handoffs")
@@ -526,15 +499,15 @@ class _Fields:
         if not isinstance(entry, dict):
             self.report.add(
                 f"{where} should be a mapping with label/agent/prompt, found a "
-                f"{_type_name(entry)}; not offered",
+                f"{type_name(entry)}; not offered",
                 line=line,
                 error=True,
             )
             return None
         for key in unknown_keys(entry, HANDOFF_KEYS):
             self.report.add(f"handoff #{index}: {unknown_key_message(key, HANDOFF_KEYS)}", line=line)
-        label = (_scalar_text(entry.get("label")) or "").strip()
-        agent = (_scalar_text(entry.get("agent")) or "").strip()
+        label = (scalar_text(entry.get("label")) or "").strip()
+        agent = (scalar_text(entry.get("agent")) or "").strip()
         if label:
             where = f"handoff {label!r}"
         missing = [key for key, text in (("label", label), ("agent", agent)) if not text]
@@ -542,20 +515,20 @@ class _Fields:
             self.report.add(f"{where} has no {' and no '.join(missing)}; not offered", line=line, error=True)
             return None
         prompt_value = entry.get("prompt")
-        prompt = _scalar_text(prompt_value) if prompt_value is not None else None
+        prompt = scalar_text(prompt_value) if prompt_value is not None else None
         if prompt is None or not prompt.strip():
             self.report.add(f"{where} has no prompt: dropped (as VS Code does)", line=line)
             return None
-        send = _as_bool(entry.get("send", False))
+        send = as_bool(entry.get("send", False))
         if send is None:
             self.report.add(f"{where}: 'send' should be true or false: using false", line=line)
             send = False
         model_value = entry.get("model")
-        model = _scalar_text(model_value) if model_value is not None else None
+        model = scalar_text(model_value) if model_value is not None else None
         if model_value is not None and model is None:
             self.report.add(f"{where}: 'model' should be a string: ignored", line=line)
         show_value = entry.get("showContinueOn")
-        show = _as_bool(show_value) if show_value is not None else None
+        show = as_bool(show_value) if show_value is not None else None
         if show_value is not None and show is None:
             self.report.add(f"{where}: 'showContinueOn' should be true or false: ignored", line=line)
         return Handoff(

@@ -1,4 +1,5 @@
-"""The frontmatter keys an agent file may use, and what to say about one that is not among them.
+"""An agent file's frontmatter vocabulary: the keys it may use (and what to say about one that is
+not among them), and reading the values YAML gives.
 
 A misspelt key (``modle:``, ``handof:``) would otherwise load in silence: the agent then runs on
 the default model, or without its handoffs. Keys that other products read (``mode``, ``hidden``,
@@ -59,3 +60,40 @@ def unknown_key_message(key: object, known: Iterable[str]) -> str:
 def unknown_keys(keys: Iterable[object], known: frozenset[str] = KNOWN_KEYS) -> list[object]:
     """The keys that are not in ``known``, in their order."""
     return [key for key in keys if not (isinstance(key, str) and key in known)]
+
+
+def type_name(value: object) -> str:
+    """A YAML value's kind in words (for problems: "found a list")."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def scalar_text(value: object) -> str | None:
+    """Text of a string, number or date value (YAML reads ``4.1`` as a float); None otherwise."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, dict | list):
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if hasattr(value, "isoformat"):
+        return str(value)
+    return None
+
+
+def as_bool(value: object) -> bool | None:
+    """``true``/``false`` (or their text); None for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
