@@ -100,7 +100,7 @@ MAX_FUNCTION_LINES = 60
 # fits), none may grow, and nothing new may join. Being reshaped under issue 17.
 KNOWN_OVER: dict[str, int] = {
     "bot/adapters/github_tools.py:github_specs": 65,
-    "bot/core/agents.py": 563,
+    "bot/core/agents.py": 542,
     "bot/core/budget.py:build_prompt": 87,
     "bot/core/context.py": 611,
     "bot/core/record.py:rebuild": 112,

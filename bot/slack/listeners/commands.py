@@ -41,8 +41,7 @@ def register(
     """Attach the ``/architect`` listener."""
 
     def ack_command(ack: Ack, command: dict[str, Any], context: Any, client: WebClient) -> None:
-        """Answer help, mistakes and access refusals at once (ephemeral); acknowledge the rest silently.
-        ``/architect`` alone opens the form (help when it cannot open)."""
+        """Help, mistakes, refusals in the ack (ephemeral); `/architect` alone opens the form."""
         asked = Command.of(command, context)
         parsed = parse_command(asked.text, registry)
         if parsed.form and open_ask_form(client, registry, asked.channel, asked.trigger_id):
