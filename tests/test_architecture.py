@@ -109,12 +109,6 @@ KNOWN_OVER: dict[str, int] = {
     "bot/playground/platform.py:Platform": 500,
     "bot/playground/slack_api.py": 649,
     "bot/playground/workspace.py": 567,
-    "bot/slack/answering.py:render_answer": 81,
-    "bot/slack/listeners/actions.py:register": 97,
-    "bot/slack/listeners/commands.py:ask_agent": 68,
-    "bot/slack/listeners/events.py:handle_reply": 95,
-    "bot/slack/listeners/picker.py:register": 63,
-    "bot/slack/record.py:adopt_thread": 64,
 }
 # Known import circles (each a sorted list of modules): none may join. The playground's is issue 17's.
 KNOWN_CIRCLES = [["bot.playground.agent_api", "bot.playground.slack_api"]]
@@ -227,3 +221,64 @@ def test_no_module_class_or_function_over_its_size_limit() -> None:
         over |= _over_limits(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))
     grown = {key: size for key, size in over.items() if size > KNOWN_OVER.get(key, 0)}
     assert grown == {}
+
+
+# The layers, highest first: a module may import its own layer and the ones below, never one above.
+# Modules not named here (errors, logging, metrics, runtime, settings) are the bottom layer with core.
+LAYERS: dict[str, int] = {
+    "handlers": 4,  # process entry points
+    "bot.slack": 3,  # Slack: listeners -> flows -> writers
+    "bot.cli": 3,  # the terminal
+    "bot.playground": 3,  # the local Slack
+    "bot.container": 2,  # wiring
+    "bot.bootstrap": 2,
+    "bot.toolbox": 2,
+    "bot.adapters": 1,  # one outside system each
+}
+
+
+def _layer(module: str) -> int:
+    """The layer of a dotted module name (0: core and the shared basics)."""
+    return next(
+        (level for prefix, level in LAYERS.items() if module == prefix or module.startswith(f"{prefix}.")), 0
+    )
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a lower layer to a higher one, as ``importer -> imported``."""
+    return sorted(f"{a} -> {b}" for a, targets in graph.items() for b in targets if _layer(b) > _layer(a))
+
+
+def test_no_import_from_a_lower_layer_to_a_higher_one() -> None:
+    """Dependencies point inward (handlers -> slack/cli/playground -> container/bootstrap -> adapters
+    -> core), counting every import: at module level, inside functions and for typing only."""
+    modules = _our_modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    assert "bot.container" in graph["bot.slack.wiring"]  # the graph sees the Slack layer's imports
+    assert _upward(graph) == []
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    """The layer check can fail: the container importing the Slack layer is found, the reverse is not."""
+    assert _upward({"bot.container": {"bot.slack.features"}}) == ["bot.container -> bot.slack.features"]
+    assert _upward({"bot.slack.wiring": {"bot.container"}, "bot.core.engine": {"bot.errors"}}) == []
+
+
+# The registration points: the only functions in bot/slack that take the whole services container.
+SERVICES_TAKERS = {"bot/slack/app.py:build_app", "bot/slack/wiring.py:__init__"}
+
+
+def test_only_the_registration_points_take_the_services_container() -> None:
+    """Flows and listeners say what they use: each gets its collaborators (the engine, the access
+    gate, metrics, the Slack client), not the container."""
+    import ast
+
+    takers: set[str] = set()
+    for path in sorted(ROOT.glob("bot/slack/**/*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                arguments = [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
+                if any("Services" in ast.unparse(a.annotation) for a in arguments if a.annotation):
+                    takers.add(f"{relative}:{node.name}")
+    assert takers == SERVICES_TAKERS
