@@ -25,6 +25,7 @@ from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
 from bot.settings import Settings
 from bot.slack.guard import register_fallbacks, shape_middleware
+from bot.slack.payload import log_context
 from bot.slack.wiring import Wiring
 
 log = get_logger("bot.slack.app")
@@ -81,24 +82,12 @@ def _context_middleware() -> Any:
         request: Any,
     ) -> BoltResponse | None:
         """Bind request id, team, channel, thread, user and event kind to every log line."""
-        event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
-        container: dict[str, Any] = body["container"] if isinstance(body.get("container"), dict) else {}
-        channel = (
-            context.get("channel_id")
-            or body.get("channel_id")
-            or event.get("channel")
-            or container.get("channel_id")
-        )
-        thread_ts = event.get("thread_ts") or container.get("thread_ts") or event.get("ts")
         lazy = bool(request.headers.get("x-slack-bolt-lazy-only"))
-        kind = "command" if body.get("command") else event.get("type") or body.get("type") or "unknown"
         bind_request(
             request_id=runtime.current().request_id,
             team=context.get("team_id"),
-            channel=channel,
-            thread_ts=thread_ts,
             user=context.get("user_id"),
-            event_kind=str(kind),
+            **log_context(body, context),
             phase="lazy" if lazy else "ack",
             slack_retry=(request.headers.get("x-slack-retry-num") or [None])[0],
         )

@@ -204,3 +204,17 @@ class Submission:
 def thread_in(thread: ThreadAddress | None, channel: str | None) -> str | None:
     """The thread's ts when a button's conversation is in the channel it was clicked in, else None."""
     return thread.thread_ts if thread is not None and thread.channel_id == channel else None
+
+
+def log_context(body: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, str | None]:
+    """The channel, thread and kind of any request, for its log lines (Bolt's context first)."""
+    event, container = _dict(body.get("event")), _dict(body.get("container"))
+    channel = (
+        _str(context.get("channel_id"))
+        or _str(body.get("channel_id"))
+        or _str(event.get("channel"))
+        or _str(container.get("channel_id"))
+    )
+    thread_ts = _str(event.get("thread_ts")) or _str(container.get("thread_ts")) or _str(event.get("ts"))
+    kind = "command" if body.get("command") else event.get("type") or body.get("type") or "unknown"
+    return {"channel": channel, "thread_ts": thread_ts, "event_kind": str(kind)}

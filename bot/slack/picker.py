@@ -134,11 +134,3 @@ def ask_modal(registry: Registry, agent: AgentSpec, *, private_metadata: str) ->
             },
         ],
     }
-
-
-def submitted(view: dict[str, Any]) -> tuple[str, str]:
-    """The chosen agent's verb and the request typed in a submitted :func:`ask_modal`."""
-    values = (view.get("state") or {}).get("values") or {}
-    chosen = ((values.get(ASK_AGENT_BLOCK) or {}).get(ASK_AGENT_ACTION) or {}).get("selected_option") or {}
-    request = ((values.get(ASK_TEXT_BLOCK) or {}).get(ASK_TEXT_ACTION) or {}).get("value") or ""
-    return str(chosen.get("value") or ""), str(request)
