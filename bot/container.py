@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from bot.adapters.openai_model import OpenAIChatModel
     from bot.adapters.routed_model import RoutedChatModel
     from bot.adapters.slack_files import SlackFiles
-    from bot.core.context import FileLimits
     from bot.core.engine import Engine
+    from bot.core.files import FileLimits
     from bot.core.governance import Access, Budget
     from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import QuotaStore
@@ -228,7 +228,7 @@ class Services:
     @property
     def file_limits(self) -> FileLimits:
         """How much of a thread and its files is read (settings)."""
-        from bot.core.context import FileLimits
+        from bot.core.files import FileLimits
 
         settings = self.settings
         return FileLimits(

@@ -5,7 +5,7 @@ Usage: ``.venv/bin/python scripts/bench_record.py [--messages 200] [--pages 30] 
 1. Rebuild a lost 200-message thread: the Slack emulator (bot/playground, over local HTTP) holds a
    thread of a slash-command request, answers with their metadata marks, a handoff and people's
    replies. ``conversations.replies`` pages it back (``limit`` 200 for an internal app, 15 for a
-   commercially distributed one outside the Marketplace), :func:`bot.core.record.rebuild` turns it
+   commercially distributed one outside the Marketplace), :func:`bot.core.thread_record.rebuild` turns it
    into turns and :meth:`bot.core.engine.Engine.adopt` stores it in Redis (one script). Printed:
    Slack calls, messages, milliseconds for the read, the rebuild + store, and the total.
 2. Prompt tokens for a thread with a 30-page PDF and two diagrams (PNG 1600x1000 and 1200x900),
@@ -41,11 +41,12 @@ from bot.adapters.slack_files import SlackFiles
 from bot.adapters.slack_history import SlackHistory
 from bot.adapters.token_counter import EstimatingCounter, TiktokenCounter, tiktoken_available
 from bot.core.budget import build_prompt
-from bot.core.context import FileLimits, accepts_images, image_tokens
 from bot.core.conversation import Role, Turn
 from bot.core.engine import Engine, EngineConfig
+from bot.core.files import FileLimits
+from bot.core.image_cost import accepts_images, image_tokens
 from bot.core.ports import SystemClock, TokenCounter
-from bot.core.record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
+from bot.core.thread_record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
 from bot.logging import configure_logging
 from bot.settings import Settings
 from tests.fakes.documents import diagram, text_pdf

@@ -102,8 +102,6 @@ KNOWN_OVER: dict[str, int] = {
     "bot/adapters/github_tools.py:github_specs": 65,
     "bot/core/agents.py": 542,
     "bot/core/budget.py:build_prompt": 87,
-    "bot/core/context.py": 611,
-    "bot/core/record.py:rebuild": 112,
     "bot/playground/page.py:document": 61,
     "bot/playground/platform.py": 576,
     "bot/playground/platform.py:Platform": 500,

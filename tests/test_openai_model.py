@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.adapters.openai_model import OpenAIChatModel
-from bot.core.context import ImageInput
+from bot.core.files import ImageInput
 from bot.core.ports import ChatMessage, Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
 from bot.errors import (
     ModelRateLimitedError,

@@ -13,7 +13,7 @@ from PIL import Image
 from slack_sdk import WebClient
 
 from bot.adapters.slack_files import SlackFiles, prepare_image
-from bot.core.context import FileLimits
+from bot.core.files import FileLimits
 from bot.core.ports import FixedClock
 from tests.fakes.documents import animated_gif, diagram, scanned_pdf, text_pdf
 from tests.fakes.slack_server import FakeSlack

@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from bot.adapters.slack_history import SlackHistory, answer_text
 from bot.core.conversation import Role
 from bot.core.ports import FixedClock
-from bot.core.record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
+from bot.core.thread_record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
 from tests.fakes.slack_server import FakeSlack
 
 TOKEN = "xoxb-history-test-token"

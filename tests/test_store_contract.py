@@ -25,8 +25,8 @@ import pytest
 
 from bot.adapters.memory.store import MemoryConversationStore
 from bot.adapters.redis.store import RedisConversationStore
-from bot.core.context import Attachment
 from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn, Usage
+from bot.core.files import Attachment
 from bot.core.ports import AppendOutcome, ConversationStore, FixedClock, HandoffStatus
 from bot.errors import ConversationBusyError
 from tests.support import age_redis_keys

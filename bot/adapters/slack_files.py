@@ -1,8 +1,8 @@
 """Files shared in Slack, read for a prompt: downloaded with the bot token, parsed, never logged.
 
-:class:`SlackFiles` turns the ``files`` of Slack messages into :class:`~bot.core.context.Attachment`
-values and :class:`~bot.core.context.Notice` values (what to tell the person), following the rules of
-:mod:`bot.core.context`:
+:class:`SlackFiles` turns the ``files`` of Slack messages into :class:`~bot.core.files.Attachment`
+values and :class:`~bot.core.notices.Notice` values (what to tell the person), following the rules of
+:mod:`bot.core.files` and :mod:`bot.core.notices`:
 
 - Downloads use ``url_private_download`` with ``Authorization: Bearer <bot token>``, only from Slack's
   hosts (``slack.com`` and its subdomains, or the configured API host): a redirect to any other host
@@ -38,12 +38,11 @@ from urllib.parse import urlparse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.context import (
+from bot.core.files import (
     Attachment,
     FileKind,
     FileLimits,
     ImageInput,
-    Notice,
     classify_file,
     cut_text,
     decode_text,
@@ -53,6 +52,7 @@ from bot.core.context import (
     looks_like_html,
     sniff_image,
 )
+from bot.core.notices import Notice
 from bot.core.ports import Clock
 from bot.logging import get_logger
 

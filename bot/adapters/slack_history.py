@@ -2,8 +2,8 @@
 
 :meth:`SlackHistory.read` pages through a thread (``include_all_metadata=true``, ``limit`` per page,
 ``response_metadata.next_cursor``) oldest first and turns each message into a
-:class:`~bot.core.record.ThreadMessage`: who said it, what it says (for the bot's own answers the
-Markdown it wrote, without footer or buttons), the bot's :class:`~bot.core.record.Mark` when the
+:class:`~bot.core.thread_record.ThreadMessage`: who said it, what it says (for the bot's own answers the
+Markdown it wrote, without footer or buttons), the bot's :class:`~bot.core.thread_record.Mark` when the
 message is the bot's, and the raw ``files`` for :mod:`bot.adapters.slack_files` to read.
 
 Rate limits are part of the plan, not an error: ``conversations.replies`` is Tier 1 for commercially
@@ -27,9 +27,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from bot.adapters.slack_block_text import message_markdown
-from bot.core.context import Notice
+from bot.core.notices import Notice
 from bot.core.ports import Clock
-from bot.core.record import ThreadMessage, read_mark, strip_mention
+from bot.core.thread_record import ThreadMessage, read_mark, strip_mention
 from bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -86,7 +86,7 @@ def answer_text(message: Mapping[str, Any]) -> str:
 
 
 class SlackHistory:
-    """Reads threads back from Slack for :func:`bot.core.record.rebuild`."""
+    """Reads threads back from Slack for :func:`bot.core.thread_record.rebuild`."""
 
     def __init__(
         self,

@@ -3,7 +3,7 @@
 Pure: the token counts come from a :class:`~bot.core.ports.TokenCounter` (exact, or a conservative
 estimate). Each turn is counted once, so a 1,000-turn thread costs 1,000 counts, not a million.
 
-Images count too, by OpenAI's rule for the model (:func:`bot.core.context.image_tokens`), when the
+Images count too, by OpenAI's rule for the model (:func:`bot.core.image_cost.image_tokens`), when the
 model takes images (``vision``); a turn's images live and go with the turn.
 
 When the whole thread does not fit ``limit = min(context_window(model), max_prompt_tokens) -
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.context import ImageDetail, image_tokens
 from bot.core.conversation import Role, Turn
+from bot.core.image_cost import ImageDetail, image_tokens
 from bot.core.ports import ChatMessage, TokenCounter
 from bot.core.prompts import (
     by_other_agent,

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.context import Attachment
+from bot.core.files import Attachment
 
 TurnStatus = Literal["complete", "cut", "failed"]
 

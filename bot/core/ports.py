@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal, Protocol
 
-from bot.core.context import Attachment, ImageInput
 from bot.core.conversation import (
     Conversation,
     ConversationMeta,
@@ -25,6 +24,7 @@ from bot.core.conversation import (
     Usage,
     Vote,
 )
+from bot.core.files import Attachment, ImageInput
 from bot.core.tools import AssistantToolCalls, ToolCall, ToolMessage, ToolSpec
 
 # --------------------------------------------------------------------------------------------- store
@@ -387,7 +387,7 @@ class FileSource(Protocol):
     """Where the images of a conversation are fetched again for a prompt (Slack is the record)."""
 
     def image(self, attachment: Attachment, *, deadline: float) -> ImageInput:
-        """The image's bytes; raises ``LookupError`` (a :class:`~bot.core.context.Notice` as its
+        """The image's bytes; raises ``LookupError`` (a :class:`~bot.core.notices.Notice` as its
         argument) when it can no longer be read. Counts against ``deadline`` (monotonic)."""
         ...
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from bot.core.context import render_attachments
 from bot.core.conversation import Role, Turn
+from bot.core.files import render_attachments
 from bot.core.ports import ChatMessage
 
 DEFAULT_CONTEXT_WINDOW = 128_000
@@ -98,7 +98,7 @@ def speaker(user_id: str) -> str:
 def turn_message(turn: Turn, agent: str, *, shown_images: frozenset[str] = frozenset()) -> ChatMessage:
     """One turn as a chat message, seen by ``agent`` (the agent that will answer).
 
-    A person's files follow their text, by name (see :func:`bot.core.context.render_attachments`);
+    A person's files follow their text, by name (see :func:`bot.core.files.render_attachments`);
     ``shown_images`` are the ids of the images that go along as image inputs.
     """
     if turn.role is Role.USER:

@@ -31,7 +31,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.context import Notice, notices_text
+from bot.core.notices import Notice, notices_text
 from bot.errors import (
     ApprovalNotAllowedError,
     BotError,

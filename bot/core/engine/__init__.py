@@ -90,9 +90,9 @@ from bot.core.ports import (
     TokenCounter,
     VoteOutcome,
 )
-from bot.core.record import Rebuilt
 from bot.core.refs import ApprovalRef, FeedbackRef, HandoffRef
 from bot.core.registry import Registry, ResolvedHandoff
+from bot.core.thread_record import Rebuilt
 from bot.core.tools import ApprovalPolicy, ToolboxFactory, ToolConfig, ToolRules
 
 __all__ = [

@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 from bot.core.agents import AgentSpec
 from bot.core.budget import PromptResult, build_prompt
-from bot.core.context import Notice, accepts_images
 from bot.core.conversation import Conversation, Turn, Usage
 from bot.core.engine.model_loop import AnswerJob, ModelLoop, Resume, decided_approval, lapsed_approval
 from bot.core.engine.outcomes import (
@@ -28,6 +27,8 @@ from bot.core.engine.outcomes import (
     ToolNotice,
 )
 from bot.core.governance import Budget
+from bot.core.image_cost import accepts_images
+from bot.core.notices import Notice
 from bot.core.ports import Clock, Conversations, LockedConversation, TokenCounter
 from bot.core.quota import Reservation
 from bot.core.refs import ApprovalRef

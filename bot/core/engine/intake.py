@@ -12,8 +12,8 @@ from bot.core.engine.outcomes import Adopted, Continued, ReplyOutcome
 from bot.core.engine.shown import RecentThreads
 from bot.core.engine.turns import new_meta, user_turn
 from bot.core.ports import AppendOutcome, Clock, Conversations, Opened
-from bot.core.record import Rebuilt
 from bot.core.registry import Registry
+from bot.core.thread_record import Rebuilt
 from bot.errors import AgentNotFoundError, ConversationNotFoundError, ThreadForgottenError
 from bot.logging import get_logger
 
@@ -202,7 +202,7 @@ class Intake:
         channel_id: str | None = None,
         thread_ts: str | None = None,
     ) -> Adopted:
-        """Create the conversation from its thread as read back (:func:`bot.core.record.rebuild`).
+        """Create the conversation from its thread as read back (:func:`bot.core.thread_record.rebuild`).
 
         One atomic store operation. The thread's current agent (after handoffs too) answers from
         now on; when the thread names none (a discussion the bot joins) or names an agent no longer

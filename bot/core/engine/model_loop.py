@@ -20,7 +20,6 @@ from typing import Literal
 
 from bot.core.agents import AgentSpec
 from bot.core.budget import PromptResult
-from bot.core.context import Notice, accepts_images
 from bot.core.conversation import Conversation, PendingApproval, Role, Turn, Usage
 from bot.core.engine.images import PromptImages
 from bot.core.engine.outcomes import (
@@ -36,6 +35,8 @@ from bot.core.engine.outcomes import (
 )
 from bot.core.engine.tool_loop import LoopState, Pause, ToolRun, shown_arguments
 from bot.core.engine.turns import slack_ts
+from bot.core.image_cost import accepts_images
+from bot.core.notices import Notice
 from bot.core.ports import (
     ChatMessage,
     ChatModel,

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from bot.core.context import ImageDetail, Notice
 from bot.core.conversation import Conversation, Turn
+from bot.core.image_cost import ImageDetail
+from bot.core.notices import Notice
 from bot.core.registry import ResolvedHandoff
 from bot.core.tools import ToolCall, ToolResult
 

@@ -27,8 +27,8 @@ from bot.core.engine import (
     ToolNotice,
 )
 from bot.core.ports import Clock
-from bot.core.record import AnswerMark, metadata
 from bot.core.registry import Registry
+from bot.core.thread_record import AnswerMark, metadata
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
 from bot.metrics import Metrics

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.agents import AgentSpec
 from bot.core.conversation import UserMessage, conversation_id
 from bot.core.engine import Engine
-from bot.core.record import RequestMark, metadata
+from bot.core.thread_record import RequestMark, metadata
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import request_message
 from bot.slack.flows.answer import Answerer

@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.conversation import ShownAnswer
 from bot.core.engine import Engine, HandoffOutcome
-from bot.core.record import AnswerMark, HandoffMark, metadata
 from bot.core.refs import HandoffRef
+from bot.core.thread_record import AnswerMark, HandoffMark, metadata
 from bot.errors import BotError, ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.metrics import Metrics

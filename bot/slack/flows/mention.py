@@ -12,9 +12,9 @@ import re
 from slack_sdk import WebClient
 
 from bot import runtime
-from bot.core.context import Notice
 from bot.core.conversation import UserMessage, conversation_id
 from bot.core.engine import Engine, ReplyOutcome
+from bot.core.notices import Notice
 from bot.errors import ThreadForgottenError
 from bot.logging import get_logger
 from bot.slack.flows.access import Gate

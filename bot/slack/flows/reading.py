@@ -21,11 +21,12 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack_files import SlackFiles
 from bot.adapters.slack_history import SlackHistory
-from bot.core.context import Attachment, Notice
 from bot.core.conversation import UserMessage
 from bot.core.engine import Adopted, Engine
+from bot.core.files import Attachment
+from bot.core.notices import Notice
 from bot.core.ports import Clock
-from bot.core.record import mentions, rebuild
+from bot.core.thread_record import mentions, rebuild
 from bot.logging import get_logger
 
 log = get_logger("bot.slack.reading")

@@ -14,9 +14,10 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot import runtime
-from bot.core.context import Attachment, Notice
 from bot.core.conversation import conversation_id
 from bot.core.engine import Engine, ReplyOutcome
+from bot.core.files import Attachment
+from bot.core.notices import Notice
 from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
 from bot.metrics import Metrics

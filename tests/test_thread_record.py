@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.conversation import Role
-from bot.core.record import (
+from bot.core.thread_record import (
     AnswerMark,
     HandoffMark,
     RequestMark,

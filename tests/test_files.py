@@ -6,24 +6,21 @@ import base64
 
 import pytest
 
-from bot.core.context import (
+from bot.core.files import (
     Attachment,
     ImageInput,
-    Notice,
-    accepts_images,
     classify_file,
     cut_text,
     decode_text,
     describe_type,
-    image_tokens,
     is_pdf,
     looks_like_html,
-    notices_text,
-    patch_count,
     render_attachment,
     render_attachments,
     sniff_image,
 )
+from bot.core.image_cost import accepts_images, image_tokens, patch_count
+from bot.core.notices import Notice, notices_text
 
 
 @pytest.mark.parametrize(

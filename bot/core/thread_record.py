@@ -27,8 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.core.context import Attachment
 from bot.core.conversation import HandoffRecord, Role, Turn
+from bot.core.files import Attachment
 
 EVENT_ANSWER = "architect_answer"
 EVENT_HANDOFF = "architect_handoff"
@@ -162,105 +162,118 @@ def rebuild(messages: Sequence[ThreadMessage]) -> Rebuilt:
       command) is the asking person's turn.
     - The bot's messages without a mark (errors, notices, placeholders) are left out.
     """
-    turns: list[Turn] = []
-    handoffs: list[HandoffRecord] = []
-    answer_index: dict[str, int] = {}
-    pending: list[str] = []
+    reading = _Reading()
+    for message in sorted(messages, key=lambda m: _ts_seconds(m.ts)):
+        reading.read(message)
+    return reading.result(messages=len(messages))
+
+
+@dataclass(slots=True)
+class _Reading:
+    """The state of one :func:`rebuild` pass over a thread, oldest message first."""
+
+    turns: list[Turn] = field(default_factory=list)
+    handoffs: list[HandoffRecord] = field(default_factory=list)
+    answer_index: dict[str, int] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # user turns since the last answer
     agent: str | None = None
     model: str | None = None
     live: str | None = None
-    answers = 0
-    for message in sorted(messages, key=lambda m: _ts_seconds(m.ts)):
+    answers: int = 0
+
+    def read(self, message: ThreadMessage) -> None:
+        """Take one message into account (marks count only on the bot's own messages)."""
         at = _ts_seconds(message.ts)
         mark = message.mark if message.from_bot else None
         if isinstance(mark, AnswerMark):
-            if mark.agent != agent:
-                model = None
-            agent = mark.agent
-            live = mark.answer_id if mark.buttons == "live" else None
-            index = answer_index.get(mark.answer_id)
-            if index is not None:  # a further part of the same answer
-                previous = turns[index]
-                turns[index] = previous.model_copy(update={"text": f"{previous.text}\n\n{message.text}"})
-                continue
-            answers += 1
-            answer_index[mark.answer_id] = len(turns)
-            turns.append(
-                Turn(
-                    id=mark.answer_id,
-                    role=Role.ASSISTANT,
-                    text=message.text,
-                    ts=message.ts,
-                    agent=mark.agent,
-                    created_at=at,
-                    answered=tuple(pending),
-                )
-            )
-            pending = []
+            self.answer(message, mark, at)
         elif isinstance(mark, HandoffMark):
-            handoffs.append(
-                HandoffRecord(
-                    from_agent=mark.from_agent,
-                    to_agent=mark.to_agent,
-                    label=mark.label,
-                    by_user=mark.by_user,
-                    at=at,
-                )
-            )
-            agent, model, live = mark.to_agent, mark.model, None
-            prompt_id = f"handoff-{mark.answer_id}"
-            turns.append(
-                Turn(
-                    id=prompt_id,
-                    role=Role.USER,
-                    text="",
-                    ts=message.ts,
-                    user_id=mark.by_user,
-                    agent=mark.to_agent,
-                    created_at=at,
-                )
-            )
-            pending.append(prompt_id)
+            self.handoff(message, mark, at)
         elif isinstance(mark, RequestMark):
-            agent = agent or mark.agent
-            turn = Turn(
-                id=message.ts,
-                role=Role.USER,
-                text=_user_text(message),
+            self.agent = self.agent or mark.agent
+            self.user_turn(message, at, user_id=mark.user, agent=mark.agent)
+        elif not message.from_bot and (_user_text(message) or message.attachments):
+            self.user_turn(message, at, user_id=message.user_id, agent=self.agent)
+
+    def answer(self, message: ThreadMessage, mark: AnswerMark, at: float) -> None:
+        """A message of an answer: a new assistant turn, or a further part of one already read."""
+        if mark.agent != self.agent:
+            self.model = None
+        self.agent = mark.agent
+        self.live = mark.answer_id if mark.buttons == "live" else None
+        index = self.answer_index.get(mark.answer_id)
+        if index is not None:  # a further part of the same answer
+            previous = self.turns[index]
+            self.turns[index] = previous.model_copy(update={"text": f"{previous.text}\n\n{message.text}"})
+            return
+        self.answers += 1
+        self.answer_index[mark.answer_id] = len(self.turns)
+        self.turns.append(
+            Turn(
+                id=mark.answer_id,
+                role=Role.ASSISTANT,
+                text=message.text,
                 ts=message.ts,
-                user_id=mark.user,
                 agent=mark.agent,
                 created_at=at,
-                attachments=message.attachments,
+                answered=tuple(self.pending),
             )
-            turns.append(turn)
-            pending.append(turn.id)
-        elif not message.from_bot:
-            text = _user_text(message)
-            if not text and not message.attachments:
-                continue
-            turn = Turn(
-                id=message.ts,
+        )
+        self.pending = []
+
+    def handoff(self, message: ThreadMessage, mark: HandoffMark, at: float) -> None:
+        """A handoff line: the handoff recorded, the new agent current, its (empty) prompt turn."""
+        self.handoffs.append(
+            HandoffRecord(
+                from_agent=mark.from_agent,
+                to_agent=mark.to_agent,
+                label=mark.label,
+                by_user=mark.by_user,
+                at=at,
+            )
+        )
+        self.agent, self.model, self.live = mark.to_agent, mark.model, None
+        prompt_id = f"handoff-{mark.answer_id}"
+        self.turns.append(
+            Turn(
+                id=prompt_id,
                 role=Role.USER,
-                text=text,
+                text="",
                 ts=message.ts,
-                user_id=message.user_id,
-                agent=agent,
+                user_id=mark.by_user,
+                agent=mark.to_agent,
                 created_at=at,
-                attachments=message.attachments,
             )
-            turns.append(turn)
-            pending.append(turn.id)
-    return Rebuilt(
-        agent=agent,
-        model=model,
-        turns=tuple(turns),
-        handoffs=tuple(handoffs),
-        last_answer_id=live,
-        messages=len(messages),
-        answers=answers,
-        pending=tuple(pending),
-    )
+        )
+        self.pending.append(prompt_id)
+
+    def user_turn(self, message: ThreadMessage, at: float, *, user_id: str | None, agent: str | None) -> None:
+        """A person's message (or a slash command's request) as a user turn with the message ts as id."""
+        turn = Turn(
+            id=message.ts,
+            role=Role.USER,
+            text=_user_text(message),
+            ts=message.ts,
+            user_id=user_id,
+            agent=agent,
+            created_at=at,
+            attachments=message.attachments,
+        )
+        self.turns.append(turn)
+        self.pending.append(turn.id)
+
+    def result(self, *, messages: int) -> Rebuilt:
+        """What the thread told."""
+        return Rebuilt(
+            agent=self.agent,
+            model=self.model,
+            turns=tuple(self.turns),
+            handoffs=tuple(self.handoffs),
+            last_answer_id=self.live,
+            messages=messages,
+            answers=self.answers,
+            pending=tuple(self.pending),
+        )
 
 
 def strip_mention(text: str, user_id: str | None) -> str:
