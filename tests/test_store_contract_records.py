@@ -175,3 +175,17 @@ def test_recent_threads_newest_first_first_title_kept(harness: Harness) -> None:
     assert found[0].agent == "director"
     assert found[0].at == 200
     assert store.recent_threads("U2", 10) == ()
+
+
+def test_a_forgotten_thread_leaves_a_persons_recent_threads(harness: Harness) -> None:
+    """Forgetting takes the thread (and its title, the request's first words) out of the list; others stay."""
+    store = harness.make()
+    for i in range(2):
+        thread = RecentThread(
+            conversation_id=f"T1:C1:17000000{i:02d}.000000", title=f"question {i}", at=100.0 + i
+        )
+        store.remember_thread("U1", thread, keep=5)
+    store.forget_recent("U1", "T1:C1:1700000001.000000")
+    store.forget_recent("U1", "T1:C1:1700000099.000000")  # not there: nothing happens
+    store.forget_recent("U2", "T1:C1:1700000000.000000")
+    assert [t.title for t in store.recent_threads("U1", 10)] == ["question 0"]

@@ -304,6 +304,11 @@ class ThreadRecords(Protocol):
         """The person's recent threads, newest first."""
         ...
 
+    def forget_recent(self, user_id: str, conversation_id: str) -> None:
+        """Take the conversation (its title: the request's first words) out of the person's recent
+        threads; nothing when it is not there."""
+        ...
+
 
 class ConversationStore(Conversations, DeliveryClaims, ThreadRecords, Protocol):
     """Durable conversation state: every part in one object (what both adapters implement).

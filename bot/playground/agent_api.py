@@ -369,6 +369,22 @@ def canvases_delete(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
+@method("files.delete", required=("file",))
+def files_delete(request: ApiRequest) -> dict[str, Any]:
+    """Delete a file (the bot may delete the files it uploaded); the messages sharing it show it gone."""
+    _needs_any(request, "files:write")
+    ws = request.workspace
+    file_id = str(request.params["file"])
+    with ws.lock:
+        stored = ws.files.get(file_id)
+        if stored is None:
+            raise SlackError("file_not_found")
+        if stored.user != ws.bot_user_id:
+            raise SlackError("cant_delete_file")
+        del ws.files[file_id]
+    return {"ok": True}
+
+
 @method("canvases.access.set", required=("canvas_id", "access_level"))
 def canvases_access_set(request: ApiRequest) -> dict[str, Any]:
     """Let channels (or people, not both) read or write a canvas."""

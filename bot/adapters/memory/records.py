@@ -108,3 +108,8 @@ class MemoryThreadRecords(MemoryBase):
         with self._cond:
             threads = self._recent.get(user_id, {}).values()
             return tuple(sorted(threads, key=lambda t: t.at, reverse=True)[:limit])
+
+    def forget_recent(self, user_id: str, conversation_id: str) -> None:
+        """Take a forgotten conversation out of the person's recent threads."""
+        with self._cond:
+            self._recent.get(user_id, {}).pop(conversation_id, None)

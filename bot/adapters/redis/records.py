@@ -107,3 +107,8 @@ class RedisThreadRecords(RedisBase):
         recent = keys.recent_keys(self.prefix, user_id)
         found = self.run_script("recent_threads", "recent_threads", recent, [max(1, limit)])
         return tuple(RecentThread.model_validate_json(item) for item in found if item)
+
+    def forget_recent(self, user_id: str, conversation_id: str) -> None:
+        """Take a forgotten conversation out of the person's recent threads (one script)."""
+        recent = keys.recent_keys(self.prefix, user_id)
+        self.run_script("forget_recent", "forget_recent", recent, [conversation_id])

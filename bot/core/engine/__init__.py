@@ -180,7 +180,7 @@ class Engine:
             tool_rules=self.tool_rules,
         )
         self._handoffs = Handoffs(registry=registry, store=store, clock=clock)
-        self._forgetting = Forgetting(store=store)
+        self._forgetting = Forgetting(store=store, records=store)
         self._shown = Shown(store=store, clock=clock)
 
     # ------------------------------------------------------------------------------- deliveries

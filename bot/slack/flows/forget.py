@@ -2,8 +2,9 @@
 ``@architect-bot forget`` in the thread, ``/architect forget <link>``): always confirmed with a
 button, shown only to the person asking (:meth:`ForgetFlow.prompt`); the click
 (:meth:`ForgetFlow.forget`) checks again that the person started the thread or is an admin, then the
-engine deletes the conversation and leaves its tombstone, and the bot deletes its own messages in
-the thread.
+engine deletes the conversation (and every participant's recent-threads entry) and leaves its
+tombstone, and the bot deletes what it made for the thread: its messages, the files it shared there
+and the thread's canvas (whatever cannot be deleted is named in the confirmation).
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ class ForgetFlow:
             return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         ref = ForgetRef(conversation_id=conversation_id)
         text = (
-            "*Forget this thread?* I will delete my messages in it and everything I stored about it "
-            "(the conversation the agents see), and I will not continue or rebuild it. "
+            "*Forget this thread?* I will delete my messages in it, the files and canvas I made for it, "
+            "and everything I stored about it (the conversation the agents see, its title in recent "
+            "threads), and I will not continue or rebuild it. "
             "People's own messages stay: only their authors can delete them."
         )
         blocks: list[Block] = [
@@ -103,32 +105,60 @@ class ForgetFlow:
             return self._forget(ref, user, bot_user_id) if first else None
 
     def _forget(self, ref: ForgetRef, user: str | None, bot_user_id: str | None) -> str:
-        """Forget the conversation, then delete the bot's own messages in its thread; returns what to say."""
+        """Forget the conversation, then delete what the bot made for the thread: its messages, the files
+        it shared there and the thread's canvas; returns what to say (naming anything that stays)."""
         admin = self._policy.is_admin(user)
+        known = self._engine.conversation(ref.conversation_id)  # before it is gone: the thread's canvas
+        canvas_id = known.meta.canvas_id if known is not None else None
         check = self._engine.forget(ref.conversation_id, by_user=user, admin=admin)
         if check is not ForgetCheck.ALLOWED:
             return _forget_refusal(check)
         thread = ref.thread
         history = SlackHistory(self._client, bot_user_id=bot_user_id, clock=self._clock)
         read = history.read(thread.channel_id, thread.thread_ts, deadline=runtime.current().deadline)
-        mine = [m.message.ts for m in read.messages if m.message.from_bot]
-        deleted = 0
-        for ts in reversed(mine):  # answers first, the thread's root (a request message) last
-            try:
-                self._client.chat_delete(channel=thread.channel_id, ts=ts)
-                deleted += 1
-            except SlackApiError as error:
-                log.warning("forget_delete_failed", error=str(error.response.get("error")))
-        log.info("thread_forgotten", deleted=deleted, found=len(mine), complete=read.complete)
-        self._metrics.forgotten(deleted)
-        text = (
-            f"Forgotten. I deleted everything I stored about this thread and {deleted} of my messages in it, "
-            "and I won't continue it. People's own messages stay: only their authors can delete them."
+        mine = [m for m in read.messages if m.message.from_bot]
+        files = [str(f["id"]) for m in mine for f in m.files if f.get("id")]
+        deleted = sum(
+            self._delete("chat_delete", channel=thread.channel_id, ts=m.message.ts) for m in reversed(mine)
         )
-        if read.error or not read.complete or deleted < len(mine):
+        files_deleted = sum(self._delete("files_delete", file=file_id) for file_id in files)
+        canvas_deleted = canvas_id is not None and self._delete("canvases_delete", canvas_id=canvas_id)
+        log.info(
+            "thread_forgotten",
+            deleted=deleted,
+            found=len(mine),
+            files=files_deleted,
+            canvas=canvas_deleted,
+            complete=read.complete,
+        )
+        self._metrics.forgotten(deleted)
+        made = f"{deleted} of my messages in it"
+        if files_deleted:
+            made += f", {files_deleted} file{'s' if files_deleted > 1 else ''} I shared there"
+        if canvas_deleted:
+            made += " and the thread's canvas"
+        text = (
+            f"Forgotten. I deleted everything I stored about this thread and {made}, and I won't continue "
+            "it. People's own messages stay: only their authors can delete them."
+        )
+        if read.error or not read.complete or deleted < len(mine) or files_deleted < len(files):
             why = read.error or "some could not be read back or deleted"
-            text += f" Some of my messages may remain ({why}): delete them from their ⋮ menu."
+            text += f" Some of my messages or files may remain ({why}): delete them from their ⋮ menu."
+        if canvas_id is not None and not canvas_deleted:
+            text += (
+                f" The thread's canvas (id `{canvas_id}`, in the channel's tabs) could not be deleted and "
+                "stays: delete it from the canvas's ⋮ menu."
+            )
         return text
+
+    def _delete(self, method: str, **args: str) -> bool:
+        """One Slack delete call (``chat_delete``, ``files_delete``, ``canvases_delete``); True if done."""
+        try:
+            getattr(self._client, method)(**args)
+        except SlackApiError as error:
+            log.warning("forget_delete_failed", method=method, error=str(error.response.get("error")))
+            return False
+        return True
 
 
 def _forget_refusal(check: ForgetCheck) -> str:
