@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from bot.core.engine import Engine
     from bot.core.files import FileLimits
     from bot.core.governance import Access, Budget
+    from bot.core.held import HeldReplies
     from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import QuotaStore
     from bot.core.tools import ToolConfig
@@ -73,6 +74,7 @@ class Services:
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
+        self._held: HeldReplies | None = None
         self._store_lock = threading.Lock()
         self._model_lock = threading.Lock()
         self._counter_lock = threading.Lock()
@@ -115,6 +117,21 @@ class Services:
         return MemoryConversationStore(
             ttl_s=settings.conversation_ttl_s, max_turns=settings.max_turns, clock=self.clock
         )
+
+    @property
+    def held_replies(self) -> HeldReplies | None:
+        """Where replies wait through a longer storage outage: SQS (``HELD_REPLIES_QUEUE_URL``), a
+        timer thread in a local process, or nothing on Lambda without a queue (the reply is refused)."""
+        with self._lock:
+            if self._held is None:
+                from bot.adapters.held_replies import LocalHeldReplies, SqsHeldReplies
+
+                url = self.settings.held_replies_queue_url
+                if url:
+                    self._held = SqsHeldReplies(url)
+                elif not self.settings.on_lambda:  # a frozen Lambda container runs no timers
+                    self._held = LocalHeldReplies()
+            return self._held
 
     @property
     def access(self) -> Access:

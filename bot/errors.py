@@ -247,3 +247,13 @@ class ApprovalNotAllowedError(BotError):
 
     kind = "approval_not_allowed"
     user_message = "Only the person who asked (or an admin of the bot) can approve or deny this call."
+
+
+class HoldUnavailableError(BotError):
+    """A reply could not be held for later (the held-replies queue refused it or is not set up)."""
+
+    kind = "hold_unavailable"
+    user_message = (
+        "I can't reach my conversation storage right now, and I could not keep your message for later. "
+        "Please send it again in a few minutes; if it persists, tell the team that runs the bot."
+    )

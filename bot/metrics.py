@@ -232,3 +232,9 @@ class Metrics:
     def handoff(self, from_agent: str, to_agent: str) -> str:
         """One handoff between two agents (dimension ``Pair`` = ``from->to``)."""
         return self._emit({"Handoffs": (1, "Count")}, {"Pair": f"{from_agent}->{to_agent}"})
+
+    def held_reply(self, outcome: str) -> str:
+        """A reply held through a storage outage: ``held``, ``held_again``, ``answered`` or ``given_up``."""
+        return self._emit(
+            {"HeldReplies": (1, "Count")}, {"Outcome": outcome}, [["Stage"], ["Stage", "Outcome"]]
+        )

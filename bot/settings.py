@@ -81,6 +81,16 @@ class Settings(BaseSettings):
     store_outage_retry_s: float = Field(
         default=30.0, ge=0, description="How long a reply keeps retrying while Redis is unreachable"
     )
+    held_replies_queue_url: str | None = Field(
+        default=None,
+        description="SQS queue for replies held through a longer outage (Lambda); unset: a local timer",
+    )
+    held_reply_retry_s: float = Field(
+        default=60.0, ge=0, le=900, description="How often a held reply checks whether Redis is back"
+    )
+    held_reply_max_attempts: int = Field(
+        default=120, ge=1, description="Checks before a held reply is given up (with the default: 2 h)"
+    )
 
     # --- Agents --------------------------------------------------------------------------------
     agents_dir: Path = DEFAULT_AGENTS_DIR

@@ -27,10 +27,13 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from bot import runtime
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.container import Services
+from bot.core.held import HeldReply
 from bot.core.ports import Clock
+from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
-from bot.slack.app import build_app
+from bot.slack.app import bot_client, build_app
 from bot.slack.guard import screen_http
+from bot.slack.wiring import Wiring
 
 log = get_logger("handlers.lambda")
 
@@ -43,6 +46,7 @@ class Container:
 
     handler: SlackRequestHandler
     services: Services
+    wiring: Wiring
     warming: threading.Thread | None = None
 
 
@@ -53,7 +57,8 @@ _clock: Clock | None = None  # None: the system clock; tests inject a FixedClock
 def cold_start() -> Container:
     """Build everything the ack path needs, once per container."""
     services = bootstrap(required=SLACK_REQUIRED, clock=_clock)
-    return Container(SlackRequestHandler(build_app(services)), services)
+    wiring = Wiring(services)
+    return Container(SlackRequestHandler(build_app(services, wiring=wiring)), services, wiring)
 
 
 def _warm_in_background(container: Container) -> None:
@@ -63,13 +68,15 @@ def _warm_in_background(container: Container) -> None:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Lambda handler: API Gateway HTTP API events and lazy re-invocations."""
+    """Lambda handler: API Gateway HTTP API events, lazy re-invocations and held replies (SQS)."""
     global _container  # noqa: PLW0603 - one app per container is the point of a cold start
     started = time.monotonic()
     invocation = runtime.begin(context)
     bind_request(request_id=invocation.request_id)
     if _container is None:
         _container = cold_start()
+    if _is_queue_event(event):
+        return _held_replies(event, _container)
     refused = _screen(event, _container.services)
     if refused is not None:
         return refused
@@ -81,6 +88,38 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.info("acked", duration_ms=round(elapsed_ms, 1), status=response.get("statusCode"))
     _warm_in_background(_container)
     return response
+
+
+def _is_queue_event(event: dict[str, Any]) -> bool:
+    """An SQS event source batch (the held-replies queue), not a Slack request."""
+    records = event.get("Records")
+    return isinstance(records, list) and all(
+        isinstance(r, dict) and r.get("eventSource") == "aws:sqs" for r in records
+    )
+
+
+def _held_replies(event: dict[str, Any], container: Container) -> dict[str, Any]:
+    """Catch up each held reply's thread (bot/slack/flows/catch_up.py); a failed one is retried by SQS.
+
+    Returns the partial batch response (``ReportBatchItemFailures``): only failed messages come back.
+    """
+    failures = []
+    client = bot_client(container.services.settings)
+    for record in event["Records"]:
+        try:
+            reply = HeldReply.from_json(str(record.get("body") or ""))
+        except ValueError as error:
+            log.error("held_reply_unreadable", error=str(error))  # retrying cannot mend it: dropped
+            continue
+        flow = container.wiring.catch_up(client)
+        try:
+            if flow is None:
+                raise ConfigurationError("a held reply arrived but no held-replies queue is configured")
+            flow.catch_up(reply)
+        except Exception as error:
+            log.error("held_reply_failed", error_type=type(error).__name__, exc_info=error)
+            failures.append({"itemIdentifier": record.get("messageId")})
+    return {"batchItemFailures": failures}
 
 
 def _screen(event: dict[str, Any], services: Services) -> dict[str, Any] | None:

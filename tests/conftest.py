@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.redis_server import HOW_TO_FIX, MACHINE_URL, NoRedisServer, answers, may_skip, own_server
+from tests.redis_server import (
+    HOW_TO_FIX,
+    MACHINE_URL,
+    NoRedisServer,
+    OwnServer,
+    answers,
+    may_skip,
+    own_server,
+)
 
 pytest_plugins = ["tests.harness", "tests.support"]  # `slackbot` end to end; `clock` and the emulator
 
@@ -65,3 +73,17 @@ def redis_prefix(redis_client: redis.Redis) -> Iterator[str]:
     yield prefix
     for key in redis_client.scan_iter(match=f"{prefix}:*", count=500):
         redis_client.delete(key)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnServer]:
+    """A private Redis-protocol server for this test only, to stop, pause and restart (fails, never
+    skips, when none can be had)."""
+    try:
+        server = own_server()
+    except NoRedisServer as exc:
+        pytest.fail(f"{exc}. {HOW_TO_FIX}")
+    try:
+        yield server
+    finally:
+        server.remove()

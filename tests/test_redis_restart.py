@@ -10,27 +10,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.fakes.openai_server import Stream
 from tests.harness import CHANNEL, OTHER_USER, Bot
-from tests.redis_server import HOW_TO_FIX, NoRedisServer, OwnServer, own_server
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnServer]:
-    """A private Redis-protocol server for this test only (fails, never skips, when none can be had)."""
-    try:
-        server = own_server()
-    except NoRedisServer as exc:
-        pytest.fail(f"{exc}. {HOW_TO_FIX}")
-    try:
-        yield server
-    finally:
-        server.remove()
+from tests.redis_server import OwnServer
 
 
 def _contents(slackbot: Bot) -> list[str]:

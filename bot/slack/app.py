@@ -47,6 +47,14 @@ def slack_client(settings: Settings, token: str | None = None) -> WebClient:
     )
 
 
+def bot_client(settings: Settings) -> WebClient:
+    """A WebClient with the bot token, for work that no Slack request started (a held reply's catch-up)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    if token is None:
+        raise ConfigurationError("SLACK_BOT_TOKEN is not set")
+    return slack_client(settings, token)
+
+
 def _authorizer(settings: Settings) -> Any:
     """Authorize without an ``auth.test`` round trip when SLACK_BOT_USER_ID is configured."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -103,8 +111,11 @@ def _drop_token_warning(record: logging.LogRecord) -> bool:
     return "`token` will be unused" not in record.getMessage()
 
 
-def build_app(services: Services) -> App:
-    """The Bolt app for these services (process_before_response: required on Lambda)."""
+def build_app(services: Services, *, wiring: Wiring | None = None) -> App:
+    """The Bolt app for these services (process_before_response: required on Lambda).
+
+    ``wiring``: the flows' wiring, when the caller keeps it too (the Lambda handler runs the held
+    replies' catch-up with it); by default one is made here."""
     settings = services.settings
     if settings.slack_signing_secret is None:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set")
@@ -122,7 +133,7 @@ def build_app(services: Services) -> App:
     )
     app.middleware(_context_middleware())
     app.middleware(shape_middleware(services.metrics))  # after the context: its warning carries it
-    Wiring(services).register(app)
+    (wiring or Wiring(services)).register(app)
     register_fallbacks(app, services.metrics)  # last: only what no listener above handles
 
     @app.error

@@ -11,7 +11,10 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import runtime
+from bot.adapters.held_replies import LocalHeldReplies
 from bot.container import Services
+from bot.core.held import HeldReply
 from bot.core.tools import ToolConfig
 from bot.slack.features import FeatureMemory
 from bot.slack.flows.access import Gate
@@ -20,11 +23,13 @@ from bot.slack.flows.approval import ApprovalFlow
 from bot.slack.flows.ask import AskFlow
 from bot.slack.flows.assistant import AssistantFlow
 from bot.slack.flows.canvas import CanvasFlow
+from bot.slack.flows.catch_up import CatchUpFlow
 from bot.slack.flows.feedback import FeedbackFlow
 from bot.slack.flows.forget import ForgetFlow
 from bot.slack.flows.handoff import HandoffFlow
 from bot.slack.flows.home import HomeFlow
 from bot.slack.flows.mention import MentionFlow
+from bot.slack.flows.outage import OutageNotices
 from bot.slack.flows.reading import ThreadReader
 from bot.slack.flows.reply import ReplyFlow
 from bot.slack.flows.usage import UsageFlow
@@ -41,6 +46,7 @@ from bot.slack.listeners import (
     home,
     picker,
 )
+from bot.slack.payload import Where
 from bot.slack.replies import Replies
 
 
@@ -52,6 +58,7 @@ class Wiring:
         self.replies = Replies(services.metrics)
         self.features = FeatureMemory(services.clock)  # Slack features refused lately, per process
         self.links = SlackLinks()  # the workspace's web address, asked once per process
+        self.outage_notices = OutageNotices()  # a thread is told once per outage, per process
 
     def register(self, app: App) -> None:
         """Attach every listener module, each with the flows it calls."""
@@ -76,6 +83,9 @@ class Wiring:
         feedback.register(app, feedback=self.feedback, replies=replies)
         home.register(app, home=self.home, replies=replies)
         canvas.register(app, canvas=self.canvas, replies=replies)
+        held = self._s.held_replies
+        if isinstance(held, LocalHeldReplies):  # locally a timer hands held replies back to the catch-up
+            held.bind(self.catch_up_now)
 
     # ------------------------------------------------------------------ usable on the ack path
 
@@ -129,7 +139,40 @@ class Wiring:
             answers=self.answers(client),
             metrics=s.metrics,
             outage_window_s=s.settings.store_outage_retry_s,
+            held=s.held_replies,
+            held_retry_s=s.settings.held_reply_retry_s,
+            notices=self.outage_notices,
         )
+
+    def catch_up(self, client: WebClient) -> CatchUpFlow | None:
+        """The catch-up of held replies (None where replies cannot be held)."""
+        s = self._s
+        held = s.held_replies
+        if held is None:
+            return None
+        return CatchUpFlow(
+            client,
+            engine=s.engine,
+            reader=self.reader(client),
+            answers=self.answers(client),
+            held=held,
+            metrics=s.metrics,
+            bot_user_id=s.settings.slack_bot_user_id,
+            retry_s=s.settings.held_reply_retry_s,
+            max_attempts=s.settings.held_reply_max_attempts,
+        )
+
+    def catch_up_now(self, reply: HeldReply) -> None:
+        """Run one held reply's catch-up in this thread (a local timer's), with its own invocation."""
+        from bot.slack.app import bot_client  # the app module imports this one
+
+        runtime.begin(None)
+        client = bot_client(self._s.settings)
+        where = Where(channel=reply.channel_id, user=reply.user_id, thread_ts=reply.thread_ts)
+        with self.replies.told(client, where):
+            flow = self.catch_up(client)
+            if flow is not None:
+                flow.catch_up(reply)
 
     def mention(self, client: WebClient) -> MentionFlow:
         s = self._s

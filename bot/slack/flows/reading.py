@@ -100,6 +100,39 @@ class ThreadReader:
         message = UserMessage(text=body, user_id=user_id, ts=ts, id=ts, attachments=tuple(read.attachments))
         return message, read.notices
 
+    def unseen(
+        self,
+        *,
+        channel: str,
+        thread_ts: str,
+        after_ts: float,
+        bot_user_id: str | None,
+        deadline: float,
+    ) -> list[UserMessage]:
+        """People's messages of the thread newer than ``after_ts``, oldest first, with their files read
+        (for a catch-up after an outage: what the store never saw). Empty when Slack gives nothing back."""
+        history = SlackHistory(
+            self._client,
+            bot_user_id=bot_user_id,
+            bot_id=None,
+            clock=self._clock,
+            page_size=self._page_size,
+            max_messages=self._max_messages,
+        )
+        read = history.read(channel, thread_ts, deadline=deadline)
+        if read.error is not None:
+            log.warning("thread_not_read", error=read.error)
+        found = []
+        for item in read.messages:
+            message = item.message
+            if message.from_bot or message.ts == thread_ts or float(message.ts) <= after_ts:
+                continue
+            stored, _notices = self.message(
+                text=message.text, user_id=message.user_id, ts=message.ts, files=item.files, deadline=deadline
+            )
+            found.append(stored)
+        return sorted(found, key=lambda m: float(m.ts or 0))
+
     def adopt(
         self,
         *,

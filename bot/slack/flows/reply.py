@@ -6,10 +6,13 @@ earlier attempt left. Its files are read (only in threads the bot keeps); a repl
 people but not the bot is kept as context, not answered. When the store lost the thread (a reply
 under the bot's own message finds no conversation), the conversation is rebuilt from the thread as
 Slack gives it back; when the store cannot be reached, a reply under the bot's own message is held
-through the outage (:mod:`bot.slack.flows.outage`) and any other reply is left alone.
+through the outage (:mod:`bot.slack.flows.outage`; past its window it is held for a catch-up,
+:mod:`bot.slack.flows.catch_up`) and any other reply is left alone.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from slack_sdk import WebClient
 
@@ -18,12 +21,13 @@ from bot.core.conversation import conversation_id
 from bot.core.engine import Engine, ReplyOutcome
 from bot.core.files import Attachment
 from bot.core.notices import Notice
+from bot.core.held import HeldReplies, HeldReply
 from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
 from bot.metrics import Metrics
 from bot.slack.flows.access import Gate
 from bot.slack.flows.answer import Answerer
-from bot.slack.flows.outage import hold_through_outage
+from bot.slack.flows.outage import OutageNotices, hold_through_outage
 from bot.slack.flows.reading import ThreadReader, side_talk
 from bot.slack.payload import Message, Where
 from bot.slack.replies import tell_notices
@@ -44,6 +48,9 @@ class ReplyFlow:
         answers: Answerer,
         metrics: Metrics,
         outage_window_s: float,
+        held: HeldReplies | None = None,
+        held_retry_s: float = 60.0,
+        notices: OutageNotices | None = None,
     ) -> None:
         self._client = client
         self._engine = engine
@@ -52,6 +59,9 @@ class ReplyFlow:
         self._answers = answers
         self._metrics = metrics
         self._outage_window_s = outage_window_s
+        self._held = held
+        self._held_retry_s = held_retry_s
+        self._notices = notices
 
     def reply(self, message: Message) -> None:
         """Store the reply and answer it (or rebuild the lost thread first, or hold through an outage)."""
@@ -73,7 +83,28 @@ class ReplyFlow:
                 channel=message.channel,
                 thread_ts=thread_ts,
                 work=lambda: self._reply(message, thread_ts, under_bot=under_bot),
+                hold=self._holder(message, thread_ts),
+                notices=self._notices,
             )
+
+    def _holder(self, message: Message, thread_ts: str) -> Callable[[str | None], None] | None:
+        """How to hold this reply past the outage window (None: it cannot be held here)."""
+        held, team = self._held, message.team
+        if held is None or team is None:
+            return None
+
+        def hold(notice_ts: str | None) -> None:
+            reply = HeldReply(
+                team_id=team,
+                channel_id=message.channel,
+                thread_ts=thread_ts,
+                message_ts=message.ts,
+                user_id=message.user,
+                notice_ts=notice_ts,
+            )
+            held.hold(reply, delay_s=self._held_retry_s)
+
+        return hold
 
     def _reply(self, message: Message, thread_ts: str, *, under_bot: bool) -> None:
         conv_id = conversation_id(message.team, message.channel, thread_ts)
