@@ -31,7 +31,8 @@ from bot.core.held import HeldReply
 from bot.core.ports import Clock
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
-from bot.slack.app import bot_client, build_app
+from bot.slack.app import build_app
+from bot.slack.clients import bot_client
 from bot.slack.guard import screen_http
 from bot.slack.wiring import Wiring
 

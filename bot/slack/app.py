@@ -12,47 +12,18 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
-from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
 
 from bot import runtime
 from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
 from bot.settings import Settings
+from bot.slack.clients import slack_client
 from bot.slack.guard import register_fallbacks, shape_middleware
 from bot.slack.payload import log_context
 from bot.slack.wiring import Wiring
 
 log = get_logger("bot.slack.app")
-
-SLACK_HTTP_TIMEOUT_S = 10
-
-
-def slack_client(settings: Settings, token: str | None = None) -> WebClient:
-    """A WebClient for the configured Slack API URL that retries 429 (Retry-After) and 5xx."""
-    return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=SLACK_HTTP_TIMEOUT_S,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
-def bot_client(settings: Settings) -> WebClient:
-    """A WebClient with the bot token, for work that no Slack request started (a held reply's catch-up)."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    if token is None:
-        raise ConfigurationError("SLACK_BOT_TOKEN is not set")
-    return slack_client(settings, token)
 
 
 def _authorizer(settings: Settings) -> Any:

@@ -16,6 +16,7 @@ from bot.adapters.held_replies import LocalHeldReplies
 from bot.container import Services
 from bot.core.held import HeldReply
 from bot.core.tools import ToolConfig
+from bot.slack.clients import bot_client
 from bot.slack.features import FeatureMemory
 from bot.slack.flows.access import Gate
 from bot.slack.flows.answer import Answerer
@@ -164,8 +165,6 @@ class Wiring:
 
     def catch_up_now(self, reply: HeldReply) -> None:
         """Run one held reply's catch-up in this thread (a local timer's), with its own invocation."""
-        from bot.slack.app import bot_client  # the app module imports this one
-
         runtime.begin(None)
         client = bot_client(self._s.settings)
         where = Where(channel=reply.channel_id, user=reply.user_id, thread_ts=reply.thread_ts)
