@@ -57,7 +57,11 @@ _clock: Clock | None = None  # None: the system clock; tests inject a FixedClock
 
 def cold_start() -> Container:
     """Build everything the ack path needs, once per container."""
-    services = bootstrap(required=SLACK_REQUIRED, clock=_clock)
+    return container_for(bootstrap(required=SLACK_REQUIRED, clock=_clock))
+
+
+def container_for(services: Services) -> Container:
+    """The Bolt app, its Lambda adapter and the flows' wiring for these services."""
     wiring = Wiring(services)
     return Container(SlackRequestHandler(build_app(services, wiring=wiring)), services, wiring)
 

@@ -18,7 +18,6 @@ import pytest
 from bot.adapters import mcp_tools
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.core.ports import FixedClock
-from bot.slack.app import build_app
 from tests.fakes.github_server import FakeGitHub
 from tests.fakes.mcp_server import LocalMcp
 from tests.fakes.openai_server import Stream, calls
@@ -104,10 +103,7 @@ def tools(slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
             monkeypatch.setenv(key, value)
 
         def cold_start() -> lambda_function.Container:
-            services = bootstrap(required=SLACK_REQUIRED, clock=clock)
-            return lambda_function.Container(
-                lambda_function.SlackRequestHandler(build_app(services)), services
-            )
+            return lambda_function.container_for(bootstrap(required=SLACK_REQUIRED, clock=clock))
 
         monkeypatch.setattr(lambda_function, "cold_start", cold_start)
         lambda_function.reset()

@@ -20,8 +20,8 @@ from bot import runtime
 from bot.core.conversation import conversation_id
 from bot.core.engine import Engine, ReplyOutcome
 from bot.core.files import Attachment
-from bot.core.notices import Notice
 from bot.core.held import HeldReplies, HeldReply
+from bot.core.notices import Notice
 from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
 from bot.metrics import Metrics
