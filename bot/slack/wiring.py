@@ -102,6 +102,7 @@ class Wiring:
     # ---------------------------------------------------------- lazy listeners: the engine is built
 
     def answers(self, client: WebClient) -> Answerer:
+        """Streams answers into threads (every flow that ends with an answer uses one)."""
         s = self._s
         return Answerer(
             client,
@@ -115,6 +116,7 @@ class Wiring:
         )
 
     def reader(self, client: WebClient) -> ThreadReader:
+        """Reads a message's files and whole threads back from Slack."""
         s = self._s
         default = s.registry.default_agent
         return ThreadReader(
@@ -128,9 +130,11 @@ class Wiring:
         )
 
     def ask(self, client: WebClient) -> AskFlow:
+        """``/architect <verb> <text>`` and the picker's modal."""
         return AskFlow(client, engine=self._s.engine, answers=self.answers(client))
 
     def reply(self, client: WebClient) -> ReplyFlow:
+        """A person's reply in a thread."""
         s = self._s
         return ReplyFlow(
             client,
@@ -174,6 +178,7 @@ class Wiring:
                 flow.catch_up(reply)
 
     def mention(self, client: WebClient) -> MentionFlow:
+        """``@architect-bot <text>``."""
         s = self._s
         default = s.registry.default_agent
         return MentionFlow(
@@ -188,38 +193,46 @@ class Wiring:
         )
 
     def handoff(self, client: WebClient) -> HandoffFlow:
+        """A handoff button or modal."""
         return HandoffFlow(
             client, engine=self._s.engine, metrics=self._s.metrics, answers=self.answers(client)
         )
 
     def approval(self, client: WebClient) -> ApprovalFlow:
+        """Approve / Deny of a tool call."""
         return ApprovalFlow(
             client, engine=self._s.engine, policy=self._s.policy, answers=self.answers(client)
         )
 
     def feedback(self, client: WebClient) -> FeedbackFlow:
+        """Thumbs up / down and the comment."""
         return FeedbackFlow(client, engine=self._s.engine, metrics=self._s.metrics, replies=self.replies)
 
     def forget(self, client: WebClient) -> ForgetFlow:
+        """Forgetting a thread (confirmation and click)."""
         s = self._s
         return ForgetFlow(client, engine=s.engine, policy=s.policy, clock=s.clock, metrics=s.metrics)
 
     def usage(self) -> UsageFlow:
+        """``/architect usage``."""
         return UsageFlow(budget=self._s.budget, policy=self._s.policy, clock=self._s.clock)
 
     def canvas(self, client: WebClient) -> CanvasFlow:
+        """Save as canvas."""
         s = self._s
         return CanvasFlow(
             client, engine=s.engine, features=self.features, links=self.links, metrics=s.metrics
         )
 
     def home(self, client: WebClient) -> HomeFlow:
+        """The App Home tab."""
         s = self._s
         return HomeFlow(
             client, engine=s.engine, registry=s.registry, policy=s.policy, links=self.links, metrics=s.metrics
         )
 
     def assistant(self, client: WebClient) -> AssistantFlow:
+        """The side panel's chats."""
         s = self._s
         return AssistantFlow(
             client,
