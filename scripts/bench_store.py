@@ -52,7 +52,6 @@ STEPS = (
     "claim",
     "reply",
     "handoff",
-    "retire",
     "lock+read",
     "reserve",
     "answer+unlock",
@@ -145,8 +144,7 @@ def one_handoff(engine: Engine, conv_id: str, i: int, answer_id: str, agent: str
     ref = HandoffRef(c=conv_id, a=answer_id, f=agent, t=target)
     with engine.once(f"handoff:{conv_id}:{i}") as first:
         assert first
-        engine.hand_off(ref=ref, by_user="U1")
-        engine.retire_answer(conv_id, answer_id)
+        engine.hand_off(ref=ref, by_user="U1")  # also retires the clicked answer's buttons
         result = engine.answer(conv_id, deadline=time.monotonic() + 60).drain()
         assert result is not None
         new_id = result.turn.id
@@ -218,7 +216,6 @@ def main() -> None:
         "claim": "claim",
         "append_turn": "reply",
         "hand_off": "handoff",
-        "retire_answer": "retire",
         "lock_and_read": "lock+read",
         "finish": "answer+unlock",
         "show_answer": "show",

@@ -111,6 +111,7 @@ def test_serverless_packages_only_what_lambda_runs() -> None:
     assert "handlers/lambda_function.py" in files
     assert "handlers/dead_letter.py" in files
     assert any(name.startswith("agents/") for name in files)
+    assert "bot/adapters/redis/lua/hand_off.lua" in files  # the Redis scripts are package data
     assert not [name for name in files if name.startswith(LEFT_OUT)]
     assert lambda_package.runtime_version(provider["runtime"]) >= (3, 12)
 

@@ -25,8 +25,8 @@ from redis.crc import key_slot
 from redis.retry import Retry
 
 from bot.adapters.redis.store import RedisConversationStore
-from bot.core.conversation import ConversationMeta, HandoffRecord, Role, Turn
-from bot.core.ports import AppendOutcome, FixedClock, HandoffStatus, SystemClock
+from bot.core.conversation import ConversationMeta, HandoffRecord, Role, ShownAnswer, Turn
+from bot.core.ports import AppendOutcome, FixedClock, HandedOff, HandoffStatus, SystemClock
 from bot.errors import StoreUnavailableError
 
 CONV = "T1:C1:1700000000.000100"
@@ -226,14 +226,16 @@ def test_a_retry_after_a_lost_reply_reports_the_first_success(redis_url: str, re
     store = RedisConversationStore(client, prefix=redis_prefix, ttl_s=60, max_turns=50, clock=FixedClock())
     store.get(CONV)  # scripts loaded, connection open
     handoff_prompt = _turn("handoff-a1", "3.0")
+    shown = ShownAnswer(answer_id="a1", message_ts="1.5", restore="[]")
     steps: list[tuple[Any, object]] = [
         (lambda: store.create(_meta()), True),
         (lambda: store.append_turn(CONV, _turn("a1", "1.0", Role.ASSISTANT)), AppendOutcome.STORED),
+        (lambda: store.show_answer(CONV, shown), ()),
         (
             lambda: store.hand_off(
                 CONV, expected_answer_id="a1", record=HANDOFF, prompt=handoff_prompt, model=None
             ),
-            HandoffStatus.DONE,
+            HandedOff(HandoffStatus.DONE, shown),
         ),
         (lambda: store.claim("Ev1", ttl_s=30), True),
         (lambda: store.open(_meta(), _turn("u9", "9.0")).stored, True),

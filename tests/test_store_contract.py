@@ -149,10 +149,10 @@ def test_unknown_conversation_is_none_and_cannot_be_appended_to(harness: Harness
     assert store.get("T9:C9:1.0") is None
     assert store.append_turn("T9:C9:1.0", user("u1", "1.0")) is AppendOutcome.MISSING
     assert store.get("T9:C9:1.0") is None
-    status = store.hand_off(
+    handed = store.hand_off(
         "T9:C9:1.0", expected_answer_id="a1", record=record(), prompt=prompt(), model=None
     )
-    assert status is HandoffStatus.MISSING
+    assert handed.status is HandoffStatus.MISSING
 
 
 def test_turns_roundtrip_every_field(harness: Harness) -> None:
@@ -284,8 +284,8 @@ def test_hand_off_succeeds_once_then_the_same_button_fails(harness: Harness) -> 
     store.append_turn(CONV, user("u1", "1700000001.000000"))
     store.append_turn(CONV, answer("a1", "1700000002.000000"))
     first = record(at=5.0)
-    status = store.hand_off(CONV, expected_answer_id="a1", record=first, prompt=prompt(), model="gpt-4o-mini")
-    assert status is HandoffStatus.DONE
+    handed = store.hand_off(CONV, expected_answer_id="a1", record=first, prompt=prompt(), model="gpt-4o-mini")
+    assert handed.status is HandoffStatus.DONE
     conv = store.get(CONV)
     assert conv is not None
     assert conv.agent == "frontend-builder"
@@ -293,10 +293,10 @@ def test_hand_off_succeeds_once_then_the_same_button_fails(harness: Harness) -> 
     assert conv.meta.last_answer_id is None
     assert conv.handoffs == (first,)
     assert conv.turns[-1].id == "handoff-a1"
-    again_status = store.hand_off(
+    again_handed = store.hand_off(
         CONV, expected_answer_id="a1", record=record("other", at=5.0), prompt=prompt("handoff-x"), model=None
     )
-    assert again_status is HandoffStatus.STALE
+    assert again_handed.status is HandoffStatus.STALE
     again = store.get(CONV)
     assert again is not None
     assert again.agent == "frontend-builder"
@@ -311,7 +311,7 @@ def test_hand_off_from_a_stale_answer_fails(harness: Harness) -> None:
     store.append_turn(CONV, user("u2", "1700000003.000000"))
     store.append_turn(CONV, answer("a2", "1700000004.000000"))
     stale = store.hand_off(CONV, expected_answer_id="a1", record=record(), prompt=prompt(), model=None)
-    assert stale is HandoffStatus.STALE
+    assert stale.status is HandoffStatus.STALE
     conv = store.get(CONV)
     assert conv is not None
     assert conv.agent == "director"
@@ -320,7 +320,7 @@ def test_hand_off_from_a_stale_answer_fails(harness: Harness) -> None:
     live = store.hand_off(
         CONV, expected_answer_id="a2", record=record(), prompt=prompt("handoff-a2"), model=None
     )
-    assert live is HandoffStatus.DONE
+    assert live.status is HandoffStatus.DONE
 
 
 # --------------------------------------------------------------------------------- DeliveryClaims

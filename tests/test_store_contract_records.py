@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 
 from bot.core.conversation import RecentThread, ShownAnswer
-from bot.core.ports import ConversationStore, VoteStatus
+from bot.core.ports import ConversationStore, HandedOff, HandoffStatus, VoteStatus
 from tests.test_store_contract import CONV, Harness, answer, harness, meta, prompt, record, user
 
 __all__ = ["harness"]  # the contract's fixture: each test runs on both stores
@@ -49,15 +49,31 @@ def test_an_answer_superseded_before_it_was_shown_takes_down_its_own_buttons(har
 
 
 def test_a_handoff_retires_the_clicked_answers_buttons(harness: Harness) -> None:
-    """After a handoff the used buttons are retired once; the next answer does not take them down again."""
+    """The handoff itself retires the used buttons, once (a second click of them is stale and retires
+    nothing); the next answer does not take them down again."""
     store = harness.make()
     _with_answer(store, "a1")
     store.show_answer(CONV, _shown("a1"))
-    store.hand_off(CONV, expected_answer_id="a1", record=record(), prompt=prompt(), model=None)
-    assert store.retire_answer(CONV, "a1") == _shown("a1")
-    assert store.retire_answer(CONV, "a1") is None
+    handed = store.hand_off(CONV, expected_answer_id="a1", record=record(), prompt=prompt(), model=None)
+    assert handed == HandedOff(HandoffStatus.DONE, _shown("a1"))
+    again = store.hand_off(CONV, expected_answer_id="a1", record=record(), prompt=prompt("p2"), model=None)
+    assert again == HandedOff(HandoffStatus.STALE, None)
     _with_answer(store, "a2", "1700000010.000000")
     assert store.show_answer(CONV, _shown("a2")) == ()
+
+
+def test_a_handoff_from_an_answer_not_recorded_as_shown_retires_nothing(harness: Harness) -> None:
+    """Buttons shown before the bot kept track: the handoff works and says there is nothing recorded
+    to take down (the click's own message is updated instead); an older shown answer stays recorded."""
+    store = harness.make()
+    _with_answer(store, "a1")
+    store.show_answer(CONV, _shown("a1"))
+    _with_answer(store, "a2", "1700000003.000000")
+    handed = store.hand_off(CONV, expected_answer_id="a2", record=record(), prompt=prompt(), model=None)
+    assert handed == HandedOff(HandoffStatus.DONE, None)
+    conv = store.get(CONV)
+    assert conv is not None
+    assert list(conv.meta.shown) == ["a1"]
 
 
 def test_one_vote_per_person_per_answer_changeable(harness: Harness) -> None:

@@ -49,6 +49,14 @@ class HandoffStatus(StrEnum):
     MISSING = "missing"
 
 
+@dataclass(frozen=True, slots=True)
+class HandedOff:
+    """What :meth:`Conversations.hand_off` did, and where the clicked answer's buttons are shown."""
+
+    status: HandoffStatus
+    retired: ShownAnswer | None = None  # DONE only: no longer recorded as shown; its buttons must go
+
+
 class VoteStatus(StrEnum):
     """What :meth:`ThreadRecords.vote` did."""
 
@@ -198,9 +206,11 @@ class Conversations(Protocol):
         record: HandoffRecord,
         prompt: Turn,
         model: str | None,
-    ) -> HandoffStatus:
+    ) -> HandedOff:
         """In one atomic operation: switch the agent to ``record.to_agent`` (and its model to
-        ``model``), append ``record`` and the ``prompt`` turn, and clear ``last_answer_id``.
+        ``model``), append ``record`` and the ``prompt`` turn, clear ``last_answer_id``, and stop
+        recording the clicked answer as shown (:meth:`ThreadRecords.show_answer`): it is returned as
+        ``retired``, its buttons to take down (None if it was not recorded as shown).
 
         Only if ``last_answer_id`` equals ``expected_answer_id`` (the button's answer is the latest
         and unused) and that answer was written by ``record.from_agent``; otherwise nothing changes.
@@ -256,10 +266,6 @@ class ThreadRecords(Protocol):
         ``shown`` itself is returned: its own buttons must go. So each stale button set is returned
         to exactly one caller, however the answers race.
         """
-        ...
-
-    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
-        """Stop recording ``answer_id`` as shown and return it (None if it was not): its buttons go."""
         ...
 
     def vote(

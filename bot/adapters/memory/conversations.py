@@ -23,7 +23,7 @@ from bot.core.conversation import (
     Turn,
     parse_conversation_id,
 )
-from bot.core.ports import AppendOutcome, HandoffStatus, LockedConversation, Opened
+from bot.core.ports import AppendOutcome, HandedOff, HandoffStatus, LockedConversation, Opened
 from bot.errors import ConversationBusyError, ConversationNotFoundError
 
 
@@ -206,23 +206,26 @@ class MemoryConversations(MemoryBase):
         record: HandoffRecord,
         prompt: Turn,
         model: str | None,
-    ) -> HandoffStatus:
-        """Switch the agent, record the handoff and store the prompt turn, in one atomic step."""
+    ) -> HandedOff:
+        """Switch the agent, record the handoff, store the prompt turn and retire the clicked
+        answer's buttons, in one atomic step."""
         with self._cond:
             conv = self._live(conversation_id)
             if conv is None:
-                return HandoffStatus.MISSING
+                return HandedOff(HandoffStatus.MISSING)
             if conv.meta.last_answer_id != expected_answer_id:
-                return HandoffStatus.STALE
+                return HandedOff(HandoffStatus.STALE)
             answer = conv.turns.get(expected_answer_id)
             if answer is None or answer.agent != record.from_agent:
-                return HandoffStatus.WRONG_AGENT
+                return HandedOff(HandoffStatus.WRONG_AGENT)
+            shown = dict(conv.meta.shown)
+            retired = shown.pop(expected_answer_id, None)
             conv.meta = conv.meta.model_copy(
-                update={"agent": record.to_agent, "model": model, "last_answer_id": None}
+                update={"agent": record.to_agent, "model": model, "last_answer_id": None, "shown": shown}
             )
             conv.handoffs.append(record)
             self._append_locked(conversation_id, prompt)
-            return HandoffStatus.DONE
+            return HandedOff(HandoffStatus.DONE, retired)
 
     def forget(self, conversation_id: str) -> bool:
         """Drop the conversation and its parked turns; a tombstone refuses the id for ``ttl_s``."""

@@ -24,18 +24,6 @@ class MemoryThreadRecords(MemoryBase):
             self._touch(conv)
             return stale
 
-    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
-        """Forget that ``answer_id`` is shown; return it if it was."""
-        with self._cond:
-            conv = self._live(conversation_id)
-            if conv is None or answer_id not in conv.meta.shown:
-                return None
-            shown = dict(conv.meta.shown)
-            retired = shown.pop(answer_id)
-            conv.meta = conv.meta.model_copy(update={"shown": shown})
-            self._touch(conv)
-            return retired
-
     def vote(
         self,
         conversation_id: str,

@@ -16,8 +16,15 @@ from bot.adapters.redis import keys
 from bot.adapters.redis.base import RedisBase, agent_set, conversation, ms, text, turn_args
 from bot.adapters.redis.lock import locked
 from bot.adapters.store_common import PARK_TTL_S, new_token, ts_micros
-from bot.core.conversation import Conversation, ConversationMeta, HandoffRecord, Turn, parse_conversation_id
-from bot.core.ports import AppendOutcome, HandoffStatus, LockedConversation, Opened
+from bot.core.conversation import (
+    Conversation,
+    ConversationMeta,
+    HandoffRecord,
+    ShownAnswer,
+    Turn,
+    parse_conversation_id,
+)
+from bot.core.ports import AppendOutcome, HandedOff, HandoffStatus, LockedConversation, Opened
 
 _APPENDED = {
     1: AppendOutcome.STORED,
@@ -146,8 +153,9 @@ class RedisConversations(RedisBase):
         record: HandoffRecord,
         prompt: Turn,
         model: str | None,
-    ) -> HandoffStatus:
-        """Compare-and-set, handoff record and prompt turn in one script."""
+    ) -> HandedOff:
+        """Compare-and-set, handoff record, prompt turn and the clicked answer's buttons retired:
+        one script."""
         args = [
             *self.write_args(),
             *turn_args(prompt),
@@ -158,8 +166,13 @@ class RedisConversations(RedisBase):
             json.dumps(model),
             record.model_dump_json(),
         ]
-        result = self.run_script("hand_off", "hand_off", self.conversation_keys(conversation_id), args)
-        return _HANDED_OFF.get(result, HandoffStatus.MISSING)
+        result, retired = self.run_script(
+            "hand_off", "hand_off", self.conversation_keys(conversation_id), args
+        )
+        return HandedOff(
+            _HANDED_OFF.get(result, HandoffStatus.MISSING),
+            ShownAnswer.model_validate_json(retired) if retired else None,
+        )
 
     def locked(
         self, conversation_id: str, *, ttl_s: float, wait_s: float

@@ -25,12 +25,6 @@ class RedisThreadRecords(RedisBase):
         raw = self.run_script("show_answer", "show_answer", self.conversation_keys(conversation_id), args)
         return tuple(ShownAnswer.model_validate(item) for item in json.loads(raw))
 
-    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
-        """Forget that ``answer_id`` is shown (one script, safe to retry); it, if it was."""
-        args: list[str | int] = [ms(self.ttl_s), new_token(), answer_id]
-        raw = self.run_script("retire_answer", "retire_answer", self.conversation_keys(conversation_id), args)
-        return ShownAnswer.model_validate_json(raw) if raw else None
-
     def vote(
         self,
         conversation_id: str,

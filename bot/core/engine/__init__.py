@@ -14,11 +14,11 @@ case lives in its own module and takes only the collaborators it uses:
 - :mod:`~bot.core.engine.model_loop`: one answer's model rounds, its tool calls, the pause for an
   approval and the resume after it (:meth:`Engine.decide`), storing the answer's turn;
 - :mod:`~bot.core.engine.handoff`: :meth:`Engine.hand_off` moves the conversation to another agent
-  after a button click;
+  after a button click, and retires the clicked answer's buttons in the same store operation;
 - :mod:`~bot.core.engine.forget`: :meth:`Engine.forget` deletes a conversation on request and
   keeps it from ever being reopened or adopted again (:meth:`Engine.is_forgotten`: check it before
   reading a thread back from Slack);
-- :mod:`~bot.core.engine.shown`: what Slack shows (handoff buttons shown and retired, votes,
+- :mod:`~bot.core.engine.shown`: what Slack shows (where handoff buttons are shown, votes,
   canvases, recent threads); :mod:`~bot.core.engine.deliveries`: each delivery runs once;
 - :mod:`~bot.core.engine.outcomes`: what they return (no logic).
 
@@ -341,10 +341,6 @@ class Engine:
         return self._shown.show_answer(
             conversation_id, answer_id=answer_id, agent=agent, message_ts=message_ts, restore=restore
         )
-
-    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
-        """After a handoff from ``answer_id``: its buttons are stale; returns where they are shown."""
-        return self._shown.retire_answer(conversation_id, answer_id)
 
     def vote(
         self, ref: FeedbackRef, *, by_user: str, positive: bool, comment: str | None = None

@@ -1,4 +1,5 @@
-"""Handing a conversation to another agent after a button click: one atomic store operation."""
+"""Handing a conversation to another agent after a button click: one atomic store operation, which
+also retires the clicked answer's buttons (the outcome says where they are shown)."""
 
 from __future__ import annotations
 
@@ -67,9 +68,10 @@ class Handoffs:
             agent=handoff.target,
             created_at=now,
         )
-        status = self.store.hand_off(
+        handed = self.store.hand_off(
             ref.conversation_id, expected_answer_id=ref.answer_id, record=record, prompt=turn, model=model
         )
+        status = handed.status
         if status is HandoffStatus.MISSING:
             raise ConversationNotFoundError(ref.conversation_id)
         if status is HandoffStatus.WRONG_AGENT:
@@ -86,4 +88,5 @@ class Handoffs:
             label=handoff.handoff.label,
             prompt_turn=turn,
             model=model,
+            retired=handed.retired,
         )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
-from bot.core.conversation import Conversation, Turn
+from bot.core.conversation import Conversation, ShownAnswer, Turn
 from bot.core.image_cost import ImageDetail
 from bot.core.notices import Notice
 from bot.core.registry import ResolvedHandoff
@@ -125,6 +125,7 @@ class HandoffOutcome:
     label: str
     prompt_turn: Turn
     model: str | None
+    retired: ShownAnswer | None = None  # where the clicked answer's buttons are shown: they go now
 
 
 @dataclass(frozen=True, slots=True)

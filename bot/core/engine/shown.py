@@ -1,4 +1,4 @@
-"""What Slack shows of a conversation: handoff buttons shown and retired, votes, canvases, recent threads."""
+"""What Slack shows of a conversation: where handoff buttons are shown, votes, canvases, recent threads."""
 
 from __future__ import annotations
 
@@ -58,10 +58,6 @@ class Shown:
         first). Each stale button set is returned to exactly one caller (one atomic store operation)."""
         shown = ShownAnswer(answer_id=answer_id, agent=agent, message_ts=message_ts, restore=restore)
         return self.store.show_answer(conversation_id, shown)
-
-    def retire_answer(self, conversation_id: str, answer_id: str) -> ShownAnswer | None:
-        """After a handoff from ``answer_id``: its buttons are stale; returns where they are shown."""
-        return self.store.retire_answer(conversation_id, answer_id)
 
     def vote(
         self, ref: FeedbackRef, *, by_user: str, positive: bool, comment: str | None = None

@@ -14,11 +14,10 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.conversation import ShownAnswer
 from bot.core.engine import Engine, HandoffOutcome
 from bot.core.refs import HandoffRef
 from bot.core.thread_record import AnswerMark, HandoffMark, metadata
-from bot.errors import BotError, ConversationNotFoundError
+from bot.errors import ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.metrics import Metrics
 from bot.slack.blocks import handoff_line, truncate, without_actions
@@ -104,9 +103,9 @@ class HandoffFlow:
         return outcome
 
     def _retire_buttons(self, click: HandoffClick, outcome: HandoffOutcome, channel: str) -> None:
-        """The handed-off answer's buttons come down (the store says where they are), with no second
+        """The handed-off answer's buttons come down (the handoff said where they are), with no second
         announcement under it: the thread line says it."""
-        retired = self._retire(click.ref)
+        retired = outcome.retired
         if retired is not None:
             take_down_buttons(self._client, channel, retired)
         elif click.message_ts and click.message_blocks is not None:  # shown before the bot kept track
@@ -123,10 +122,3 @@ class HandoffFlow:
                 )
             except SlackApiError:
                 log.warning("old_buttons_not_removed")
-
-    def _retire(self, ref: HandoffRef) -> ShownAnswer | None:
-        try:
-            return self._engine.retire_answer(ref.conversation_id, ref.answer_id)
-        except BotError as error:
-            log.warning("buttons_not_retired", kind=error.kind)
-            return None
