@@ -38,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_speed.py
 	$(BIN)/python scripts/bench_loader.py
 	$(BIN)/python scripts/bench_store.py
-	$(BIN)/python scripts/bench_budget.py
+	$(BIN)/python scripts/bench_prompt_fit.py
 	$(BIN)/python scripts/bench_slack.py
 	$(BIN)/python scripts/bench_tools.py
 	$(BIN)/python scripts/bench_playground.py

@@ -32,10 +32,10 @@ if TYPE_CHECKING:
     from bot.adapters.slack_files import SlackFiles
     from bot.core.engine import Engine
     from bot.core.files import FileLimits
-    from bot.core.governance import Access, Budget
+    from bot.core.governance import Access, Quota
     from bot.core.held import HeldReplies
     from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
-    from bot.core.quota import QuotaStore
+    from bot.core.quota import UsageLedger
     from bot.core.tools import ToolConfig
     from bot.toolbox import SettingsToolbox
 
@@ -69,8 +69,8 @@ class Services:
         self._routed: RoutedChatModel | None = None  # the same, with the model routes' endpoints
         self._toolbox: SettingsToolbox | None = None  # the engine's tools (warmed, reconnected)
         self._access: Access | None = None
-        self._quota: QuotaStore | None = None
-        self._budget: Budget | None = None
+        self._ledger: UsageLedger | None = None
+        self._quota: Quota | None = None
         self._counter: TokenCounter | None = None
         self._engine: Engine | None = None
         self._tool_config: ToolConfig | None = None
@@ -79,7 +79,7 @@ class Services:
         self._model_lock = threading.Lock()
         self._counter_lock = threading.Lock()
         self._engine_lock = threading.Lock()  # taken before the others, never inside them
-        self._governance_lock = threading.RLock()  # access, quota, budget (budget builds quota)
+        self._governance_lock = threading.RLock()  # access, ledger, quota (the quota builds the ledger)
         self._lock = threading.RLock()  # the small pure parts: tool config, the Slack files reader
         self._files: SlackFiles | None = None
 
@@ -158,30 +158,31 @@ class Services:
             return self._access
 
     @property
-    def quota(self) -> QuotaStore:
-        """Budget and usage counters: in Redis beside the conversations, or in memory locally."""
+    def ledger(self) -> UsageLedger:
+        """The usage counters the quota checks and charges: in Redis beside the conversations, or in
+        memory locally."""
         with self._governance_lock:
-            if self._quota is None:
+            if self._ledger is None:
                 self.store  # noqa: B018 - builds the Redis client when the conversations are in Redis
                 if self._redis is not None:
-                    from bot.adapters.redis.quota import RedisQuotaStore
+                    from bot.adapters.redis.ledger import RedisLedger
 
-                    self._quota = RedisQuotaStore(self._redis, prefix=self.settings.redis_key_prefix)
+                    self._ledger = RedisLedger(self._redis, prefix=self.settings.redis_key_prefix)
                 else:
-                    from bot.adapters.memory.quota import MemoryQuotaStore
+                    from bot.adapters.memory.ledger import MemoryLedger
 
-                    self._quota = MemoryQuotaStore(clock=self.clock)
-            return self._quota
+                    self._ledger = MemoryLedger(clock=self.clock)
+            return self._ledger
 
     @property
-    def budget(self) -> Budget:
-        """The budget gate around model calls, and usage reports."""
+    def quota(self) -> Quota:
+        """The quota: the gate around model calls, and usage reports."""
         with self._governance_lock:
-            if self._budget is None:
-                from bot.core.governance import Budget
+            if self._quota is None:
+                from bot.core.governance import Quota
 
-                self._budget = Budget(self.policy, self.quota, self.clock)
-            return self._budget
+                self._quota = Quota(self.policy, self.ledger, self.clock)
+            return self._quota
 
     @property
     def model(self) -> ChatModel:
@@ -293,7 +294,7 @@ class Services:
                     model=model,
                     counter=self.counter,
                     clock=self.clock,
-                    budget=self.budget,
+                    quota=self.quota,
                     config=EngineConfig(
                         max_prompt_tokens=settings.max_prompt_tokens,
                         reserve_tokens=settings.answer_reserve_tokens,

@@ -40,12 +40,12 @@ from bot.adapters.redis.store import RedisConversationStore
 from bot.adapters.slack_files import SlackFiles
 from bot.adapters.slack_history import SlackHistory
 from bot.adapters.token_counter import EstimatingCounter, TiktokenCounter, tiktoken_available
-from bot.core.budget import build_prompt
 from bot.core.conversation import Role, Turn
 from bot.core.engine import Engine, EngineConfig
 from bot.core.files import FileLimits
 from bot.core.image_cost import accepts_images, image_tokens
 from bot.core.ports import SystemClock, TokenCounter
+from bot.core.prompt_fit import build_prompt
 from bot.core.thread_record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
 from bot.logging import configure_logging
 from bot.settings import Settings

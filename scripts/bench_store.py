@@ -35,13 +35,13 @@ from typing import Any
 
 import redis
 
-from bot.adapters.redis.quota import RedisQuotaStore
+from bot.adapters.redis.ledger import RedisLedger
 from bot.adapters.redis.store import RedisConversationStore
 from bot.adapters.token_counter import EstimatingCounter
 from bot.core.agents import AgentSpec, parse_agent
 from bot.core.conversation import UserMessage
 from bot.core.engine import Engine, EngineConfig
-from bot.core.governance import Access, Budget
+from bot.core.governance import Access, Quota
 from bot.core.policy import parse_policy
 from bot.core.ports import Completion, ModelEvent, ModelRequest, SystemClock, TextDelta
 from bot.core.refs import HandoffRef
@@ -211,7 +211,7 @@ def main() -> None:
     store = RedisConversationStore(
         client, prefix=prefix, ttl_s=3600, max_turns=args.max_turns, clock=SystemClock()
     )
-    quota = RedisQuotaStore(client, prefix=prefix)
+    ledger = RedisLedger(client, prefix=prefix)
     steps = {
         "claim": "claim",
         "append_turn": "reply",
@@ -223,7 +223,7 @@ def main() -> None:
         "open": "other",
     }
     SCRIPT_STEPS.update({store.scripts[name].sha: step for name, step in steps.items()})
-    SCRIPT_STEPS.update({quota.scripts["reserve"].sha: "reserve", quota.scripts["charge"].sha: "charge"})
+    SCRIPT_STEPS.update({ledger.scripts["reserve"].sha: "reserve", ledger.scripts["charge"].sha: "charge"})
     registry = Registry.build(AGENTS, [], RoutingConfig(), "gpt-4.1")
     policy, problems = parse_policy(GOVERNED, "bench-policy.yaml")
     assert not problems, problems
@@ -233,17 +233,17 @@ def main() -> None:
         print(f"Redis {version} at {pool.connection_kwargs.get('host')}: {args.turns} turns, ", end="")
         print(f"max_turns={args.max_turns}, user turn 300 chars, answer 1500 chars")
         totals = {}
-        for label, budget in (
+        for label, gate in (
             ("without a policy", None),
-            ("with the policy's checks", Budget(policy, quota, SystemClock())),
+            ("with the policy's checks", Quota(policy, ledger, SystemClock())),
         ):
             # the reply carries the agents U1 may not use, as the Slack layer computes them (no Redis)
             refused = (
-                Access(policy, None).refused_agents(user_id="U1", channel_id="C1") if budget else frozenset()
+                Access(policy, None).refused_agents(user_id="U1", channel_id="C1") if gate else frozenset()
             )
             engine = Engine(
                 registry=registry, store=store, model=ScriptedModel(), counter=EstimatingCounter(),
-                clock=SystemClock(), config=config, budget=budget,
+                clock=SystemClock(), config=config, quota=gate,
             )  # fmt: skip
             print(f"\n=== {label} ===")
             conv_id = f"T1:C1:17000000{len(totals)}0.000100"

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis
 
 from bot.adapters.redis import keys
-from bot.adapters.redis.quota import RedisQuotaStore
+from bot.adapters.redis.ledger import RedisLedger
 from bot.adapters.redis.store import RedisConversationStore
 from bot.core.conversation import ConversationMeta, HandoffRecord, RecentThread, Role, ShownAnswer, Turn
 from bot.core.ports import FixedClock
@@ -73,7 +73,7 @@ def test_the_stores_write_only_documented_keys(redis_client: redis.Redis, redis_
     held.__enter__()
     store.create(ConversationMeta(id="T1:C1:3.0", agent="director", created_at=1.0, updated_at=1.0))
     store.forget("T1:C1:3.0")
-    quota = RedisQuotaStore(redis_client, prefix=redis_prefix)
+    quota = RedisLedger(redis_client, prefix=redis_prefix)
     request = QuotaRequest(id="r1", user_id="U1", estimate_tokens=5, limits=Limits(), now=clock.now())
     reservation = quota.reserve(request)
     assert isinstance(reservation, Reservation)

@@ -1,4 +1,4 @@
-"""Token counters for the prompt budget.
+"""Token counters for fitting the prompt into the model's window.
 
 Two implementations of :class:`bot.core.ports.TokenCounter`:
 
@@ -14,10 +14,10 @@ Why not ``bytes / 3``: measured against the exact o200k/cl100k encodings, Englis
 ``"a\\n" * n`` 1.0 bytes per token: ``bytes / 3`` under-counts those by up to 3x, which would
 overflow a 128k window. The estimate below splits text into runs the way tiktoken's pre-tokenizer
 does (letters, digits, whitespace, punctuation, other scripts) and charges each run a bound that
-held on every sample measured (``tests/test_budget.py`` re-checks it against tiktoken with the real
+held on every sample measured (``tests/test_prompt_fit.py`` re-checks it against tiktoken with the real
 encoding files on every run; 0 under-counts in 4,000 mixed texts and 20,000 short random strings).
 The price: it over-counts English by about 1.7x, code about 2x, JSON/ids about 1.4x (a realistic
-200-turn thread: 1.65x, see ``scripts/bench_budget.py``). Known blind spot: long lowercase
+200-turn thread: 1.65x, see ``scripts/bench_prompt_fit.py``). Known blind spot: long lowercase
 gibberish ("qxzvkw...") and random Cyrillic strings are under-counted; they are rare in chat and
 mixed with prose.
 """

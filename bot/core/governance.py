@@ -1,12 +1,13 @@
-"""Governance use cases: access to agents and the budget gate around model calls. Pure.
+"""Governance use cases: access to agents and the quota, the gate around model calls. Pure.
 
 :class:`Access` answers "may this person use this agent here?" from the policy and a user-group
 directory; :meth:`Access.refused_agents` gives the set the store checks atomically when a reply
 or a mention is written (so a refused message is never stored and never reaches a model).
 
-:class:`Budget` is what the engine calls around a model call: :meth:`Budget.reserve` before it
+:class:`Quota` is what the engine calls around a model call: :meth:`Quota.reserve` before it
 (raises :class:`~bot.errors.BudgetExceededError` with the words the person reads) and
-:meth:`Budget.charge` after it with the real usage, and what ``/architect usage`` reads.
+:meth:`Quota.charge` after it with the real usage, against the policy's budgets and rate limits as
+counted in the :class:`~bot.core.quota.UsageLedger`; and what ``/architect usage`` reads.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import uuid
 from bot.core.conversation import Usage
 from bot.core.policy import AccessDecision, GroupDirectory, Policy, check_access, cost_usd, micro_usd
 from bot.core.ports import Clock
-from bot.core.quota import Charge, Limits, QuotaRequest, QuotaStore, Rejection, Reservation, UsageReport
+from bot.core.quota import Charge, Limits, QuotaRequest, Rejection, Reservation, UsageLedger, UsageReport
 from bot.errors import BudgetExceededError
 from bot.logging import get_logger
 
@@ -47,12 +48,12 @@ class Access:
         )
 
 
-class Budget:
-    """The budget gate: reserve before a model call, charge after it, report usage."""
+class Quota:
+    """The gate around model calls: reserve before one, charge after it, report usage."""
 
-    def __init__(self, policy: Policy, quota: QuotaStore, clock: Clock) -> None:
+    def __init__(self, policy: Policy, ledger: UsageLedger, clock: Clock) -> None:
         self.policy = policy
-        self.quota = quota
+        self.ledger = ledger
         self.clock = clock
         self.limits = Limits.from_policy(policy)
 
@@ -69,7 +70,7 @@ class Budget:
             now=now,
             enforce=self.policy.limits_apply_to(user_id),
         )
-        outcome = self.quota.reserve(request)
+        outcome = self.ledger.reserve(request)
         if isinstance(outcome, Rejection):
             log.info(
                 "budget_refused",
@@ -94,7 +95,7 @@ class Budget:
         input_tokens = usage.input_tokens if usage is not None else 0
         output_tokens = usage.output_tokens if usage is not None else 0
         price = self.policy.price_for(usage.model) if usage is not None else None
-        self.quota.charge(
+        self.ledger.charge(
             Charge(
                 id=reservation.id if reservation is not None else uuid.uuid4().hex,
                 user_id=user_id,
@@ -110,4 +111,4 @@ class Budget:
 
     def usage(self, user_id: str) -> UsageReport:
         """The person's usage today and this month; admins also get the workspace's top lines."""
-        return self.quota.usage(user_id, now=self.clock.now(), workspace=self.policy.is_admin(user_id))
+        return self.ledger.usage(user_id, now=self.clock.now(), workspace=self.policy.is_admin(user_id))

@@ -21,7 +21,8 @@ defect is a :class:`~bot.core.agents.Problem` with its line), decides access
 (:func:`check_access`), and does the budget arithmetic: UTC day / month / minute windows and their
 reset times from a given ``now`` (:func:`day_window`, :func:`month_window`, :func:`minute_window`),
 dollars from prices (:func:`cost_usd`) and the words a person reads when a limit stops them.
-Counting against the limits is :mod:`bot.core.quota` (the port) and its adapters.
+Counting against the limits is the quota (:mod:`bot.core.governance`) in the ledger (:mod:`bot.core.quota`'s
+``UsageLedger`` port and its adapters).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ thread's turns as user/assistant messages. A person's turn is prefixed with thei
 (``<@U123>: ...``), or with their name where they are not a Slack user (the terminal's ``ada: ...``),
 so the model can tell people apart; an answer written by *another* agent (before
 a handoff) is marked ``[answer by NAME]`` so the new agent sees the whole thread and knows whose
-words those were. Fitting the prompt into the model's window is :mod:`bot.core.budget`.
+words those were. Fitting the prompt into the model's window is :mod:`bot.core.prompt_fit`.
 """
 
 from __future__ import annotations

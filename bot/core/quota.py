@@ -1,17 +1,17 @@
-"""Budgets and rate limits as counters: the port and its values. Pure.
+"""The quota's values and the ledger it counts in (the :class:`UsageLedger` port). Pure.
 
 Before a model call the caller *reserves* an estimate of the tokens (prompt + room for the answer)
-and one request; the store checks, atomically and across all Lambda instances, the person's daily
+and one request; the ledger checks, atomically and across all Lambda instances, the person's daily
 tokens, the workspace's daily tokens and the person's requests this minute, and either counts the
 reservation or says which limit stops it (:class:`Rejection`). After the answer the caller
-*charges* the real input + output tokens: the store replaces the reservation by them and adds them
+*charges* the real input + output tokens: the ledger replaces the reservation by them and adds them
 to the usage aggregates (per person, agent and channel, per UTC day and month) that
 ``/architect usage`` shows. Two round trips per answered turn at most: one reserve, one charge.
 
 Counters of a day expire at the next UTC midnight, a minute's at the end of that minute; windows
 come from the caller's clock (:mod:`bot.core.policy`), so tests move time with a ``FixedClock``.
-Implementations: :mod:`bot.adapters.redis.quota` (Lua scripts) and
-:mod:`bot.adapters.memory.quota` (one process), held to one contract (``tests/test_quota_contract.py``).
+Implementations: :mod:`bot.adapters.redis.ledger` (Lua scripts) and
+:mod:`bot.adapters.memory.ledger` (one process), held to one contract (``tests/test_ledger_contract.py``).
 """
 
 from __future__ import annotations
@@ -195,8 +195,9 @@ class UsageReport:
     workspace_month: PeriodUsage | None = None
 
 
-class QuotaStore(Protocol):
-    """Counters for budgets, rate limits and usage reports. Every method may raise ``StoreUnavailableError``.
+class UsageLedger(Protocol):
+    """The ledger: counters for budgets, rate limits and usage reports. Every method may raise
+    ``StoreUnavailableError``.
 
     Contract:
     - ``reserve`` is atomic across processes: of concurrent requests that do not all fit, only

@@ -215,7 +215,7 @@ class Wiring:
 
     def usage(self) -> UsageFlow:
         """``/architect usage``."""
-        return UsageFlow(budget=self._s.budget, policy=self._s.policy, clock=self._s.clock)
+        return UsageFlow(quota=self._s.quota, policy=self._s.policy, clock=self._s.clock)
 
     def canvas(self, client: WebClient) -> CanvasFlow:
         """Save as canvas."""

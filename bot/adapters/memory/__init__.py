@@ -1,1 +1,1 @@
-"""In-process adapters: the conversation store and the quota store for local runs and fast tests."""
+"""In-process adapters: the conversation store and the usage ledger for local runs and fast tests."""

@@ -1,4 +1,4 @@
-"""Redis adapters: the conversation store and the quota store, their keys and Lua scripts.
+"""Redis adapters: the conversation store and the usage ledger, their keys and Lua scripts.
 
 Every Redis key is built in :mod:`bot.adapters.redis.keys`; every call goes through
 :mod:`bot.adapters.redis.calls` (failures become ``StoreUnavailableError``); the client comes from

@@ -1,7 +1,7 @@
 """The Redis client every Redis adapter shares: production timeouts, retries and TLS.
 
 The container builds one client per process (:func:`connect`) and hands it to the conversation
-store and the quota store; after a SnapStart restore it drops the pooled connections
+store and the usage ledger; after a SnapStart restore it drops the pooled connections
 (:func:`disconnect`), whose sockets died with the snapshot.
 """
 

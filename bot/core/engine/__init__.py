@@ -10,7 +10,7 @@ case lives in its own module and takes only the collaborators it uses:
   its thread as Slack gives it back (the store lost it), or starts one in a thread that already has
   a discussion, with its history; :meth:`Engine.copy_in` copies one for the terminal;
 - :mod:`~bot.core.engine.answer`: :meth:`Engine.answer` lets the current agent answer everything
-  not answered yet, streaming (lock + one read, prompt, the budget's reservation and charge);
+  not answered yet, streaming (lock + one read, prompt, the quota's reservation and charge);
 - :mod:`~bot.core.engine.model_loop`: one answer's model rounds, its tool calls, the pause for an
   approval and the resume after it (:meth:`Engine.decide`), storing the answer's turn;
 - :mod:`~bot.core.engine.handoff`: :meth:`Engine.hand_off` moves the conversation to another agent
@@ -24,7 +24,7 @@ case lives in its own module and takes only the collaborators it uses:
 
 Governance (optional, :mod:`bot.core.governance`): replies and mentions carry the agents their
 author may not use, and the store refuses them in the same atomic write; with a
-:class:`~bot.core.governance.Budget`, :meth:`AnswerStream.open` reserves the estimated tokens
+:class:`~bot.core.governance.Quota`, :meth:`AnswerStream.open` reserves the estimated tokens
 before any model call (raising :class:`~bot.errors.BudgetExceededError` when a limit stops it)
 and the real usage is charged once the answer is stored.
 
@@ -81,7 +81,7 @@ from bot.core.engine.outcomes import (
 )
 from bot.core.engine.shown import RECENT_SHOWN, RecentThreads, Shown
 from bot.core.engine.turns import slack_ts
-from bot.core.governance import Budget
+from bot.core.governance import Quota
 from bot.core.ports import (
     ChatModel,
     Clock,
@@ -135,7 +135,7 @@ class Engine:
         clock: Clock,
         config: EngineConfig,
         files: FileSource | None = None,
-        budget: Budget | None = None,
+        quota: Quota | None = None,
         tools: ToolboxFactory | None = None,
         tool_config: ToolConfig | None = None,
         tool_rules: ToolRules | None = None,
@@ -148,7 +148,7 @@ class Engine:
         self.clock = clock
         self.config = config
         self.files = files
-        self.budget = budget
+        self.quota = quota
         self.tools = tools
         self.tool_config = tool_config or ToolConfig()
         self.tool_rules = tool_rules or ToolRules()
@@ -174,7 +174,7 @@ class Engine:
             clock=clock,
             config=config,
             loop=loop,
-            budget=budget,
+            quota=quota,
             tools=tools,
             tool_config=self.tool_config,
             tool_rules=self.tool_rules,

@@ -1,4 +1,4 @@
-"""Answering: the answer stream, the lock and the one read, the prompt, the budget's reservation and charge.
+"""Answering: the answer stream, the lock and the one read, the prompt, the quota's reservation and charge.
 
 :meth:`Answering.answer` lets the current agent answer everything not answered yet;
 :meth:`Answering.decide` lets an answer paused on a tool call go on after a click. Both take the
@@ -14,7 +14,6 @@ from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 from bot.core.agents import AgentSpec
-from bot.core.budget import PromptResult, build_prompt
 from bot.core.conversation import Conversation, Turn, Usage
 from bot.core.engine.model_loop import AnswerJob, ModelLoop, Resume, decided_approval, lapsed_approval
 from bot.core.engine.outcomes import (
@@ -26,10 +25,11 @@ from bot.core.engine.outcomes import (
     StopAnswer,
     ToolNotice,
 )
-from bot.core.governance import Budget
+from bot.core.governance import Quota
 from bot.core.image_cost import accepts_images
 from bot.core.notices import Notice
 from bot.core.ports import Clock, Conversations, LockedConversation, TokenCounter
+from bot.core.prompt_fit import PromptResult, build_prompt
 from bot.core.quota import Reservation
 from bot.core.refs import ApprovalRef
 from bot.core.registry import Registry
@@ -151,7 +151,7 @@ class Answering:
         clock: Clock,
         config: EngineConfig,
         loop: ModelLoop,
-        budget: Budget | None = None,
+        quota: Quota | None = None,
         tools: ToolboxFactory | None = None,
         tool_config: ToolConfig,
         tool_rules: ToolRules,
@@ -162,7 +162,7 @@ class Answering:
         self.clock = clock
         self.config = config
         self.loop = loop
-        self.budget = budget
+        self.quota = quota
         self.tools = tools
         self.tool_config = tool_config
         self.tool_rules = tool_rules
@@ -251,7 +251,7 @@ class Answering:
         deadline: float,
         resume: Resume | None,
     ) -> Answered:
-        """Tools and prompt, the budget's reservation, the plan, the answer, then the charge."""
+        """Tools and prompt, the quota's reservation, the plan, the answer, then the charge."""
         pending = conversation.pending_user_turns()
         answer_id = f"a-{uuid.uuid4().hex}"
         toolbox, tool_notices, tools_tokens = self._toolbox(spec, model, deadline)
@@ -265,7 +265,7 @@ class Answering:
         payer = pending[-1].user_id if pending else None
         channel_id = conversation.meta.channel_id
         # before anything is shown: a refusal here reaches the person without a placeholder
-        budget, reservation = self._reserve(
+        quota, reservation = self._reserve(
             payer,
             channel_id,
             estimate_tokens=prompt.prompt_tokens + tools_tokens + self.config.reserve_tokens,
@@ -297,18 +297,18 @@ class Answering:
             # `yield from`: a StopAnswer thrown in by AnswerStream.stop() reaches the model loop
             usage = yield from self.loop.generate(job)
         finally:
-            if budget is not None and payer and channel_id:
-                _charge(budget, reservation, payer=payer, agent=spec.name, channel_id=channel_id, usage=usage)
+            if quota is not None and payer and channel_id:
+                _charge(quota, reservation, payer=payer, agent=spec.name, channel_id=channel_id, usage=usage)
 
     def _reserve(
         self, payer: str | None, channel_id: str | None, *, estimate_tokens: int
-    ) -> tuple[Budget | None, Reservation | None]:
-        """The budget that pays for this answer (None: no budget, or no payer or channel) and its
+    ) -> tuple[Quota | None, Reservation | None]:
+        """The quota that pays for this answer (None: no quota, or no payer or channel) and its
         reservation of the estimated tokens (raises when a limit stops the answer)."""
-        budget = self.budget if payer and channel_id else None
-        if budget is None or not payer:
-            return budget, None
-        return budget, budget.reserve(user_id=payer, estimate_tokens=estimate_tokens)
+        quota = self.quota if payer and channel_id else None
+        if quota is None or not payer:
+            return quota, None
+        return quota, quota.reserve(user_id=payer, estimate_tokens=estimate_tokens)
 
     def _toolbox(
         self, spec: AgentSpec, model: str, deadline: float
@@ -335,8 +335,8 @@ class Answering:
     def _prompt(
         self, conversation: Conversation, *, agent: str, instructions: str, model: str, tools_tokens: int = 0
     ) -> PromptResult:
-        """The prompt within the token budget, less what the tool definitions take (its size is the
-        estimate a budget reserves)."""
+        """The prompt within its token limit, less what the tool definitions take (its size is the
+        estimate the quota reserves)."""
         prompt = build_prompt(
             instructions=instructions,
             turns=conversation.turns,
@@ -368,7 +368,7 @@ def _images_not_seen(agent: str, model: str, pending: tuple[Turn, ...]) -> tuple
 
 
 def _charge(
-    budget: Budget,
+    quota: Quota,
     reservation: Reservation | None,
     *,
     payer: str,
@@ -378,6 +378,6 @@ def _charge(
 ) -> None:
     """Charge the real usage (None: the answer failed, the reservation is given back)."""
     try:
-        budget.charge(reservation, user_id=payer, agent=agent, channel_id=channel_id, usage=usage)
+        quota.charge(reservation, user_id=payer, agent=agent, channel_id=channel_id, usage=usage)
     except BotError as error:  # the answer is out already; the estimate stays counted until midnight
         log.warning("usage_not_charged", kind=error.kind, detail=error.detail)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from bot.core.budget import PromptResult
 from bot.core.conversation import Turn
 from bot.core.files import Attachment, ImageInput
 from bot.core.notices import Notice
 from bot.core.ports import ChatMessage, FileSource
+from bot.core.prompt_fit import PromptResult
 from bot.core.prompts import turn_message
 from bot.logging import get_logger
 

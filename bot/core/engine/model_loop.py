@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.agents import AgentSpec
-from bot.core.budget import PromptResult
 from bot.core.conversation import Conversation, PendingApproval, Role, Turn, Usage
 from bot.core.engine.images import PromptImages
 from bot.core.engine.outcomes import (
@@ -47,6 +46,7 @@ from bot.core.ports import (
     TextDelta,
     TokenCounter,
 )
+from bot.core.prompt_fit import PromptResult
 from bot.core.refs import ApprovalRef
 from bot.core.registry import Registry
 from bot.core.tools import (

@@ -3,7 +3,7 @@ workspace's top people, agents and channels too), told only to them."""
 
 from __future__ import annotations
 
-from bot.core.governance import Budget
+from bot.core.governance import Quota
 from bot.core.policy import Policy, format_reset, format_tokens, format_usd
 from bot.core.ports import Clock
 from bot.core.quota import PeriodUsage, UsageLine, UsageReport, describe_line
@@ -13,14 +13,14 @@ from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
 class UsageFlow:
     """Usage reports for one request."""
 
-    def __init__(self, *, budget: Budget, policy: Policy, clock: Clock) -> None:
-        self._budget = budget
+    def __init__(self, *, quota: Quota, policy: Policy, clock: Clock) -> None:
+        self._quota = quota
         self._policy = policy
         self._clock = clock
 
     def report(self, user: str) -> tuple[str, list[Block]]:
         """The person's usage report, rendered."""
-        return usage_message(self._budget.usage(user), self._policy, self._clock.now())
+        return usage_message(self._quota.usage(user), self._policy, self._clock.now())
 
 
 def _lines(title: str, lines: tuple[UsageLine, ...], shown: str) -> str:

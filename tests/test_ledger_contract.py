@@ -1,4 +1,4 @@
-"""The QuotaStore contract, run against both implementations (in-memory and real Redis).
+"""The UsageLedger contract, run against both implementations (in-memory and real Redis).
 
 Each test pins what a person notices about budgets: a request that fits goes through, one that
 does not is refused with the limit and its reset time, real usage replaces the estimate, limits
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from bot.adapters.memory.quota import MemoryQuotaStore
+from bot.adapters.memory.ledger import MemoryLedger
 from bot.adapters.redis import keys
-from bot.adapters.redis.quota import RedisQuotaStore
+from bot.adapters.redis.ledger import RedisLedger
 from bot.core.policy import day_window
 from bot.core.ports import FixedClock
-from bot.core.quota import Charge, Limits, QuotaRequest, QuotaStore, Rejection, Reservation
+from bot.core.quota import Charge, Limits, QuotaRequest, Rejection, Reservation, UsageLedger
 
 NOON = 1_717_243_200.0  # 2024-06-01 12:00:00 UTC
 
@@ -33,7 +33,7 @@ class Q:
 
     kind: str
     clock: FixedClock
-    store: QuotaStore
+    store: UsageLedger
 
     def reserve(
         self,
@@ -88,11 +88,11 @@ def q(request: pytest.FixtureRequest) -> Iterator[Q]:
     """One store per implementation, its clock at noon UTC."""
     clock = FixedClock(wall=NOON)
     if request.param == "memory":
-        yield Q("memory", clock, MemoryQuotaStore(clock=clock))
+        yield Q("memory", clock, MemoryLedger(clock=clock))
         return
     client = request.getfixturevalue("redis_client")
     prefix = request.getfixturevalue("redis_prefix")
-    yield Q("redis", clock, RedisQuotaStore(client, prefix=prefix))
+    yield Q("redis", clock, RedisLedger(client, prefix=prefix))
 
 
 def accepted(outcome: Reservation | Rejection) -> Reservation:
@@ -299,7 +299,7 @@ def test_redis_counters_expire_at_midnight_and_at_the_end_of_the_minute(
 ) -> None:
     """Redis forgets a day's counters at the next UTC midnight and a minute's at its end (no leftovers)."""
     clock = FixedClock(wall=NOON + 15)
-    store = RedisQuotaStore(redis_client, prefix=redis_prefix)
+    store = RedisLedger(redis_client, prefix=redis_prefix)
     request = QuotaRequest(id="r1", user_id="U1", estimate_tokens=5, limits=Limits(), now=clock.now())
     accepted(store.reserve(request))
     day = day_window(clock.now()).key

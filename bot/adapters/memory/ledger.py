@@ -1,6 +1,6 @@
-"""In-process :class:`~bot.core.quota.QuotaStore`: budgets and usage for local runs (no Redis).
+"""In-process :class:`~bot.core.quota.UsageLedger`: budgets and usage for local runs (no Redis).
 
-Same contract as :mod:`bot.adapters.redis.quota` (``tests/test_quota_contract.py`` runs both): one
+Same contract as :mod:`bot.adapters.redis.ledger` (``tests/test_ledger_contract.py`` runs both): one
 lock makes each reserve and charge atomic among the threads of this process, and every counter
 expires by the injected clock. Counters live as long as the process: like the in-memory
 conversation store, it is refused on Lambda.
@@ -37,7 +37,7 @@ class _Entry:
     expires_at: float = 0.0
 
 
-class MemoryQuotaStore:
+class MemoryLedger:
     """Counters in a dict, expiring by ``clock.now()``."""
 
     def __init__(self, *, clock: Clock) -> None:

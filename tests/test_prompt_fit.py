@@ -1,4 +1,4 @@
-"""Prompt building and the token budget (pure core), plus the token estimate's safety margin."""
+"""Prompt building and fitting it into the model's window (pure core); the token estimate's safety margin."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from bot.adapters.token_counter import (
     make_counter,
     tiktoken_available,
 )
-from bot.core.budget import build_prompt
 from bot.core.conversation import Role, Turn
+from bot.core.prompt_fit import build_prompt
 from bot.core.prompts import context_window
 from bot.errors import ThreadTooLongError
 from tests.tiktoken_files import seed_cache
@@ -27,7 +27,7 @@ INSTRUCTIONS = "You are the architect. Answer with a plan."
 
 
 class CharCounter:
-    """One token per character: makes budgets easy to reason about."""
+    """One token per character: makes the prompt's limit easy to reason about."""
 
     exact = True
 
@@ -103,7 +103,7 @@ def test_short_thread_is_sent_whole() -> None:
 
 
 def test_long_thread_keeps_instructions_first_message_and_latest_turns() -> None:
-    """A 200-turn thread over budget keeps the task (first message) and the latest turns, with a note."""
+    """A 200-turn thread over the limit keeps the task (first message) and the latest turns, with a note."""
     turns = thread(200, size=100)
     counter = CharCounter()
     result = build(turns, max_prompt_tokens=10_000, reserve=1_000, counter=counter)
@@ -189,7 +189,7 @@ def test_failed_answers_are_left_out_and_cut_answers_marked() -> None:
 
 
 def test_thousand_turn_thread_is_trimmed_to_the_limit() -> None:
-    """A 1,000-turn thread is trimmed to fit with the real estimator (its speed: scripts/bench_budget.py)."""
+    """A 1,000-turn thread is trimmed to fit with the real estimator (speed: scripts/bench_prompt_fit.py)."""
     turns = thread(1_000, size=2_000)
     result = build(turns, model="gpt-4o", counter=EstimatingCounter())
     assert result.dropped_turns > 0

@@ -1,6 +1,6 @@
-"""Benchmark the prompt budget on a synthetic 200-turn thread with realistic message sizes.
+"""Benchmark fitting the prompt into the window on a synthetic 200-turn thread with realistic message sizes.
 
-Usage: ``.venv/bin/python scripts/bench_budget.py [--turns 200]``
+Usage: ``.venv/bin/python scripts/bench_prompt_fit.py [--turns 200]``
 
 Prints, for gpt-4.1 and gpt-4o with the default settings (max_prompt_tokens 120000, reserve 4096):
 the prompt's tokens, turns kept/dropped, whether the count is exact (tiktoken) or the conservative
@@ -24,9 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.adapters.token_counter import EstimatingCounter, TiktokenCounter, tiktoken_available
-from bot.core.budget import PER_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, build_prompt
 from bot.core.conversation import Role, Turn
 from bot.core.ports import TokenCounter
+from bot.core.prompt_fit import PER_MESSAGE_TOKENS, REPLY_PRIMING_TOKENS, build_prompt
 from bot.settings import Settings
 
 PROSE = (

@@ -1,4 +1,4 @@
-"""Redis :class:`~bot.core.quota.QuotaStore`: budgets, rate limits and usage shared by all Lambda instances.
+"""Redis :class:`~bot.core.quota.UsageLedger`: budgets, rate limits and usage shared by all Lambda instances.
 
 Two Lua scripts, one round trip each: ``reserve`` checks the person's daily tokens, the workspace's
 daily tokens and the person's requests this minute and counts the reservation only if all fit (a
@@ -58,8 +58,8 @@ from bot.core.quota import (
 T = TypeVar("T")
 
 
-class RedisQuotaStore:
-    """The :class:`~bot.core.quota.QuotaStore` contract on Redis (standalone or cluster).
+class RedisLedger:
+    """The :class:`~bot.core.quota.UsageLedger` contract on Redis (standalone or cluster).
 
     ``client`` is the conversation store's client (``decode_responses=False``; same pool, timeouts
     and retries): quotas add no connection.

@@ -32,7 +32,7 @@ from bot.core.prompts import (
 from bot.errors import ThreadTooLongError
 
 # OpenAI's chat format costs about 3 tokens per message (role and separators) plus 3 to prime the
-# reply; 4 per message keeps the budget on the safe side for the name-less messages used here.
+# reply; 4 per message keeps the count on the safe side for the name-less messages used here.
 PER_MESSAGE_TOKENS = 4
 REPLY_PRIMING_TOKENS = 3
 
@@ -79,46 +79,96 @@ def build_prompt(
     kept_turns = [turn for turn in turns if in_prompt(turn)]
     handed_over = any(by_other_agent(turn, agent) for turn in kept_turns)
     system = system_message(instructions, agent=agent, handed_over=handed_over)
-
-    def cost(message: ChatMessage) -> int:
-        return counter.count(message.content, model) + PER_MESSAGE_TOKENS
-
-    def images_of(turn: Turn) -> list[tuple[str, int]]:
-        if not vision:
-            return []
-        return [
-            (a.id, image_tokens(model, a.width, a.height, image_detail))
-            for a in turn.attachments
-            if a.kind == "image"
-        ]
-
-    fixed = cost(system) + REPLY_PRIMING_TOKENS
-    images = [images_of(turn) for turn in kept_turns]
-    image_costs = [sum(tokens for _, tokens in found) for found in images]
-    messages = [
-        turn_message(turn, agent, shown_images=frozenset(i for i, _ in found))
-        for turn, found in zip(kept_turns, images, strict=True)
-    ]
-    costs = [cost(message) + extra for message, extra in zip(messages, image_costs, strict=True)]
-    total = fixed + sum(costs)
+    priced = _Priced.of(
+        system,
+        kept_turns,
+        agent=agent,
+        model=model,
+        counter=counter,
+        vision=vision,
+        image_detail=image_detail,
+    )
+    total = priced.fixed + sum(priced.costs)
     if total <= limit:
         return PromptResult(
-            messages=(system, *messages),
+            messages=(system, *priced.messages),
             prompt_tokens=total,
             limit=limit,
             dropped_turns=0,
             exact_count=counter.exact,
             sources=(None, *kept_turns),
-            image_tokens=sum(image_costs),
+            image_tokens=sum(priced.image_costs),
         )
+    return _trimmed(priced, limit=limit, model=model)
 
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    """The system message and every kept turn as a message, each with its tokens (images included)."""
+
+    system: ChatMessage
+    turns: list[Turn]
+    messages: list[ChatMessage]
+    costs: list[int]
+    image_costs: list[int]
+    fixed: int  # the system message and the reply's priming
+    counter: TokenCounter
+    model: str
+
+    @classmethod
+    def of(
+        cls,
+        system: ChatMessage,
+        turns: list[Turn],
+        *,
+        agent: str,
+        model: str,
+        counter: TokenCounter,
+        vision: bool,
+        image_detail: ImageDetail,
+    ) -> _Priced:
+        """Count each message once (and, with ``vision``, each turn's images by the model's rule)."""
+        fixed = _cost(counter, system, model) + REPLY_PRIMING_TOKENS
+        images = [_images_of(turn, model, image_detail) if vision else [] for turn in turns]
+        image_costs = [sum(tokens for _, tokens in found) for found in images]
+        messages = [
+            turn_message(turn, agent, shown_images=frozenset(i for i, _ in found))
+            for turn, found in zip(turns, images, strict=True)
+        ]
+        costs = [
+            _cost(counter, message, model) + extra
+            for message, extra in zip(messages, image_costs, strict=True)
+        ]
+        return cls(system, turns, messages, costs, image_costs, fixed, counter, model)
+
+    def cost(self, message: ChatMessage) -> int:
+        """Tokens of one message in this prompt."""
+        return _cost(self.counter, message, self.model)
+
+
+def _cost(counter: TokenCounter, message: ChatMessage, model: str) -> int:
+    return counter.count(message.content, model) + PER_MESSAGE_TOKENS
+
+
+def _images_of(turn: Turn, model: str, image_detail: ImageDetail) -> list[tuple[str, int]]:
+    return [
+        (a.id, image_tokens(model, a.width, a.height, image_detail))
+        for a in turn.attachments
+        if a.kind == "image"
+    ]
+
+
+def _trimmed(priced: _Priced, *, limit: int, model: str) -> PromptResult:
+    """The instructions, the first user message, a note of how many were left out, then the latest
+    turns that fit."""
+    messages, costs, kept_turns = priced.messages, priced.costs, priced.turns
     first = next((i for i, turn in enumerate(kept_turns) if turn.role is Role.USER), 0)
-    head = fixed + costs[first]
+    head = priced.fixed + costs[first]
     last = len(messages) - 1
     if last == first:
         raise ThreadTooLongError(f"instructions + first message need {head} tokens; limit {limit} ({model})")
     # The note's size depends on the count's digits: price it for the largest possible count.
-    note_cost = cost(omission_note(len(messages)))
+    note_cost = priced.cost(omission_note(len(messages)))
     minimum = head + note_cost + costs[last]
     if minimum > limit:
         raise ThreadTooLongError(
@@ -132,13 +182,13 @@ def build_prompt(
         used += costs[start]
     dropped = start - 1  # every turn before `start` except `first`
     note = omission_note(dropped)
-    prompt_tokens = used - note_cost + cost(note)
+    prompt_tokens = used - note_cost + priced.cost(note)
     return PromptResult(
-        messages=(system, messages[first], note, *messages[start:]),
+        messages=(priced.system, messages[first], note, *messages[start:]),
         prompt_tokens=prompt_tokens,
         limit=limit,
         dropped_turns=dropped,
-        exact_count=counter.exact,
+        exact_count=priced.counter.exact,
         sources=(None, kept_turns[first], None, *kept_turns[start:]),
-        image_tokens=image_costs[first] + sum(image_costs[start:]),
+        image_tokens=priced.image_costs[first] + sum(priced.image_costs[start:]),
     )
