@@ -6,23 +6,10 @@ script runs alone on the server, so two concurrent requests at the edge of a bud
 get through when only one fits); ``charge`` replaces the reservation by the real tokens and adds the
 usage to the aggregates. ``usage`` reads the aggregates in one pipelined round trip.
 
-Keys (:mod:`bot.adapters.redis.keys`; ``P`` = the configured prefix; every key carries the hash tag
-``{quota}`` so the scripts' keys share one Redis Cluster slot; at tens of requests a minute one slot
-is no hot spot); scripts: ``lua/reserve.lua`` and ``lua/charge.lua``:
-
-====================================  ======  ==========================================================
-``P:{quota}:used:user:U:DAY``         string  tokens reserved/charged by person U on UTC day DAY;
-                                              expires at the next UTC midnight
-``P:{quota}:used:ws:DAY``             string  the same for the whole workspace
-``P:{quota}:rate:U:MINUTE``           string  model requests of U in epoch minute MINUTE; expires
-                                              at the end of the minute
-``P:{quota}:res:ID``                  string  a reservation's estimate, then ``charged``; 2 days
-``P:{quota}:usage:user:U:d:DAY``      hash    per agent: ``a:in:``/``a:out:``/``a:usd:``/``a:n:`` +
-``P:{quota}:usage:user:U:m:MONTH``            agent (tokens in, out, micro-dollars, requests);
-                                              day hashes 35 days, month hashes 400 days
-``P:{quota}:usage:ws:d:DAY``          hash    per person (``u:``), agent (``a:``), channel (``c:``)
-``P:{quota}:usage:ws:m:MONTH``                and totals (``t:``); same TTLs
-====================================  ======  ==========================================================
+Keys: the ``P:{quota}:...`` builders of :mod:`bot.adapters.redis.keys` (the table, with what each
+holds and its TTL, in ``docs/storage.md``); every one carries the hash tag ``{quota}`` so the
+scripts' keys share one Redis Cluster slot (at tens of requests a minute one slot is no hot spot).
+Scripts: ``lua/reserve.lua`` and ``lua/charge.lua``.
 
 Windows (day, minute) come from the caller's clock, and TTLs are sent as durations (``PEXPIRE``),
 so an injected clock drives them the same way as the in-memory twin. Every Redis failure is a
