@@ -21,6 +21,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.playground import platform
 from bot.playground.app import Playground
 from bot.playground.delivery import Deliverer, event_envelope
+from bot.playground.interactions import MESSAGE_SHORTCUTS
 from bot.playground.render import blocks_html, markdown, mrkdwn
 from bot.playground.workspace import Workspace
 from bot.settings import Settings
@@ -186,6 +187,10 @@ def test_subscriptions_match_the_manifest() -> None:
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == set(platform.SUBSCRIBED_EVENTS)
     assert {c["command"] for c in manifest["features"]["slash_commands"]} == set(platform.COMMANDS)
+    shortcuts = {
+        (s["name"], s["callback_id"]) for s in manifest["features"]["shortcuts"] if s["type"] == "message"
+    }
+    assert shortcuts == set(MESSAGE_SHORTCUTS)  # the ⋮ menu offers what the manifest declares
 
 
 # --------------------------------------------------------------------------- page actions
@@ -454,3 +459,159 @@ def test_a_local_run_prints_readable_logs_and_metrics_only_when_verbose(
     else:
         assert metric_lines == []
         assert not any(line.startswith("{") for line in lines)
+
+
+# ------------------------------------------------------------------ Slack's side of the first hour
+
+
+def _platform() -> tuple[App, Workspace, Any]:
+    """A strict workspace with Ada in #design (the bot too), her DM with the app, and Slack's side."""
+    from bot.playground.platform import Platform
+
+    app = App(lambda attempt: (200, {}))
+    ws = Workspace(strict=True, bot_token="xoxb-t")
+    ws.add_user("U1", "ada")
+    ws.add_channel("C1", "design", {"U1", ws.bot_user_id})
+    ws.add_dm("U1")
+    return app, ws, Platform(ws, Deliverer(app.url, SECRET), base_url="http://127.0.0.1:9")
+
+
+def _payload(delivered: dict[str, Any]) -> dict[str, Any]:
+    from urllib.parse import parse_qs
+
+    return dict(json.loads(parse_qs(delivered["body"])["payload"][0]))
+
+
+def test_menus_overflow_and_shortcuts_reach_the_app_as_slack_sends_them() -> None:
+    """A static menu's choice, an overflow item, an external menu's search and choice, and a message
+    shortcut from ⋮ each reach the app in Slack's payload shape."""
+    from bot.playground.slack_api import call
+
+    app, ws, platform_ = _platform()
+    options = [
+        {"text": {"type": "plain_text", "text": n}, "value": n.lower()} for n in ("Director", "Builder")
+    ]
+    blocks = [
+        {
+            "type": "actions",
+            "block_id": "pick",
+            "elements": [
+                {"type": "static_select", "action_id": "agent", "options": options},
+                {"type": "overflow", "action_id": "more", "options": options},
+                {"type": "external_select", "action_id": "search", "min_query_length": 0},
+            ],
+        }
+    ]
+    try:
+        posted = call(ws, "chat.postMessage", {"channel": "C1", "text": "pick", "blocks": blocks}, "xoxb-t")
+        ts = posted.body["ts"]
+        where = {"user": "U1", "container": "message", "item_id": ts, "block": 0}
+        assert platform_.click(**where, element="0", value="builder").ok
+        assert platform_.click(**where, element="1", value="director").ok
+        assert not platform_.click(**where, element="0", value="nobody").ok  # not in the menu
+        first, second = (_payload(d) for d in app.wait_for(2))
+        assert first["actions"][0]["selected_option"]["value"] == "builder"
+        assert first["actions"][0]["type"] == "static_select"
+        assert second["actions"][0]["type"] == "overflow"
+        assert second["actions"][0]["selected_option"]["text"]["text"] == "Director"
+        asked = platform_.interactions.options(
+            user="U1", container="message", item_id=ts, block=0, element="2", query="dir"
+        )
+        suggestion = _payload(app.wait_for(3)[2])
+        assert (suggestion["type"], suggestion["action_id"], suggestion["value"]) == (
+            "block_suggestion",
+            "search",
+            "dir",
+        )
+        assert asked.options == []  # the stand-in app answered no options
+        assert platform_.interactions.shortcut(user="U1", channel="C1", ts=ts, callback_id="forget_thread").ok
+        shortcut = _payload(app.wait_for(4)[3])
+        assert (shortcut["type"], shortcut["callback_id"]) == ("message_action", "forget_thread")
+        assert (shortcut["message"]["ts"], shortcut["channel"]["id"]) == (ts, "C1")
+        assert shortcut["trigger_id"]
+        assert shortcut["response_url"]
+    finally:
+        app.stop()
+
+
+def test_deleting_a_parent_with_replies_leaves_this_message_was_deleted() -> None:
+    """Slack keeps a deleted thread parent as "This message was deleted." while replies remain (the
+    app hears a ``message_changed`` to a tombstone); it goes with the last reply."""
+    from bot.playground.page import Page
+    from bot.playground.slack_api import call
+
+    ws = Workspace(strict=True, bot_token="xoxb-t")
+    ws.add_user("U1", "ada")
+    ws.add_channel("C1", "design", {"U1", ws.bot_user_id})
+    parent = call(ws, "chat.postMessage", {"channel": "C1", "text": "request"}, "xoxb-t").body["ts"]
+    reply = ws.post(channel="C1", user="U1", text="a person's reply", thread_ts=parent)
+    lonely = call(ws, "chat.postMessage", {"channel": "C1", "text": "no replies"}, "xoxb-t").body["ts"]
+    assert call(ws, "chat.delete", {"channel": "C1", "ts": parent}, "xoxb-t").body["ok"]
+    assert call(ws, "chat.delete", {"channel": "C1", "ts": lonely}, "xoxb-t").body["ok"]
+    [kept] = ws.top_level("C1")
+    assert (kept.ts, kept.subtype, kept.text) == (parent, "tombstone", "This message was deleted.")
+    assert [m.text for m in ws.thread("C1", parent)] == ["a person's reply"]
+    shown = Page(ws).message(kept, in_thread=False)
+    assert "This message was deleted." in shown
+    assert "1 reply" in shown
+    replies = call(ws, "conversations.replies", {"channel": "C1", "ts": parent}, "xoxb-t").body["messages"]
+    assert [m.get("subtype") for m in replies] == ["tombstone", None]
+    ws.delete(reply)
+    assert ws.top_level("C1") == []  # the tombstone went with the last reply
+
+
+def test_the_messages_tab_is_a_dm_the_app_hears_as_im() -> None:
+    """Writing in the app's Messages tab sends ``message.im`` events (channel_type ``im``), never an
+    app_mention; opening the tab sends ``app_home_opened`` with tab ``messages``."""
+    app, ws, platform_ = _platform()
+    try:
+        [dm] = [c for c in ws.channels.values() if c.is_im]
+        assert platform_.send(user="U1", channel=dm.id, text="hi @architect-bot").ok
+        platform_.open_home(user="U1", tab="messages")
+        delivered = [json.loads(d["body"])["event"] for d in app.wait_for(2)]
+        message = next(e for e in delivered if e["type"] == "message")
+        opened = next(e for e in delivered if e["type"] == "app_home_opened")
+        assert (message["channel"], message["channel_type"]) == (dm.id, "im")
+        assert (opened["tab"], opened["channel"]) == ("messages", dm.id)
+        assert all(e["type"] != "app_mention" for e in delivered)
+    finally:
+        app.stop()
+
+
+def test_another_person_cannot_open_someone_elses_dm(playground: Playground) -> None:
+    """Grace cannot read Ada's DM with the app by its address."""
+    [ada_dm] = [c for c in playground.workspace.channels.values() if c.is_im and "U01ADA" in c.members]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{playground.url}/?as=U02GRACE&channel={ada_dm.id}", timeout=WAIT_S)
+    assert refused.value.code == 404
+    with urllib.request.urlopen(f"{playground.url}/?as=U01ADA&channel={ada_dm.id}", timeout=WAIT_S) as page:
+        assert "Messages" in page.read().decode()
+
+
+def test_app_home_dates_read_as_dates() -> None:
+    """``<!date^…|recently>`` shows the date, not "@recently"."""
+    import time
+
+    now = int(time.time())
+    shown = mrkdwn(f"Your thread · <!date^{now}^{{date_short_pretty}} {{time}}|recently>")
+    assert "@recently" not in shown
+    assert "Today" in shown
+    assert time.strftime("%-I:%M", time.localtime(now)) in shown
+
+
+def test_without_a_model_an_agent_says_what_to_set() -> None:
+    """Asked with no model configured, the agent answers in its thread with the settings to set."""
+    settings = Settings(openai_api_key=None, openai_base_url="", agents_dir=ROOT / "agents", redis_url=None)
+    running = Playground(port=0, settings=settings)
+    running.start()
+    try:
+        ws = running.workspace
+        _act(running, "/ui/send", **{"as": "U01ADA", "channel": "C01DESIGN", "text": "/architect review x"})
+        [asked] = _until(ws, lambda: ws.top_level("C01DESIGN"))
+        [told] = _until(
+            ws, lambda: [m for m in ws.thread("C01DESIGN", asked.ts) if "OPENAI_API_KEY" in m.text]
+        )
+        assert "OPENAI_BASE_URL" in told.text
+        assert "misconfigured" not in told.text
+    finally:
+        running.stop()

@@ -288,3 +288,206 @@ def test_a_picture_in_the_thread_reaches_the_agent(
     assert stored.content == diagram.read_bytes()  # what the bot can download with its token
     [shared_message] = [m for m in playground.workspace.messages.values() if m.subtype == "file_share"]
     assert shared_message.files[0]["url_private_download"].startswith(playground.url + "/files-pri/")
+
+
+# ------------------------------------------------------------------ the first hour (issue 20)
+
+
+def _scrolled_to_end(page: Any) -> bool:
+    """Whether the open thread's pane shows its end (as a person following an answer sees it)."""
+    return bool(
+        page.evaluate(
+            "() => { const s = document.querySelector('#thread .thread-scroll');"
+            " return s.scrollHeight - s.scrollTop - s.clientHeight < 2; }"
+        )
+    )
+
+
+def test_the_agent_menu_opens_a_form_that_is_answered_in_a_thread(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """`/architect help` → choose the Director in the menu → the form opens with it chosen → send →
+    the request is posted and answered in its thread."""
+    page = ada.page
+    fake_openai.script(Stream(["Director: ", "start with the data model."]))
+    ada.type("/architect help")
+    menu = page.locator("#messages .msg.ephemeral select.bk-select")
+    menu.wait_for()
+    assert "[static_select]" not in page.locator("#messages").inner_text()
+    menu.select_option(label="director")
+    form = page.locator(".modal")
+    form.wait_for()
+    assert form.locator("select.bk-select").evaluate("s => s.selectedOptions[0].textContent") == "director"
+    form.locator("textarea").fill("Plan the billing service.")
+    ada.shot("form")
+    page.locator(".modal-submit").click()
+    form.wait_for(state="detached")
+    ada.open_thread("Plan the billing service.")
+    ada.thread().locator(".msg", has_text="start with the data model.").wait_for()
+    ada.shot("answered")
+    assert "Plan the billing service." in json.dumps(fake_openai.requests[-1].body["messages"])
+
+
+def test_bare_architect_opens_the_form(ada: Person) -> None:
+    """`/architect` alone opens the form (the README's promise), with the default agent chosen."""
+    ada.type("/architect")
+    form = ada.page.locator(".modal", has_text="Ask an agent")
+    form.wait_for()
+    assert form.locator("select.bk-select").evaluate("s => s.selectedOptions[0].textContent") == "director"
+    assert ada.page.locator("#messages .msg.ephemeral").count() == 0
+    ada.shot("bare-form")
+
+
+def test_the_thread_follows_a_streamed_answer_and_the_loading_line_goes(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """A long answer streams into the open thread: the pane stays at its end while it grows and when
+    it finishes; the loading line shows while the agent reads, and is gone once the answer is there."""
+    page = ada.page
+    gate = threading.Event()
+    paragraphs = [f"Paragraph {i}: " + "a careful sentence about queues. " * 12 + "\n\n" for i in range(14)]
+    fake_openai.script(Stream([paragraphs[0], *paragraphs[1:]], hold_after_first=gate))
+    ada.type("/architect review a long design")
+    ada.open_thread("a long design")
+    ada.thread().locator(".msg", has_text="Paragraph 0").wait_for()
+    assert page.locator("#thread .thread-status").count() == 0  # the answer is there: no loading line
+    gate.set()
+    ada.thread().get_by_role("button", name="⬅ Back to Director").wait_for()
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#thread .thread-scroll');"
+        " return s.scrollHeight > s.clientHeight + 200; }"
+    )
+    assert _scrolled_to_end(page)
+    ada.shot("followed")
+
+
+def test_one_handoff_click_is_announced_once(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """A handoff is announced by one line in the thread, not also under the old answer."""
+    page = ada.page
+    fake_openai.script(Stream(["Review done."]), Stream(["Director here."]))
+    ada.type("/architect review the cache")
+    ada.open_thread("the cache")
+    ada.thread().get_by_role("button", name="⬅ Back to Director").click()
+    page.locator(".modal textarea").wait_for()
+    page.locator(".modal-submit").click()
+    ada.thread().locator(".msg", has_text="Director here.").wait_for()
+    announced = page.locator("#thread .msg", has_text="handed this thread")
+    assert announced.count() == 1
+    assert (
+        ada.thread().locator(".msg", has_text="Review done.").locator("text=handed this thread").count() == 0
+    )
+    ada.shot("one-announcement")
+
+
+def test_feedback_shows_the_choice_and_says_thanks(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """👍 under an answer shows as chosen (for whoever pressed it) with a notice, as Slack does."""
+    page = ada.page
+    fake_openai.script(Stream(["An answer to rate."]))
+    ada.type("/architect review the rate limiter")
+    ada.open_thread("the rate limiter")
+    answer = ada.thread().locator(".msg", has_text="An answer to rate.")
+    thumbs_up = answer.locator('.bk-feedback[data-side="positive_button"]')
+    thumbs_up.wait_for()
+    thumbs_up.click()
+    page.locator("#toast", has_text="Thanks for your feedback.").wait_for()
+    answer.locator('.bk-feedback[data-side="positive_button"][aria-pressed="true"]').wait_for()
+    assert answer.locator('.bk-feedback[data-side="negative_button"][aria-pressed="true"]').count() == 0
+    ada.shot("thumbs-up")
+
+
+def test_save_as_canvas_opens_the_canvas(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """*Save as canvas* under an answer posts the canvas's link; the link opens the canvas here."""
+    fake_openai.script(Stream(["## Design\n\nUse a *token bucket*."]))
+    ada.type("/architect review the limiter design")
+    ada.open_thread("the limiter design")
+    ada.thread().get_by_role("button", name="📝 Save as canvas").click()
+    link = ada.thread().locator("a[data-local]").first
+    link.wait_for()
+    with ada.context.expect_page() as opened:
+        link.click()
+    canvas = opened.value
+    canvas.wait_for_load_state()
+    assert canvas.locator(".canvas").count() == 1
+    assert "token bucket" in canvas.locator(".canvas").inner_text()
+    canvas.screenshot(path=str(ada.shots / "canvas.png"))
+    canvas.close()
+
+
+def test_forget_from_the_message_menu_keeps_peoples_replies(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """⋮ → Forget this thread → confirm: the bot's messages go; the request becomes "This message was
+    deleted." and Ada's reply stays under it, as Slack shows a deleted parent."""
+    page = ada.page
+    fake_openai.script(Stream(["First answer."]), Stream(["Second answer."]))
+    ada.type("/architect review the forgetting")
+    ada.open_thread("the forgetting")
+    ada.thread().locator(".msg", has_text="First answer.").locator(".bk-feedback").first.wait_for()
+    ada.type("a person's reply that must stay", in_thread=True)
+    ada.thread().locator(".msg", has_text="Second answer.").locator(".bk-feedback").first.wait_for()
+    request = page.locator("#messages > .msg", has_text="the forgetting")
+    request.hover()
+    request.locator(".msg-menu summary").click()
+    request.locator(".shortcut", has_text="Forget this thread").click()
+    confirm = ada.thread().locator(".msg.ephemeral").get_by_role("button", name="Forget this thread")
+    confirm.wait_for()
+    confirm.click()
+    page.locator("#messages > .msg.tombstone", has_text="This message was deleted.").wait_for()
+    ada.thread().locator(".msg", has_text="Forgotten.").wait_for()
+    assert confirm.count() == 0  # the confirmation became the answer (replace_original), as in Slack
+    assert ada.thread().locator(".msg", has_text="a person's reply that must stay").count() == 1
+    assert ada.thread().locator(".msg", has_text="First answer.").count() == 0
+    assert page.locator("#messages > .msg.tombstone .replies").count() == 1  # the replies kept
+    ada.shot("forgotten")
+
+
+def test_the_messages_tab_is_the_dm_with_the_app(
+    ada: Person,
+    playground: Playground,
+) -> None:
+    """The app's Messages tab is Ada's DM with the bot: what she writes there reaches the app as a
+    direct message (``message.im``), and only she sees it."""
+    page = ada.page
+    page.locator(".sidebar a.chan", has_text="architect-bot").click()
+    page.get_by_role("link", name="Messages").click()
+    page.wait_for_selector("body.live")
+    ada.type("hello from my DM")
+    page.locator("#messages .msg", has_text="hello from my DM").wait_for()
+    [dm] = [c for c in playground.workspace.channels.values() if c.is_im and "U01ADA" in c.members]
+    assert [m.text for m in playground.workspace.top_level(dm.id)] == ["hello from my DM"]
+    ada.shot("messages-tab")
+
+
+def test_the_loading_line_shows_live_and_goes_when_the_answer_comes(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """While the agent reads, the open thread shows the app's loading line (updated live, below the
+    messages); when the answer arrives the line is gone, and the answer is not below it."""
+    page = ada.page
+    gate = threading.Event()
+    fake_openai.script(Stream(["The answer is here."], hold_before_first=gate))
+    ada.type("/architect review the loading line")
+    request = page.locator("#messages > .msg", has_text="the loading line")
+    request.hover()
+    request.locator(".reply-start").click()
+    status = page.locator("#thread .thread-status")
+    status.wait_for()  # arrived live, with the thread already open
+    assert "architect-bot" in status.inner_text()
+    ada.shot("loading-line")
+    gate.set()
+    ada.thread().locator(".msg", has_text="The answer is here.").wait_for()
+    status.wait_for(state="detached")
+    ada.shot("loading-line-gone")

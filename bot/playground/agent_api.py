@@ -24,13 +24,13 @@ import uuid
 from typing import Any
 
 from bot.playground import sdk_models
+from bot.playground.api_base import ApiRequest, ApiResponse, MethodTable, SlackError, needs_scope
 from bot.playground.blockkit import (
     MARKDOWN_BLOCK_LIMIT,
     MESSAGE_BLOCKS_LIMIT,
     MESSAGE_MARKDOWN_LIMIT,
     blocks_problems,
 )
-from bot.playground.slack_api import ApiRequest, ApiResponse, SlackError, method
 from bot.playground.surfaces import (
     STATUS_LOADING_MESSAGES,
     STREAM_IDLE_S,
@@ -48,10 +48,8 @@ TASK_STATUSES = ("pending", "in_progress", "complete", "error")
 CANVAS_OPERATIONS = ("insert_after", "insert_before", "insert_at_start", "insert_at_end", "replace", "delete")
 
 
-def _needs_any(request: ApiRequest, *scopes: str) -> None:
-    """Refuse as Slack does when the token has none of ``scopes``."""
-    if not any(request.workspace.has_scope(scope) for scope in scopes):
-        raise SlackError("missing_scope").with_fields(needed=",".join(scopes))
+methods = MethodTable()
+"""The methods of this module, by name."""
 
 
 # ---------------------------------------------------------------------------------- streaming
@@ -140,10 +138,10 @@ def _open_stream(request: ApiRequest) -> tuple[Message, Stream]:
     return message, stream
 
 
-@method("chat.startStream", required=("channel", "thread_ts"))
+@methods.add("chat.startStream", required=("channel", "thread_ts"))
 def chat_start_stream(request: ApiRequest) -> dict[str, Any]:
     """Start a streamed reply in a thread (recipients required outside DMs)."""
-    _needs_any(request, "chat:write")
+    needs_scope(request, "chat:write")
     ws = request.workspace
     channel = request.channel()
     team, user = request.text("recipient_team_id"), request.text("recipient_user_id")
@@ -169,10 +167,10 @@ def chat_start_stream(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "channel": channel.id, "ts": message.ts}
 
 
-@method("chat.appendStream", required=("channel", "ts"))
+@methods.add("chat.appendStream", required=("channel", "ts"))
 def chat_append_stream(request: ApiRequest) -> dict[str, Any]:
     """Append Markdown to a message in the streaming state."""
-    _needs_any(request, "chat:write")
+    needs_scope(request, "chat:write")
     ws = request.workspace
     if not request.text("markdown_text") and request.params.get("chunks") in (None, "", []):
         raise SlackError("no_text")
@@ -185,10 +183,10 @@ def chat_append_stream(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "channel": message.channel, "ts": message.ts}
 
 
-@method("chat.stopStream", required=("channel", "ts"))
+@methods.add("chat.stopStream", required=("channel", "ts"))
 def chat_stop_stream(request: ApiRequest) -> dict[str, Any]:
     """Finish a stream: the last Markdown, then ``blocks`` under the text, and metadata."""
-    _needs_any(request, "chat:write")
+    needs_scope(request, "chat:write")
     ws = request.workspace
     blocks = request.json("blocks", error="invalid_blocks_format")
     if blocks is not None:
@@ -222,10 +220,10 @@ def _thread_args(request: ApiRequest) -> tuple[str, str]:
     return channel_id, str(request.params.get("thread_ts") or "")
 
 
-@method("assistant.threads.setStatus", required=("channel_id", "thread_ts", "status"))
+@methods.add("assistant.threads.setStatus", required=("channel_id", "thread_ts", "status"))
 def assistant_threads_set_status(request: ApiRequest) -> dict[str, Any]:
     """Show (or with an empty ``status``, clear) a thread's loading state."""
-    _needs_any(request, "chat:write", "assistant:write")
+    needs_scope(request, "chat:write", "assistant:write")
     status = request.params.get("status")
     if status is None:
         raise SlackError("invalid_arguments", "missing required field: status")
@@ -244,10 +242,10 @@ def assistant_threads_set_status(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
-@method("assistant.threads.setTitle", required=("channel_id", "thread_ts", "title"))
+@methods.add("assistant.threads.setTitle", required=("channel_id", "thread_ts", "title"))
 def assistant_threads_set_title(request: ApiRequest) -> dict[str, Any]:
     """Name an assistant thread (shown in the app's history)."""
-    _needs_any(request, "assistant:write")
+    needs_scope(request, "assistant:write")
     ws = request.workspace
     channel_id, thread_ts = _thread_args(request)
     with ws.lock:
@@ -256,10 +254,10 @@ def assistant_threads_set_title(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
-@method("assistant.threads.setSuggestedPrompts", required=("channel_id", "prompts"))
+@methods.add("assistant.threads.setSuggestedPrompts", required=("channel_id", "prompts"))
 def assistant_threads_set_suggested_prompts(request: ApiRequest) -> dict[str, Any]:
     """Offer up to four prompts (a ``title`` shown, a ``message`` sent when clicked)."""
-    _needs_any(request, "assistant:write")
+    needs_scope(request, "assistant:write")
     prompts = request.json("prompts")
     if not isinstance(prompts, list) or not prompts:
         raise SlackError("invalid_arguments", "prompts must be a non-empty array")
@@ -299,10 +297,10 @@ def _document(request: ApiRequest, value: Any, pointer: str) -> str:
     return markdown
 
 
-@method("canvases.create")
+@methods.add("canvases.create")
 def canvases_create(request: ApiRequest) -> dict[str, Any]:
     """Create a canvas, tabbed in ``channel_id`` when given."""
-    _needs_any(request, "canvases:write")
+    needs_scope(request, "canvases:write")
     ws = request.workspace
     content = request.json("document_content")
     markdown = _document(request, content, "/document_content") if content is not None else ""
@@ -320,10 +318,10 @@ def canvases_create(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True, "canvas_id": canvas.id}
 
 
-@method("canvases.edit", required=("canvas_id", "changes"))
+@methods.add("canvases.edit", required=("canvas_id", "changes"))
 def canvases_edit(request: ApiRequest) -> dict[str, Any]:
     """Apply changes; ``replace`` without a ``section_id`` replaces the whole canvas."""
-    _needs_any(request, "canvases:write")
+    needs_scope(request, "canvases:write")
     ws = request.workspace
     changes = request.json("changes")
     if not isinstance(changes, list) or not changes:
@@ -357,10 +355,10 @@ def canvases_edit(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
-@method("canvases.delete", required=("canvas_id",))
+@methods.add("canvases.delete", required=("canvas_id",))
 def canvases_delete(request: ApiRequest) -> dict[str, Any]:
     """Delete a canvas."""
-    _needs_any(request, "canvases:write")
+    needs_scope(request, "canvases:write")
     ws = request.workspace
     with ws.lock:
         if ws.agent.canvases.pop(str(request.params["canvas_id"]), None) is None:
@@ -369,10 +367,10 @@ def canvases_delete(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
-@method("files.delete", required=("file",))
+@methods.add("files.delete", required=("file",))
 def files_delete(request: ApiRequest) -> dict[str, Any]:
     """Delete a file (the bot may delete the files it uploaded); the messages sharing it show it gone."""
-    _needs_any(request, "files:write")
+    needs_scope(request, "files:write")
     ws = request.workspace
     file_id = str(request.params["file"])
     with ws.lock:
@@ -385,10 +383,10 @@ def files_delete(request: ApiRequest) -> dict[str, Any]:
     return {"ok": True}
 
 
-@method("canvases.access.set", required=("canvas_id", "access_level"))
+@methods.add("canvases.access.set", required=("canvas_id", "access_level"))
 def canvases_access_set(request: ApiRequest) -> dict[str, Any]:
     """Let channels (or people, not both) read or write a canvas."""
-    _needs_any(request, "canvases:write")
+    needs_scope(request, "canvases:write")
     ws = request.workspace
     level = str(request.params["access_level"])
     if level not in ("read", "write"):
@@ -412,10 +410,10 @@ def canvases_access_set(request: ApiRequest) -> dict[str, Any]:
 # -------------------------------------------------------------------------------- file uploads
 
 
-@method("files.getUploadURLExternal", required=("filename", "length"))
+@methods.add("files.getUploadURLExternal", required=("filename", "length"))
 def files_get_upload_url_external(request: ApiRequest) -> dict[str, Any]:
     """Where to POST a file's bytes (``length`` of them), and the id it will have."""
-    _needs_any(request, "files:write")
+    needs_scope(request, "files:write")
     try:
         length = int(request.params["length"])
     except ValueError:
@@ -446,10 +444,10 @@ def receive_upload(ws: Workspace, path: str, body: bytes) -> ApiResponse:
     return ApiResponse(200, {}, {"Content-Type": "text/plain"}, b"OK - " + str(len(body)).encode())
 
 
-@method("files.completeUploadExternal", required=("files",))
+@methods.add("files.completeUploadExternal", required=("files",))
 def files_complete_upload_external(request: ApiRequest) -> dict[str, Any]:
     """Finish uploads and share them into ``channel_id`` (in ``thread_ts`` when given)."""
-    _needs_any(request, "files:write")
+    needs_scope(request, "files:write")
     ws = request.workspace
     files = request.json("files")
     if not isinstance(files, list) or not files:

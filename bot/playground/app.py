@@ -11,13 +11,15 @@ from ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from bot.bootstrap import bootstrap
 from bot.container import Services
+from bot.core.ports import ModelEvent, ModelRequest
+from bot.errors import ConfigurationError
 from bot.logging import get_logger
 from bot.playground.delivery import ACK_TIMEOUT_S, RETRY_DELAYS_S, Deliverer
 from bot.playground.page import Notice, Page
@@ -42,6 +44,21 @@ MODEL_NOTICE = Notice(
         "Everything else works without it: `/architect help`, unknown verbs, threads, people.",
     ),
 )
+
+
+NO_MODEL_ANSWER = (
+    "No model is configured for this playground, so I cannot answer yet. Stop `make run`, set "
+    "`OPENAI_API_KEY=sk-...` (OpenAI) or `OPENAI_BASE_URL=http://127.0.0.1:11434/v1` (any "
+    "OpenAI-compatible server; a local one needs no key), and start `make run` again."
+)
+
+
+class NoModel:
+    """The model when none is configured: every answer says what to set (a :class:`ChatModel`)."""
+
+    def stream(self, request: ModelRequest, *, deadline: float) -> Iterator[ModelEvent]:
+        """Refuse with what to set."""
+        raise ConfigurationError("no model configured in the playground", user_message=NO_MODEL_ANSWER)
 
 
 @dataclass(frozen=True)
@@ -83,6 +100,8 @@ class Playground:
         people = {user_id for user_id, _, _ in PEOPLE}
         for channel_id, name, invited in CHANNELS:
             self.workspace.add_channel(channel_id, name, people | ({BOT_USER_ID} if invited else set()))
+        for user_id in sorted(people):
+            self.workspace.add_dm(user_id)  # the app's Messages tab
         self._settings = settings
         self._host, self._port = host, port
         self.ack_timeout_s, self.retry_delays_s = ack_timeout_s, retry_delays_s
@@ -110,10 +129,12 @@ class Playground:
             }
         )
         services = bootstrap(settings=base)
-        services.warm()  # store, model and engine built now: the store choice is logged at start-up
-        self.services = services
         if not model_configured(services.settings):
             self.page.notice = MODEL_NOTICE
+            # the agents say in the thread exactly what to set, not "the bot is misconfigured"
+            services = Services(services.settings, services.registry, policy=services.policy, model=NoModel())
+        services.warm()  # store, model and engine built now: the store choice is logged at start-up
+        self.services = services
         bot_server = HttpServer(build_app(services), host="127.0.0.1", port=0)
         bot_server.start()
         self._bot_server = bot_server

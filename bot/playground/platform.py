@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.logging import get_logger
-from bot.playground.blockkit import MESSAGE_TEXT_LIMIT, blocks_problems, view_problems
+from bot.playground.blockkit import MESSAGE_TEXT_LIMIT, blocks_problems
 from bot.playground.delivery import Ack, Deliverer, event_envelope
-from bot.playground.page import SLACKBOT
-from bot.playground.workspace import Message, View, Workspace
+from bot.playground.interactions import API_APP_ID, Interactions, Outcome, why
+from bot.playground.workspace import SLACKBOT, Message, Workspace, dm_channel
 
 log = get_logger("bot.playground.platform")
 
@@ -38,7 +38,6 @@ SUBSCRIBED_EVENTS = frozenset(
 """The app's event subscriptions (manifest.yml ``settings.event_subscriptions.bot_events``)."""
 COMMANDS = frozenset({"/architect"})
 """The app's slash commands (manifest.yml ``features.slash_commands``)."""
-API_APP_ID = "APLAYGROUND"
 
 
 FILE_LIMIT = 5 * 1024 * 1024  # the playground's upload limit (Slack's is 1 GB)
@@ -53,19 +52,6 @@ class Upload:
     mimetype: str
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What the page should tell the person (``error`` None: done)."""
-
-    error: str | None = None
-    errors: dict[str, str] | None = None  # modal input errors, by block_id
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing needs telling."""
-        return self.error is None and not self.errors
-
-
 class Platform:
     """Slack's side of the playground."""
 
@@ -75,6 +61,7 @@ class Platform:
         self.base_url = base_url
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self.interactions = Interactions(ws, deliverer, base_url=base_url)
 
     # ------------------------------------------------------------------------- people act
 
@@ -163,7 +150,7 @@ class Platform:
                 user=user,
                 channel=channel,
                 thread_ts=thread_ts,
-                text=f'{name} failed with the error "{_why(ack)}"',
+                text=f'{name} failed with the error "{why(ack)}"',
             )
             return Outcome()
         self._show_command_ack(ack, user=user, channel=channel, thread_ts=thread_ts, command=text)
@@ -241,6 +228,7 @@ class Platform:
         members = ws.channels[channel].members
         if ws.bot_user_id not in members:
             return posted
+        kind = _kind(ws.channels[channel].is_im)
         event: dict[str, Any] = {
             "type": "message",
             "channel": channel,
@@ -248,7 +236,7 @@ class Platform:
             "text": slack_text,
             "ts": posted.ts,
             "event_ts": posted.ts,
-            "channel_type": "channel",
+            "channel_type": kind,
             "team": ws.team_id,
             "client_msg_id": str(uuid.uuid4()),
         }
@@ -259,11 +247,12 @@ class Platform:
             event["thread_ts"] = thread_ts
             if parent is not None and parent.user:
                 event["parent_user_id"] = parent.user
-        if f"<@{ws.bot_user_id}>" in slack_text and "app_mention" in SUBSCRIBED_EVENTS:
+        mentioned = f"<@{ws.bot_user_id}>" in slack_text and kind != "im"  # no app_mention in a DM
+        if mentioned and "app_mention" in SUBSCRIBED_EVENTS:
             dropped = ("channel_type", "parent_user_id", "subtype", "upload", "display_as_bot")
             mention = {k: v for k, v in event.items() if k not in dropped}
             self._event({**mention, "type": "app_mention"})
-        if "message.channels" in SUBSCRIBED_EVENTS:
+        if f"message.{_subscription(kind)}" in SUBSCRIBED_EVENTS:
             self._event(event)
         return posted
 
@@ -287,210 +276,37 @@ class Platform:
 
     # ---------------------------------------------------------------------- interactions
 
-    def _user(self, user: str) -> dict[str, Any]:
-        return {
-            "id": user,
-            "username": self.ws.users[user].name,
-            "name": self.ws.users[user].name,
-            "team_id": self.ws.team_id,
-        }
-
     def click(
-        self, *, user: str, container: str, item_id: str, block: int, element: str, side: str | None = None
+        self,
+        *,
+        user: str,
+        container: str,
+        item_id: str,
+        block: int,
+        element: str,
+        side: str | None = None,
+        value: str | None = None,
     ) -> Outcome:
-        """A person clicks a button (or a feedback button) in a message, an ephemeral message or a view."""
-        ws = self.ws
-        if user not in ws.users:
-            return Outcome("Pick a person first.")
-        found = self._container(user, container, item_id)
-        if found is None:
-            return Outcome("That message is gone.")
-        blocks, extra = found
-        try:
-            chosen_block = blocks[block]
-            chosen = chosen_block["accessory"] if element == "a" else chosen_block["elements"][int(element)]
-        except (IndexError, KeyError, TypeError, ValueError):
-            return Outcome("That button is gone.")
-        action: dict[str, Any] = {
-            "type": chosen.get("type"),
-            "action_id": chosen.get("action_id") or f"act{block}{element}",
-            "block_id": chosen_block.get("block_id") or f"blk{block}",
-            "action_ts": f"{time.time():.6f}",
-        }
-        if chosen.get("type") == "feedback_buttons":
-            pressed = chosen.get(side or "") or {}
-            action.update(text=pressed.get("text"), value=pressed.get("value"))
-        else:
-            for key in ("text", "value", "style", "url"):
-                if chosen.get(key) is not None:
-                    action[key] = chosen[key]
-        channel = extra.get("channel")
-        payload: dict[str, Any] = {
-            "type": "block_actions",
-            "user": self._user(user),
-            "api_app_id": API_APP_ID,
-            "token": "playground-verification-token",
-            "trigger_id": ws.issue_trigger(user, channel),
-            "team": {"id": ws.team_id, "domain": ws.team_domain},
-            "enterprise": None,
-            "is_enterprise_install": False,
-            "state": {"values": {}},
-            "actions": [action],
-            **{k: v for k, v in extra.items() if k != "channel"},
-        }
-        if channel:
-            payload["channel"] = {"id": channel, "name": ws.channels[channel].name}
-            container_info = payload.get("container") or {}
-            payload["response_url"] = ws.issue_response_url(
-                self.base_url,
-                channel=channel,
-                user=user,
-                thread_ts=container_info.get("thread_ts"),
-                message_ts=None if container_info.get("is_ephemeral") else container_info.get("message_ts"),
-            )
-        ack = self.deliverer.interaction(payload)
-        if not ack.ok:
-            return Outcome(
-                f"{ws.bot_name} did not respond ({_why(ack)}). Slack shows a warning next to the button."
-            )
-        return Outcome()
-
-    def _container(  # noqa: PLR0911 - one branch per kind of container
-        self, user: str, container: str, item_id: str
-    ) -> tuple[list[Any], dict[str, Any]] | None:
-        ws = self.ws
-        if container == "message":
-            msg = ws.find_message(item_id)
-            if msg is None:
-                return None
-            info = {
-                "type": "message",
-                "message_ts": msg.ts,
-                "channel_id": msg.channel,
-                "is_ephemeral": False,
-            }
-            if msg.thread_ts:
-                info["thread_ts"] = msg.thread_ts
-            return msg.blocks, {"container": info, "message": msg.to_slack(), "channel": msg.channel}
-        if container == "ephemeral":
-            shown = next((e for e in ws.ephemeral if e.id == item_id and e.user == user), None)
-            if shown is None:
-                return None
-            info = {
-                "type": "message",
-                "message_ts": shown.id,
-                "channel_id": shown.channel,
-                "is_ephemeral": True,
-            }
-            if shown.thread_ts:
-                info["thread_ts"] = shown.thread_ts
-            return shown.blocks, {"container": info, "channel": shown.channel}
-        if container in ("view", "home"):
-            view = ws.views.get(item_id) if container == "view" else ws.home.get(user)
-            if view is None or view.user not in (None, user) or view.closed:
-                return None
-            return view.view.get("blocks") or [], {
-                "container": {"type": "view", "view_id": view.id},
-                "view": self._view_payload(view, {}),
-            }
-        return None
-
-    def _view_payload(self, shown: View, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        ws = self.ws
-        return {
-            **shown.view,
-            "id": shown.id,
-            "team_id": ws.team_id,
-            "state": {"values": values},
-            "hash": shown.hash,
-            "private_metadata": shown.view.get("private_metadata", ""),
-            "callback_id": shown.view.get("callback_id", ""),
-            "root_view_id": shown.id,
-            "previous_view_id": None,
-            "app_id": API_APP_ID,
-            "bot_id": ws.bot_id,
-        }
+        """A person clicks a button or picks a menu option (see :class:`Interactions`)."""
+        return self.interactions.click(
+            user=user,
+            container=container,
+            item_id=item_id,
+            block=block,
+            element=element,
+            side=side,
+            value=value,
+        )
 
     def submit_view(self, *, user: str, view_id: str, values: dict[str, dict[str, str]]) -> Outcome:
-        """A person submits a modal with these input values (block_id -> action_id -> text)."""
-        ws = self.ws
-        shown = ws.views.get(view_id)
-        if shown is None or shown.closed or shown.user not in (None, user):
-            return Outcome("This modal is closed.")
-        state: dict[str, dict[str, Any]] = {}
-        missing: dict[str, str] = {}
-        for index, block in enumerate(shown.view.get("blocks") or []):
-            if not isinstance(block, dict) or block.get("type") != "input":
-                continue
-            element = block.get("element") or {}
-            block_id = str(block.get("block_id") or f"b{index}")
-            action_id = str(element.get("action_id") or f"a{index}")
-            value = (values.get(block_id) or {}).get(action_id, "")
-            limit = element.get("max_length")
-            if isinstance(limit, int):
-                value = value[:limit]
-            if not value and not block.get("optional"):
-                missing[block_id] = "Please fill out this field."
-            state[block_id] = {action_id: {"type": element.get("type"), "value": value or None}}
-        if missing:  # Slack's client refuses to submit before the app hears of it
-            return Outcome(errors=missing)
-        payload = {
-            "type": "view_submission",
-            "team": {"id": ws.team_id, "domain": ws.team_domain},
-            "user": self._user(user),
-            "api_app_id": API_APP_ID,
-            "token": "playground-verification-token",
-            "trigger_id": ws.issue_trigger(user),
-            "view": self._view_payload(shown, state),
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        ack = self.deliverer.interaction(payload)
-        if not ack.ok:
-            return Outcome("We had some trouble connecting. Try again?")
-        return self._view_ack(shown, ack)
-
-    def _view_ack(self, shown: View, ack: Ack) -> Outcome:
-        ws = self.ws
-        body = ack.json() or {}
-        action = body.get("response_action")
-        if action == "errors":
-            errors = body.get("errors")
-            if isinstance(errors, dict) and errors:
-                return Outcome(errors={str(k): str(v) for k, v in errors.items()})
-            return Outcome("The app's answer was not valid.")
-        if action in ("update", "push"):
-            view = body.get("view")
-            if not isinstance(view, dict) or view_problems(view):
-                return Outcome("The app's answer was not valid.")
-            ws.replace_view(shown.id, view)
-            return Outcome()
-        ws.close_view(shown.id)  # an empty ack, or "clear"
-        return Outcome()
+        """A person submits a modal."""
+        return self.interactions.submit_view(user=user, view_id=view_id, values=values)
 
     def close_view(self, *, user: str, view_id: str) -> Outcome:
-        """A person cancels a modal; the app hears of it only if the view asked (``notify_on_close``)."""
-        ws = self.ws
-        shown = ws.views.get(view_id)
-        if shown is None or shown.closed or shown.user not in (None, user):
-            return Outcome()
-        ws.close_view(view_id)
-        if shown.view.get("notify_on_close"):
-            payload = {
-                "type": "view_closed",
-                "team": {"id": ws.team_id, "domain": ws.team_domain},
-                "user": self._user(user),
-                "api_app_id": API_APP_ID,
-                "token": "playground-verification-token",
-                "view": self._view_payload(shown, {}),
-                "is_cleared": False,
-                "is_enterprise_install": False,
-            }
-            self.deliverer.interaction(payload)
-        return Outcome()
+        """A person cancels a modal."""
+        return self.interactions.close_view(user=user, view_id=view_id)
 
-    def open_home(self, *, user: str) -> None:
+    def open_home(self, *, user: str, tab: str = "home") -> None:
         """A person opens the app's Home tab (the app hears of it when subscribed to app_home_opened)."""
         if "app_home_opened" not in SUBSCRIBED_EVENTS:
             return
@@ -498,12 +314,12 @@ class Platform:
         event: dict[str, Any] = {
             "type": "app_home_opened",
             "user": user,
-            "channel": f"D{user}",
-            "tab": "home",
+            "channel": dm_channel(user),
+            "tab": tab,
             "event_ts": f"{time.time():.6f}",
         }
         if user in ws.home:
-            event["view"] = self._view_payload(ws.home[user], {})
+            event["view"] = self.interactions.view_payload(ws.home[user], {})
         self._event(event)
 
     # ------------------------------------------------------------- the app's own messages
@@ -528,18 +344,18 @@ class Platform:
     def _app_message_event(self, kind: str, data: dict[str, Any]) -> None:
         ws = self.ws
         channel = ws.channels.get(str(data.get("channel")))
-        if (
-            channel is None
-            or ws.bot_user_id not in channel.members
-            or "message.channels" not in SUBSCRIBED_EVENTS
-        ):
+        if channel is None or ws.bot_user_id not in channel.members:
+            return
+        channel_type = _kind(channel.is_im)
+        if f"message.{_subscription(channel_type)}" not in SUBSCRIBED_EVENTS:
             return
         msg = ws.message(channel.id, str(data.get("ts")))
-        if kind == "message" and msg is not None and msg.user == ws.bot_user_id:
+        tombstone = data.get("action") == "tombstoned"
+        if kind == "message" and msg is not None and (msg.user == ws.bot_user_id or tombstone):
             shown = msg.to_slack()
             now = f"{time.time():.6f}"
             if data.get("action") == "posted":
-                event = {**shown, "channel": channel.id, "event_ts": msg.ts, "channel_type": "channel"}
+                event = {**shown, "channel": channel.id, "event_ts": msg.ts, "channel_type": channel_type}
             else:
                 event = {
                     "type": "message",
@@ -549,7 +365,7 @@ class Platform:
                     "message": shown,
                     "ts": now,
                     "event_ts": now,
-                    "channel_type": "channel",
+                    "channel_type": channel_type,
                 }
             self._event(event)
         elif kind == "message_deleted":
@@ -563,14 +379,16 @@ class Platform:
                     "deleted_ts": data.get("ts"),
                     "ts": now,
                     "event_ts": now,
-                    "channel_type": "channel",
+                    "channel_type": channel_type,
                 }
             )
 
 
-def _why(ack: Ack) -> str:
-    if ack.status is None:
-        return "operation_timeout"
-    if ack.status >= 500:
-        return "http_service_error"
-    return "dispatch_failed"
+def _kind(is_im: bool) -> str:
+    """An event's ``channel_type``: ``im`` for the app's DM with a person, else ``channel``."""
+    return "im" if is_im else "channel"
+
+
+def _subscription(channel_type: str) -> str:
+    """The ``message.*`` subscription that delivers messages of this ``channel_type``."""
+    return {"im": "im", "channel": "channels"}[channel_type]

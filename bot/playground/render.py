@@ -94,10 +94,41 @@ def _control(inner: str, name_of: NameOf) -> str:
         return f'<span class="mention">@{esc(label or name_of(target[1:]))}</span>'
     if target.startswith("#"):
         return f'<span class="mention">#{esc(label or target[1:])}</span>'
+    if target.startswith("!date^"):
+        return f'<time class="date">{esc(slack_date(target, label))}</time>'
     if target.startswith("!"):
         special = target[1:].split("^")[0]
         return f'<span class="mention">@{esc(label or special)}</span>'
     return link(html.unescape(target), label or html.unescape(target))
+
+
+def slack_date(target: str, fallback: str) -> str:
+    """``!date^<unix>^<tokens>``: the date as Slack writes it in the reader's time zone."""
+    _, seconds, tokens, *_ = (*target.split("^"), "", "")
+    try:
+        when = time.localtime(int(seconds))
+    except (ValueError, OverflowError, OSError):
+        return fallback or seconds
+    today = time.localtime()
+    days = (
+        time.mktime((today.tm_year, today.tm_mon, today.tm_mday, 0, 0, 0, 0, 0, -1))
+        - time.mktime((when.tm_year, when.tm_mon, when.tm_mday, 0, 0, 0, 0, 0, -1))
+    ) // 86_400
+    short = time.strftime("%b %-d, %Y", when)
+    long = time.strftime("%B %-d, %Y", when)
+    pretty = {0: "Today", 1: "Yesterday", -1: "Tomorrow"}.get(int(days))
+    words = {
+        "date_num": time.strftime("%Y-%m-%d", when),
+        "date": long,
+        "date_short": short,
+        "date_long": time.strftime("%A, %B %-d, %Y", when),
+        "date_pretty": pretty or long,
+        "date_short_pretty": pretty or short,
+        "date_long_pretty": pretty or time.strftime("%A, %B %-d, %Y", when),
+        "time": time.strftime("%-I:%M %p", when),
+        "time_secs": time.strftime("%-I:%M:%S %p", when),
+    }
+    return re.sub(r"\{(\w+)\}", lambda m: words.get(m.group(1), m.group(0)), tokens) or fallback
 
 
 def _inline(text: str, name_of: NameOf) -> str:
@@ -196,18 +227,84 @@ def _feedback(element: Json, index: str) -> str:
         button = element.get(side) or {}
         label = esc((button.get("text") or {}).get("text") or side)
         buttons.append(
-            f'<button type="button" class="bk-icon" title="{label}" aria-label="{label}" '
-            f'data-element="{index}" data-side="{side}">{icon}</button>'
+            f'<button type="button" class="bk-icon bk-feedback" title="{label}" aria-label="{label}" '
+            f'data-element="{index}" data-side="{side}" aria-pressed="false">{icon}</button>'
         )
     return "".join(buttons)
 
 
-def _element(element: Any, index: str, name_of: NameOf) -> str:
+def _option_label(option: Any) -> str:
+    return str(((option or {}).get("text") or {}).get("text") or (option or {}).get("value") or "")
+
+
+def _options(element: Json) -> list[Json]:
+    found = [o for o in element.get("options") or [] if isinstance(o, dict)]
+    for group in element.get("option_groups") or []:
+        found += [o for o in (group or {}).get("options") or [] if isinstance(o, dict)]
+    return found
+
+
+def _select(element: Json, index: str, name: str = "") -> str:
+    """A static menu as a ``<select>``; an external one as a search box the app fills with options."""
+    placeholder = esc((element.get("placeholder") or {}).get("text") or "Select an item")
+    initial = element.get("initial_option") or {}
+    named = f' name="{esc(name)}"' if name else ""
+    if element.get("type") == "external_select":
+        chosen = esc(initial.get("value") or "")
+        return (
+            f'<span class="bk-external" data-element="{index}">'
+            f'<input type="search" class="bk-search" placeholder="{placeholder}" aria-label="{placeholder}" '
+            f'value="{esc(_option_label(initial))}" autocomplete="off">'
+            f'<input type="hidden" class="bk-chosen"{named} value="{chosen}">'
+            '<span class="bk-options" role="listbox" hidden></span></span>'
+        )
+    options = "".join(
+        f'<option value="{esc(o.get("value") or "")}"'
+        f"{' selected' if initial and o.get('value') == initial.get('value') else ''}>"
+        f"{esc(_option_label(o))}</option>"
+        for o in _options(element)
+    )
+    chosen_attr = "" if initial else " selected"
+    return (
+        f'<select class="bk-select" data-element="{index}"{named} aria-label="{placeholder}">'
+        f'<option value="" disabled{chosen_attr}>{placeholder}</option>{options}</select>'
+    )
+
+
+def options_html(options: list[Json]) -> str:
+    """An external menu's options, as the app answered them (clicked to choose one)."""
+    if not options:
+        return '<span class="bk-option-none">No matches</span>'
+    return "".join(
+        f'<button type="button" class="bk-option" role="option" data-value="{esc(o.get("value") or "")}">'
+        f"{esc(_option_label(o))}</button>"
+        for o in options
+    )
+
+
+def _overflow(element: Json, index: str) -> str:
+    """An overflow menu: ⋯, then its options."""
+    items = "".join(
+        f'<button type="button" class="bk-overflow-item" data-element="{index}" '
+        f'data-value="{esc(o.get("value") or "")}">{esc(_option_label(o))}</button>'
+        for o in _options(element)
+    )
+    return (
+        '<details class="bk-overflow"><summary aria-label="More options">⋯</summary>'
+        f'<div class="bk-overflow-menu">{items}</div></details>'
+    )
+
+
+def _element(element: Any, index: str, name_of: NameOf) -> str:  # noqa: PLR0911 - one branch per element
     if not isinstance(element, dict):
         return ""
     kind = element.get("type")
     if kind == "button":
         return _button(element, index, name_of)
+    if kind in ("static_select", "external_select"):
+        return _select(element, index)
+    if kind == "overflow":
+        return _overflow(element, index)
     if kind == "feedback_buttons":
         return _feedback(element, index)
     if kind == "icon_button":
@@ -249,7 +346,9 @@ def _input(block: Json, index: int, errors: dict[str, str]) -> str:
     maxlength = f' maxlength="{int(limit)}"' if isinstance(limit, int) else ""
     placeholder = esc((element.get("placeholder") or {}).get("text") or "")
     value = esc(element.get("initial_value") or "")
-    if element.get("type") != "plain_text_input":
+    if element.get("type") in ("static_select", "external_select"):
+        field = _select(element, "e", f"{block_id}\x1f{action_id}")
+    elif element.get("type") != "plain_text_input":
         field = f'<span class="bk-unsupported">[{esc(element.get("type"))}]</span>'
     elif element.get("multiline"):
         field = f'<textarea name="{name}" rows="8"{maxlength} placeholder="{placeholder}">{value}</textarea>'

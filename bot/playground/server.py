@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -19,10 +20,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from bot.logging import get_logger
 from bot.playground import slack_api
+from bot.playground.interactions import Outcome
 from bot.playground.page import Page
-from bot.playground.platform import Outcome, Platform, Upload
-from bot.playground.render import INLINE_IMAGES
-from bot.playground.workspace import Change, Workspace
+from bot.playground.platform import Platform, Upload
+from bot.playground.render import INLINE_IMAGES, options_html
+from bot.playground.updates import page_update
+from bot.playground.workspace import Workspace
 
 log = get_logger("bot.playground.server")
 
@@ -93,22 +96,55 @@ class PlaygroundServer:
             self._static(handler, parts.path.removeprefix("/static/"))
         elif parts.path == "/ui/events":
             self._events(handler, query)
-        elif parts.path == "/ui/thread":
-            viewer = self._viewer(query)
+        elif parts.path.startswith("/ui/"):
+            self._fragment(handler, parts.path, query)
+        elif parts.path.startswith("/docs/"):  # a canvas link: the canvas on a page of its own
+            shown = self.page.canvas(parts.path.rstrip("/").rsplit("/", 1)[-1])
+            if shown is None:
+                _send(handler, 404, b"no such canvas", "text/plain")
+            else:
+                _send(handler, 200, shown.encode(), "text/html; charset=utf-8")
+        elif parts.path.startswith("/archives/"):  # a message link: its thread, opened here
+            self._thread_link(handler, parts.path, query)
+        else:
+            _send(handler, 404, b"not found", "text/plain")
+
+    def _fragment(self, handler: BaseHTTPRequestHandler, path: str, query: dict[str, str]) -> None:
+        """``/ui/thread`` (a thread pane), ``/ui/home`` (the Home tab; ``tab=messages``: Messages opened)."""
+        viewer = self._viewer(query)
+        if path == "/ui/thread":
             channel, ts = query.get("channel", ""), query.get("ts", "")
-            if channel not in self.ws.channels:
+            if not self._visible(channel, viewer):
                 _send(handler, 404, b"unknown channel", "text/plain")
                 return
             _send(
                 handler, 200, self.page.thread_pane(channel, ts, viewer).encode(), "text/html; charset=utf-8"
             )
-        elif parts.path == "/ui/home":
-            viewer = self._viewer(query)
+        elif path == "/ui/home":
+            tab = "messages" if query.get("tab") == "messages" else "home"
             if self.platform is not None:
-                self.platform.open_home(user=viewer)
+                self.platform.open_home(user=viewer, tab=tab)
             _send(handler, 200, self.page.home(viewer).encode(), "text/html; charset=utf-8")
         else:
             _send(handler, 404, b"not found", "text/plain")
+
+    def _thread_link(self, handler: BaseHTTPRequestHandler, path: str, query: dict[str, str]) -> None:
+        """``/archives/<channel>/p<digits>[?thread_ts=...]``: the channel with that thread open."""
+        match = re.fullmatch(r"/archives/([A-Z0-9]+)/p(\d{10})(\d{6})", path)
+        if match is None:
+            _send(handler, 404, b"not a message link", "text/plain")
+            return
+        thread = query.get("thread_ts") or f"{match[2]}.{match[3]}"
+        target = {"as": self._viewer(query), "channel": match[1], "thread": thread}
+        handler.send_response(303)
+        handler.send_header("Location", "/?" + urlencode(target))
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    def _visible(self, channel: str, viewer: str) -> bool:
+        """Whether ``viewer`` may see ``channel`` (a DM only its person)."""
+        found = self.ws.channels.get(channel)
+        return found is not None and (not found.is_im or viewer in found.members)
 
     def _viewer(self, query: dict[str, str]) -> str:
         viewer = query.get("as", "")
@@ -128,7 +164,7 @@ class PlaygroundServer:
             handler.end_headers()
             return
         channel = None if "home" in query else query.get("channel")
-        if channel is not None and channel not in self.ws.channels:
+        if channel is not None and not self._visible(channel, viewer):
             _send(handler, 404, b"unknown channel", "text/plain")
             return
         thread = query.get("thread") if channel is not None else None
@@ -168,6 +204,8 @@ class PlaygroundServer:
     def _events(self, handler: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         viewer = self._viewer(query)
         channel = query.get("channel") or None
+        if channel is not None and not self._visible(channel, viewer):
+            channel = None
         try:
             after = int(handler.headers.get("Last-Event-ID") or query.get("after") or self.ws.seq)
         except ValueError:
@@ -187,61 +225,13 @@ class PlaygroundServer:
                     handler.wfile.write(b": keepalive\n\n")
                 for change in changes:
                     after = change.seq
-                    update = self._update(change, viewer, channel)
+                    update = page_update(self.ws, self.page, change, viewer, channel)
                     if update is not None:
                         data = json.dumps(update)
                         handler.wfile.write(f"id: {change.seq}\ndata: {data}\n\n".encode())
                 handler.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             return
-
-    def _update(  # noqa: PLR0911 - one branch per kind of change
-        self, change: Change, viewer: str, channel: str | None
-    ) -> dict[str, Any] | None:
-        """What one change means for one person's page (None: nothing to show them)."""
-        ws, page, data = self.ws, self.page, change.data
-        with ws.lock:
-            if change.kind in ("message", "message_deleted"):
-                if data.get("channel") != channel:
-                    return {"kind": "unread", "channel": data.get("channel")}
-                update: dict[str, Any] = {
-                    "kind": "message",
-                    "ts": data["ts"],
-                    "thread_ts": data.get("thread_ts"),
-                }
-                msg = ws.message(str(data["channel"]), str(data["ts"]))
-                if msg is not None:
-                    update["channel_html"] = page.message(msg, in_thread=False)
-                    update["thread_html"] = page.message(msg, in_thread=True)
-                parent_ts = data.get("thread_ts")
-                if parent_ts and parent_ts != data["ts"]:
-                    parent = ws.message(str(data["channel"]), str(parent_ts))
-                    if parent is not None:
-                        update["parent_html"] = page.message(parent, in_thread=False)
-                update["deleted"] = msg is None
-                return update
-            if change.kind == "ephemeral":
-                if data.get("user") != viewer or data.get("channel") != channel:
-                    return None
-                shown = next((e for e in ws.ephemeral if e.id == data["id"]), None)
-                if shown is None:
-                    return None
-                return {
-                    "kind": "ephemeral",
-                    "ts": shown.id,
-                    "thread_ts": shown.thread_ts,
-                    "html": page.ephemeral(shown),
-                }
-            if change.kind in ("view_opened", "view_closed"):
-                shown_view = ws.views.get(str(data.get("id")))
-                if shown_view is None or shown_view.user not in (None, viewer):
-                    return None
-                if change.kind == "view_closed" or shown_view.closed:
-                    return {"kind": "modal_closed", "id": shown_view.id}
-                return {"kind": "modal", "id": shown_view.id, "html": page.modal(shown_view)}
-            if change.kind == "home" and data.get("user") == viewer:
-                return {"kind": "home", "html": page.home(viewer)}
-        return None
 
     # ------------------------------------------------------------------------------- POST
 
@@ -274,13 +264,15 @@ class PlaygroundServer:
             _send(handler, 404, b"not found", "text/plain")
             return
         answer: dict[str, Any] = {"ok": outcome.ok, "error": outcome.error, "errors": outcome.errors}
+        if outcome.options is not None:  # an external menu's options, rendered here
+            answer["html"] = options_html(outcome.options)
         if outcome.errors and path == "/ui/view":
             shown = self.ws.views.get(str(request.get("id")))
             if shown is not None:
                 answer["html"] = self.page.modal(shown, outcome.errors)
         _send(handler, 200, json.dumps(answer).encode(), "application/json")
 
-    def _act(self, path: str, request: dict[str, Any]) -> Outcome | None:  # noqa: PLR0911 - one branch per action
+    def _act(self, path: str, request: dict[str, Any]) -> Outcome | None:
         platform = self.platform
         assert platform is not None
         user = str(request.get("as") or "")
@@ -307,6 +299,31 @@ class PlaygroundServer:
                 block=block,
                 element=str(request.get("element") or ""),
                 side=str(request.get("side") or "") or None,
+                value=None if request.get("value") is None else str(request.get("value")),
+            )
+        return self._menu_act(platform, user, path, request)
+
+    def _menu_act(self, platform: Platform, user: str, path: str, request: dict[str, Any]) -> Outcome | None:
+        """``/ui/options`` (an external menu's search), ``/ui/shortcut`` (⋮ on a message), ``/ui/view``."""
+        if path == "/ui/options":
+            try:
+                block = int(request.get("block", -1))
+            except (TypeError, ValueError):
+                return Outcome("That menu is gone.")
+            return platform.interactions.options(
+                user=user,
+                container=str(request.get("container") or ""),
+                item_id=str(request.get("id") or ""),
+                block=block,
+                element=str(request.get("element") or ""),
+                query=str(request.get("query") or "")[:200],
+            )
+        if path == "/ui/shortcut":
+            return platform.interactions.shortcut(
+                user=user,
+                channel=str(request.get("channel") or ""),
+                ts=str(request.get("ts") or ""),
+                callback_id=str(request.get("callback_id") or ""),
             )
         if path == "/ui/view":
             view_id = str(request.get("id") or "")

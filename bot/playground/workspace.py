@@ -16,200 +16,53 @@ import time
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
+from bot.playground.slack_objects import (
+    TOMBSTONE_TEXT,
+    Call,
+    Change,
+    Channel,
+    Ephemeral,
+    Failure,
+    Message,
+    ResponsePost,
+    ResponseUrl,
+    StoredFile,
+    Trigger,
+    User,
+    View,
+)
 from bot.playground.surfaces import AgentSurfaces
 
+__all__ = [
+    "CHANGE_FEED_LENGTH",
+    "RESPONSE_URL_TTL_S",
+    "RESPONSE_URL_USES",
+    "SLACKBOT",
+    "TOMBSTONE_TEXT",
+    "TRIGGER_TTL_S",
+    "Call",
+    "Change",
+    "Channel",
+    "Ephemeral",
+    "Failure",
+    "Message",
+    "ResponsePost",
+    "ResponseUrl",
+    "StoredFile",
+    "Trigger",
+    "User",
+    "View",
+    "Workspace",
+    "dm_channel",
+]
+
+SLACKBOT = "USLACKBOT"  # Slack itself: tombstones, "only visible to you" notes
 TRIGGER_TTL_S = 3.0  # trigger_id lives 3 seconds
 RESPONSE_URL_USES = 5  # a response_url answers up to 5 times ...
 RESPONSE_URL_TTL_S = 30 * 60.0  # ... within 30 minutes
 CHANGE_FEED_LENGTH = 5_000
-
-
-@dataclass
-class Call:
-    """One Web API call as received."""
-
-    method: str
-    params: dict[str, Any]
-    token: str | None
-    at: float = field(default_factory=time.monotonic)  # when it arrived (benchmarks)
-
-
-@dataclass
-class User:
-    """A person (or the bot) in the workspace."""
-
-    id: str
-    name: str
-    real_name: str
-    is_bot: bool = False
-
-
-@dataclass
-class Channel:
-    """A public channel and who is in it."""
-
-    id: str
-    name: str
-    members: set[str] = field(default_factory=set)
-
-
-@dataclass
-class Message:
-    """A message as Slack would now show it."""
-
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None
-    user: str | None = None
-    bot_id: str | None = None
-    updates: int = 0
-    subtype: str | None = None
-    metadata: dict[str, Any] | None = None
-    files: list[dict[str, Any]] = field(default_factory=list)
-
-    def markdown(self) -> str:
-        """The text of the message's markdown blocks (what a person reads)."""
-        return "\n".join(b.get("text", "") for b in self.blocks if b.get("type") == "markdown")
-
-    def buttons(self) -> list[dict[str, Any]]:
-        """Every button of the message."""
-        return [e for b in self.blocks if b.get("type") == "actions" for e in b.get("elements", [])]
-
-    def to_slack(self) -> dict[str, Any]:
-        """The message as the Web API and the Events API show it."""
-        shown: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text}
-        if self.user:
-            shown["user"] = self.user
-        if self.bot_id:
-            shown["bot_id"] = self.bot_id
-        if self.subtype:
-            shown["subtype"] = self.subtype
-        if self.blocks:
-            shown["blocks"] = self.blocks
-        if self.thread_ts:
-            shown["thread_ts"] = self.thread_ts
-        if self.metadata:
-            shown["metadata"] = self.metadata
-        if self.files:
-            shown["files"] = self.files
-        if self.updates:
-            shown["edited"] = {"user": self.user, "ts": self.ts}
-        return shown
-
-
-@dataclass
-class Ephemeral:
-    """A message only one person sees ("Only visible to you")."""
-
-    id: str
-    channel: str
-    user: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None
-    params: dict[str, Any]  # as received (chat.postEphemeral arguments or a response_url body)
-    author: str | None = None  # who shows it: the bot (None) or Slack itself ("USLACKBOT")
-
-
-@dataclass
-class View:
-    """A modal opened for a person, or a published Home tab."""
-
-    id: str
-    user: str | None
-    view: dict[str, Any]
-    trigger_id: str | None
-    params: dict[str, Any]  # as received (views.open arguments)
-    closed: bool = False
-    hash: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-
-
-@dataclass
-class Trigger:
-    """A trigger_id handed to the app with a command or an interaction."""
-
-    id: str
-    user: str
-    issued_at: float
-    channel: str | None = None
-
-
-@dataclass
-class ResponseUrl:
-    """A response_url handed to the app: where its answers go, and how often it may answer."""
-
-    name: str
-    channel: str
-    user: str
-    issued_at: float
-    thread_ts: str | None = None
-    message_ts: str | None = None  # the message an interaction came from (replace_original)
-    uses: int = 0
-
-
-@dataclass
-class ResponsePost:
-    """One post to a response_url."""
-
-    name: str
-    params: dict[str, Any]
-
-
-@dataclass
-class StoredFile:
-    """A file shared in the workspace: what ``files.info`` and a private download give."""
-
-    id: str
-    name: str
-    mimetype: str
-    filetype: str
-    content: bytes
-    user: str
-    ready: bool = True  # False: still processing (events say ``file_access: check_file_info``)
-    redirect_to: str | None = None  # a download answers 302 to this URL (tests of redirects)
-
-    def to_slack(self, base_url: str) -> dict[str, Any]:
-        """The file object as messages, events and ``files.info`` show it."""
-        url = f"{base_url.rstrip('/')}/files-pri/{self.id}/{self.name}"
-        shown: dict[str, Any] = {
-            "id": self.id,
-            "name": self.name,
-            "title": self.name,
-            "mimetype": self.mimetype,
-            "filetype": self.filetype,
-            "size": len(self.content),
-            "user": self.user,
-            "mode": "hosted",
-            "url_private": url,
-            "url_private_download": url + "?download=1",
-        }
-        if not self.ready:
-            return {"id": self.id, "mode": "hosted", "file_access": "check_file_info"}
-        return shown
-
-
-@dataclass
-class Failure:
-    """A scripted failure for the next call of a method."""
-
-    status: int = 200
-    error: str | None = None
-    retry_after: int | None = None
-    passes: bool = False  # a call let through before the failures (``fail(..., after=n)``)
-
-
-@dataclass(frozen=True)
-class Change:
-    """Something a person could see changed."""
-
-    seq: int
-    kind: str  # message | message_deleted | ephemeral | view_opened | view_closed | home | notice
-    data: dict[str, Any]
 
 
 class Workspace:
@@ -252,6 +105,7 @@ class Workspace:
         self.failures: dict[str, deque[Failure]] = defaultdict(deque)
         self.changes: deque[Change] = deque(maxlen=CHANGE_FEED_LENGTH)
         self.files: dict[str, StoredFile] = {}
+        self.feedback: dict[tuple[str, str], str] = {}  # (message ts, user) -> the feedback side pressed
         self.scopes: set[str] | None = None  # the bot token's scopes; None grants every one
         self.replies_limit_cap: int | None = None  # e.g. 15: Tier 1 for commercially distributed apps
         self.agent = AgentSurfaces()  # streams, loading states, assistant threads, canvases, uploads
@@ -272,6 +126,13 @@ class Workspace:
         with self.lock:
             channel = Channel(channel_id, name, set(members or ()))
             self.channels[channel_id] = channel
+            return channel
+
+    def add_dm(self, user: str) -> Channel:
+        """The app's DM with ``user`` (its Messages tab): members the person and the bot."""
+        with self.lock:
+            channel = Channel(dm_channel(user), self.bot_name, {user, self.bot_user_id}, is_im=True)
+            self.channels[channel.id] = channel
             return channel
 
     def add_usergroup(self, group_id: str, members: set[str]) -> None:
@@ -385,12 +246,32 @@ class Workspace:
             )
 
     def delete(self, message: Message) -> None:
-        """Delete a message and tell the pages."""
+        """Delete a message and tell the pages, as Slack does: a thread's parent with replies stays as
+        "This message was deleted." with the replies under it; that tombstone goes with the last reply."""
         with self.lock:
-            self.messages.pop((message.channel, message.ts), None)
-            self.notify(
-                "message_deleted", channel=message.channel, ts=message.ts, thread_ts=message.thread_ts
-            )
+            channel, ts = message.channel, message.ts
+            if message.thread_ts in (None, ts) and self.thread(channel, ts):
+                message.text, message.blocks, message.files, message.metadata = TOMBSTONE_TEXT, [], [], None
+                message.subtype, message.user, message.bot_id = "tombstone", SLACKBOT, None
+                message.thread_ts = ts
+                self.notify("message", channel=channel, ts=ts, thread_ts=ts, action="tombstoned")
+                return
+            self.messages.pop((channel, ts), None)
+            self.notify("message_deleted", channel=channel, ts=ts, thread_ts=message.thread_ts)
+            parent = self.messages.get((channel, message.thread_ts or ""))
+            if parent is not None and parent.subtype == "tombstone" and not self.thread(channel, parent.ts):
+                self.messages.pop((channel, parent.ts), None)
+                self.notify("message_deleted", channel=channel, ts=parent.ts, thread_ts=parent.ts)
+
+    def choose_feedback(self, message_ts: str, user: str, side: str) -> None:
+        """Remember which feedback button a person pressed under a message (Slack shows it chosen)."""
+        with self.lock:
+            self.feedback[(message_ts, user)] = side
+            found = self.find_message(message_ts)
+            if found is not None:
+                self.notify(
+                    "message", channel=found.channel, ts=found.ts, thread_ts=found.thread_ts, action="chosen"
+                )
 
     def thread(self, channel: str, thread_ts: str) -> list[Message]:
         """Replies in a thread (without its parent), oldest first."""
@@ -432,6 +313,23 @@ class Workspace:
             self.notify("ephemeral", channel=channel, user=user, id=shown.id, thread_ts=thread_ts)
             return shown
 
+    def change_ephemeral(
+        self, shown_id: str, *, text: str | None = None, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Replace an ephemeral message's content (``text`` None: take it away), as a response_url's
+        ``replace_original`` / ``delete_original`` does for the ephemeral message it came from."""
+        with self.lock:
+            shown = next((e for e in self.ephemeral if e.id == shown_id), None)
+            if shown is None:
+                return
+            if text is None:
+                self.ephemeral.remove(shown)
+            else:
+                shown.text, shown.blocks = text, list(blocks or [])
+            self.notify(
+                "ephemeral", channel=shown.channel, user=shown.user, id=shown.id, thread_ts=shown.thread_ts
+            )
+
     # ----------------------------------------------------------------- triggers, responses
 
     def issue_trigger(self, user: str, channel: str | None = None) -> str:
@@ -454,12 +352,13 @@ class Workspace:
         user: str,
         thread_ts: str | None = None,
         message_ts: str | None = None,
+        ephemeral_id: str | None = None,
     ) -> str:
         """A response_url for a command or an interaction (``base_url`` is the emulator's address)."""
         with self.lock:
             name = uuid.uuid4().hex
             self.response_urls[name] = ResponseUrl(
-                name, channel, user, self.monotonic(), thread_ts=thread_ts, message_ts=message_ts
+                name, channel, user, self.monotonic(), thread_ts, message_ts, ephemeral_id
             )
             return f"{base_url.rstrip('/')}/response/{name}"
 
@@ -565,3 +464,8 @@ class Workspace:
             queue = self.failures.get(method)
             failure = queue.popleft() if queue else None
             return None if failure is not None and failure.passes else failure
+
+
+def dm_channel(user: str) -> str:
+    """The id of the app's DM with ``user`` (``D`` ids are direct messages)."""
+    return f"D{user.removeprefix('U')}"

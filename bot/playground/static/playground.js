@@ -40,17 +40,41 @@
 
   // ------------------------------------------------------------------ inserting messages
 
+  // The element that scrolls a list: the channel's message list, or the open thread's pane.
+  function scrollerOf(list) {
+    return (list && list.closest(".thread-scroll")) || list;
+  }
+
+  function atEnd(scroller) {
+    return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80;
+  }
+
+  // Keep a list at its end while it grows (a streamed answer, a new reply), as Slack does, unless
+  // the person scrolled up to read.
+  function following(list, change) {
+    const scroller = scrollerOf(list);
+    const wasAtEnd = atEnd(scroller);
+    change();
+    if (scroller && wasAtEnd) scroller.scrollTop = scroller.scrollHeight;
+  }
+
   function upsert(list, ts, node) {
     if (!list || !node) return;
-    const existing = list.querySelector(':scope > [data-ts="' + CSS.escape(ts) + '"]');
-    if (existing) {
-      existing.replaceWith(node);
-      return;
-    }
-    const after = Array.from(list.children).find((child) => parseFloat(child.dataset.ts) > parseFloat(ts));
-    const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    list.insertBefore(node, after || null);
-    if (!after && atBottom) list.scrollTop = list.scrollHeight;
+    following(list, () => {
+      const existing = list.querySelector(':scope > [data-ts="' + CSS.escape(ts) + '"]');
+      if (existing) {
+        existing.replaceWith(node);
+        return;
+      }
+      const after = Array.from(list.children).find((child) => parseFloat(child.dataset.ts) > parseFloat(ts));
+      list.insertBefore(node, after || null);
+    });
+  }
+
+  function showStatus(threadTs, html) {
+    if (openThreadTs() !== threadTs) return;
+    const slot = threadPane.querySelector(".thread-status-slot");
+    if (slot) following(threadList(), () => { slot.innerHTML = html || ""; });
   }
 
   function remove(list, ts) {
@@ -86,6 +110,11 @@
         const node = messages && messages.querySelector(':scope > [data-ts="' + CSS.escape(parentTs) + '"]');
         if (node) node.replaceWith(fragment(update.parent_html));
       }
+      if (update.status_html !== undefined && update.thread_ts) showStatus(update.thread_ts, update.status_html);
+    } else if (update.kind === "status") {
+      showStatus(update.thread_ts, update.html);
+    } else if (update.kind === "ephemeral_gone") {
+      remove(update.thread_ts ? threadList() : messages, update.ts);
     } else if (update.kind === "ephemeral") {
       if (update.thread_ts) {
         if (openThreadTs() === update.thread_ts) upsert(threadList(), update.ts, fragment(update.html));
@@ -132,8 +161,8 @@
     const url = new URL(window.location.href);
     url.searchParams.set("thread", ts);
     history.replaceState(null, "", url);
-    const list = threadList();
-    if (list) list.scrollTop = list.scrollHeight;
+    const scroller = scrollerOf(threadList());
+    if (scroller) scroller.scrollTop = scroller.scrollHeight;
     const box = threadPane.querySelector("textarea");
     if (box) box.focus();
   }
@@ -246,7 +275,7 @@
 
   async function submitModal(form) {
     const values = {};
-    form.querySelectorAll("textarea[name], input[name]").forEach((field) => {
+    form.querySelectorAll("textarea[name], input[name], select[name]").forEach((field) => {
       const [blockId, actionId] = field.name.split("\u001f");
       values[blockId] = values[blockId] || {};
       values[blockId][actionId] = field.value;
@@ -267,10 +296,108 @@
     await post("/ui/view", { id: form.dataset.id, action: "close" });
   }
 
+  // ------------------------------------------------------------------------- block kit
+
+  // What identifies an element for the server: its container (message, ephemeral, view, home),
+  // the block's index and the element's index ("a": a section's accessory, "e": an input's).
+  function where(node) {
+    const container = node.closest("[data-container]");
+    const block = node.closest("[data-block]");
+    const element = node.closest("[data-element]");
+    if (!container || !block || !element) return null;
+    return {
+      container: container.dataset.container,
+      id: container.dataset.id,
+      block: Number(block.dataset.block),
+      element: element.dataset.element,
+    };
+  }
+
+  // An input of a modal only remembers its choice; anywhere else a choice is an action for the app.
+  function inModalInput(node) {
+    return Boolean(node.closest(".bk-input"));
+  }
+
+  async function act(node, extra) {
+    const place = where(node);
+    if (!place) return;
+    const answer = await post("/ui/action", Object.assign(place, extra || {}));
+    if (!answer.ok) say(answer.error || "That did not work.");
+    return answer;
+  }
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest(".bk-select");
+    if (select && !inModalInput(select)) act(select, { value: select.value });
+  });
+
+  async function suggest(search) {
+    const box = search.closest(".bk-external");
+    const list = box.querySelector(".bk-options");
+    const place = where(box);
+    if (!place) return;
+    const answer = await post("/ui/options", Object.assign(place, { query: search.value }));
+    if (!answer.ok) {
+      say(answer.error || "No options.");
+      return;
+    }
+    list.innerHTML = answer.html;
+    list.hidden = false;
+  }
+
+  document.addEventListener("input", (event) => {
+    const search = event.target.closest(".bk-search");
+    if (!search) return;
+    clearTimeout(suggest.timer);
+    suggest.timer = setTimeout(() => suggest(search), 150);
+  });
+
+  document.addEventListener("focusin", (event) => {
+    const search = event.target.closest(".bk-search");
+    if (search) suggest(search);
+  });
+
+  function choose(option) {
+    const box = option.closest(".bk-external");
+    box.querySelector(".bk-search").value = option.textContent;
+    box.querySelector(".bk-chosen").value = option.dataset.value;
+    box.querySelector(".bk-options").hidden = true;
+    if (!inModalInput(box)) act(box, { value: option.dataset.value });
+  }
+
+  async function shortcut(button) {
+    const message = button.closest("[data-ts]");
+    const menu = button.closest("details");
+    if (menu) menu.open = false;
+    const answer = await post("/ui/shortcut", {
+      channel: message.dataset.channel,
+      ts: message.dataset.ts,
+      callback_id: button.dataset.shortcut,
+    });
+    if (!answer.ok) say(answer.error || "That did not work.");
+  }
+
   // ------------------------------------------------------------------------------- clicks
 
   document.addEventListener("click", async (event) => {
     const target = event.target;
+    const local = target.closest("a[data-local]");
+    if (local) {  // a link into this workspace (a thread, a canvas): opened here, as this person
+      const url = new URL(local.href, window.location.href);
+      url.searchParams.set("as", viewer);
+      local.href = url.toString();
+      return;
+    }
+    const option = target.closest(".bk-option");
+    if (option) {
+      choose(option);
+      return;
+    }
+    const short = target.closest(".shortcut");
+    if (short) {
+      shortcut(short);
+      return;
+    }
     const opener = target.closest("[data-open-thread]");
     if (opener) {
       openThread(opener.dataset.openThread);
@@ -290,21 +417,18 @@
       closeModal(modal);
       return;
     }
-    const button = target.closest("[data-element]");
-    if (!button) return;
-    const container = button.closest("[data-container]");
-    const block = button.closest("[data-block]");
-    if (!container || !block) return;
+    const button = target.closest("button[data-element], a[data-element]");
+    if (!button || !where(button)) return;
+    const menu = button.closest("details");
+    if (menu) menu.open = false;
+    const feedback = button.classList.contains("bk-feedback");
     if (button.tagName === "BUTTON") button.disabled = true;
-    const answer = await post("/ui/action", {
-      container: container.dataset.container,
-      id: container.dataset.id,
-      block: Number(block.dataset.block),
-      element: button.dataset.element,
-      side: button.dataset.side || null,
-    });
+    const answer = await act(button, { side: button.dataset.side || null, value: button.dataset.value || null });
     if (button.isConnected && button.tagName === "BUTTON") button.disabled = false;
-    if (!answer.ok) say(answer.error || "That did not work.");
+    if (answer && answer.ok && feedback) {  // Slack shows the choice, and thanks
+      button.setAttribute("aria-pressed", "true");
+      say("Thanks for your feedback.");
+    }
   });
 
   const picker = document.getElementById("viewer");
@@ -320,5 +444,8 @@
   document.querySelectorAll(".composer").forEach(refresh);
   if (messages) messages.scrollTop = messages.scrollHeight;
   if (!channel) fetch("/ui/home?" + new URLSearchParams({ as: viewer }).toString());
+  if (channel && channel.startsWith("D")) {  // the app's Messages tab
+    fetch("/ui/home?" + new URLSearchParams({ as: viewer, tab: "messages" }).toString());
+  }
   listen();
 })();
