@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 
+from bot.adapters.memory.ledger import MemoryLedger
 from bot.adapters.memory.store import MemoryConversationStore
 from bot.adapters.token_counter import EstimatingCounter
 from bot.core.agents import parse_agent
 from bot.core.conversation import Role, Turn, Usage, UserMessage
 from bot.core.engine import STOP_NOTICE, Engine, EngineConfig, ReplyOutcome, StopAnswer
+from bot.core.governance import Quota
+from bot.core.policy import Budgets, Policy
 from bot.core.ports import (
     Completion,
     ConversationStore,
@@ -103,8 +106,9 @@ def make_engine(
     model: ScriptedModel | None = None,
     clock: FixedClock | None = None,
     config: EngineConfig | None = None,
+    quota: Quota | None = None,
 ) -> tuple[Engine, ScriptedModel, FixedClock]:
-    """An engine over the in-memory store (unless given one)."""
+    """An engine over the in-memory store (unless given one), without a quota unless given one."""
     clock = clock or FixedClock()
     model = model or ScriptedModel()
     engine = Engine(
@@ -115,6 +119,7 @@ def make_engine(
         clock=clock,
         config=config
         or EngineConfig(max_prompt_tokens=100_000, reserve_tokens=1_000, lock_ttl_s=60, lock_wait_s=5),
+        quota=quota,
     )
     return engine, model, clock
 
@@ -526,6 +531,31 @@ def test_stop_before_the_model_is_asked_keeps_the_message_pending() -> None:
     assert stream.result is None
     assert model.requests == []
     assert answer(engine) is not None  # not locked: the next answer covers the question
+
+
+@pytest.mark.parametrize("end", ["close", "stop"])
+def test_an_answer_ended_right_after_it_opened_gives_the_budget_back(end: str) -> None:
+    """Ctrl-C (stop) or a stream given up (close) right after the answer opened: the tokens reserved
+    for it are given back at once, so the person's next question fits their daily budget instead of
+    being refused until midnight; the answer that follows is charged once, for what it used."""
+    clock = FixedClock()
+    ledger = MemoryLedger(clock=clock)
+    # room for one answer's estimate (the 1,000 reserved for the answer and a short prompt), not two
+    quota = Quota(Policy(budgets=Budgets(user_daily_tokens=1_500)), ledger, clock)
+    engine, model, _ = make_engine(clock=clock, quota=quota)
+    start(engine)
+    stream = engine.answer(CONV, deadline=engine.clock.monotonic() + 60)
+    assert stream.open() is not None
+    if end == "stop":
+        assert stream.stop() == []
+    else:
+        stream.close()
+    assert model.requests == []
+    result = answer(engine)  # refused (BudgetExceededError) while the first estimate stays counted
+    assert result is not None
+    assert result.turn.text == "answer by gpt-4.1."
+    total = quota.usage("U1").day.total
+    assert (total.input_tokens, total.output_tokens, total.requests) == (10, 3, 1)
 
 
 def test_copy_in_reproduces_a_thread_without_touching_it() -> None:

@@ -122,7 +122,7 @@ class AnswerStream:
         return rest
 
     def close(self) -> None:
-        """Stop early (releases the lock)."""
+        """Stop early (releases the lock and gives the quota's reservation back)."""
         close = getattr(self._generator, "close", None)
         if close is not None:
             close()
@@ -270,30 +270,32 @@ class Answering:
             channel_id,
             estimate_tokens=prompt.prompt_tokens + tools_tokens + self.config.reserve_tokens,
         )
-        yield AnswerPlan(
-            conversation=conversation,
-            agent=spec.name,
-            model=model,
-            pending=pending,
-            answer_id=answer_id,
-            notices=_images_not_seen(spec.name, model, pending),
-            decision=resume[1] if resume is not None else None,
-        )
-        job = AnswerJob(
-            locked=locked,
-            conversation=conversation,
-            spec=spec,
-            model=model,
-            deadline=deadline,
-            prompt=prompt,
-            answer_id=answer_id,
-            toolbox=toolbox,
-            tool_notices=tuple(tool_notices),
-            tools_tokens=tools_tokens,
-            resume=resume,
-        )
         usage: Usage | None = None
+        # from here on the reservation is settled exactly once, however the answer ends: charged with
+        # the real usage, or given back (usage None) when it fails or is stopped or closed, even at the plan
         try:
+            yield AnswerPlan(
+                conversation=conversation,
+                agent=spec.name,
+                model=model,
+                pending=pending,
+                answer_id=answer_id,
+                notices=_images_not_seen(spec.name, model, pending),
+                decision=resume[1] if resume is not None else None,
+            )
+            job = AnswerJob(
+                locked=locked,
+                conversation=conversation,
+                spec=spec,
+                model=model,
+                deadline=deadline,
+                prompt=prompt,
+                answer_id=answer_id,
+                toolbox=toolbox,
+                tool_notices=tuple(tool_notices),
+                tools_tokens=tools_tokens,
+                resume=resume,
+            )
             # `yield from`: a StopAnswer thrown in by AnswerStream.stop() reaches the model loop
             usage = yield from self.loop.generate(job)
         finally:
