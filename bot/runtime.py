@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-LOCAL_TIME_BUDGET_S = 600.0
+LOCAL_TIME_LIMIT_S = 600.0
 SAFETY_MARGIN_S = 10.0  # to store a cut answer and tell Slack before Lambda kills us
 
 
@@ -44,7 +44,7 @@ def begin(context: LambdaContextLike | None) -> Invocation:
         remaining = context.get_remaining_time_in_millis() / 1000.0
         invocation = Invocation(context.aws_request_id, now + max(1.0, remaining - SAFETY_MARGIN_S))
     else:
-        invocation = Invocation(uuid.uuid4().hex, now + LOCAL_TIME_BUDGET_S)
+        invocation = Invocation(uuid.uuid4().hex, now + LOCAL_TIME_LIMIT_S)
     _current.set(invocation)
     return invocation
 

@@ -133,7 +133,7 @@ def test_long_text_is_cut_at_a_line_break() -> None:
 def test_image_tokens_follow_openais_rules(
     model: str, width: int, height: int, detail: str, tokens: int
 ) -> None:
-    """An image is charged against the prompt budget as OpenAI will bill it, per model family."""
+    """An image is counted in the prompt as OpenAI will bill it, per model family."""
     assert image_tokens(model, width, height, detail) == tokens  # type: ignore[arg-type]
 
 

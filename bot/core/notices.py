@@ -115,7 +115,7 @@ class Notice:
 
     @staticmethod
     def images_left_out(count: int) -> Notice:
-        """Images that did not fit the prompt budget (older ones are left out first)."""
+        """Images that did not fit the prompt's limit (older ones are left out first)."""
         noun = "image" if count == 1 else "images"
         return Notice(
             "images_left_out",
