@@ -17,7 +17,7 @@ from bot.adapters.aws_secrets import resolve_secrets
 from bot.adapters.policy_file import load_policy
 from bot.container import Services
 from bot.core.policy import Policy
-from bot.core.ports import Clock
+from bot.core.ports import Clock, SystemClock
 from bot.core.registry import Registry
 from bot.errors import ConfigurationError
 from bot.logging import configure_logging, get_logger
@@ -61,6 +61,12 @@ def bootstrap(
     if missing:
         log.error("start_failed", missing=", ".join(missing))
         raise MissingSettingsError(missing)
+    source = None
+    if settings.agents_source:  # agent files from S3: read into a local copy, reloaded later
+        from bot.agents_source import open_source
+
+        clock = clock or SystemClock()
+        source, settings = open_source(settings, clock)
     registry = load_registry(
         settings.agents_dir, settings.routing_path, settings.default_model, model_routes=settings.model_routes
     )
@@ -68,7 +74,12 @@ def bootstrap(
         log.warning("agent_problem", file=problem.file, line=problem.line, problem=problem.message)
     policy = _policy(settings, registry)
     log.info("started", agents=len(registry), stage=settings.stage, policy_rules=len(policy.agents))
-    return Services(settings, registry, clock=clock, policy=policy)
+    services = Services(settings, registry, clock=clock, policy=policy)
+    if source is not None:
+        services.agents_source = source
+        if not settings.on_lambda:  # a long-running process looks on its own (Lambda: per lazy run)
+            source.watch(services)
+    return services
 
 
 def _policy(settings: Settings, registry: Registry) -> Policy:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.adapters.openai_model import OpenAIChatModel
     from bot.adapters.routed_model import RoutedChatModel
     from bot.adapters.slack_files import SlackFiles
+    from bot.agents_source import AgentsSource
     from bot.core.engine import Engine
     from bot.core.files import FileLimits
     from bot.core.governance import Access, Quota
@@ -62,6 +63,7 @@ class Services:
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics(settings.stage, enabled=settings.metrics_to_stdout)
         self.policy = policy or Policy()
+        self.agents_source: AgentsSource | None = None  # agent files from S3 (bot/agents_source.py)
         self._store = store
         self._redis: redis.Redis | None = None  # built with the store; shared by store and quota
         self._model = model
@@ -287,7 +289,8 @@ class Services:
 
                 settings = self.settings
                 model = self._model if self._model is not None else _ModelOnFirstUse(self)
-                self._toolbox = SettingsToolbox(settings, self.clock)
+                if self._toolbox is None:  # kept when the engine is rebuilt for reloaded agents
+                    self._toolbox = SettingsToolbox(settings, self.clock)
                 self._engine = Engine(
                     registry=self.registry,
                     store=self.store,
@@ -309,6 +312,19 @@ class Services:
                     files=self.files,
                 )
             return self._engine
+
+    def use_agents(self, registry: Registry, policy: Policy) -> None:
+        """Another set of agent files (reloaded from S3): the next request uses it, with its policy.
+
+        The engine is rebuilt on next use (store, model and tools are kept); an answer under way
+        finishes with the engine it started with.
+        """
+        with self._engine_lock, self._governance_lock:
+            self.registry = registry
+            self.policy = policy
+            self._access = None
+            self._budget = None
+            self._engine = None
 
     def warm(self) -> None:
         """Build the engine and everything under it now (imports included), not on first use.

@@ -229,6 +229,10 @@ class Metrics:
         """Slack refused a feature (streaming, loading status, canvas) and the fallback served instead."""
         return self._emit({"SlackFallbacks": (1, "Count")}, {"Feature": feature})
 
+    def agents_rejected(self, errors: int) -> str:
+        """A changed set of agent files (AGENTS_SOURCE) refused; the last good set keeps answering."""
+        return self._emit({"AgentsRejected": (1, "Count"), "AgentsRejectedErrors": (max(errors, 0), "Count")})
+
     def handoff(self, from_agent: str, to_agent: str) -> str:
         """One handoff between two agents (dimension ``Pair`` = ``from->to``)."""
         return self._emit({"Handoffs": (1, "Count")}, {"Pair": f"{from_agent}->{to_agent}"})

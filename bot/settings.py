@@ -94,6 +94,12 @@ class Settings(BaseSettings):
 
     # --- Agents --------------------------------------------------------------------------------
     agents_dir: Path = DEFAULT_AGENTS_DIR
+    agents_source: str = Field(
+        default="", description="s3://bucket/prefix/: agent files from S3, reloaded without a redeploy"
+    )
+    agents_refresh_s: float = Field(
+        default=60.0, ge=1, description="With AGENTS_SOURCE: look for changed files at most this often"
+    )
     routing_file: Path | None = Field(default=None, description="Default: routing.yaml in AGENTS_DIR")
     policy_file: Path | None = Field(
         default=None, description="Access and cost policy. Default: policy.yaml in AGENTS_DIR"

@@ -25,6 +25,7 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from bot import runtime
+from bot.agents_source import refresh_agents
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
 from bot.container import Services
 from bot.core.held import HeldReply
@@ -85,8 +86,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     refused = _screen(event, _container.services)
     if refused is not None:
         return refused
-    response: dict[str, Any] = _container.handler.handle(event, context)  # type: ignore[no-untyped-call]
     headers = {str(key).lower() for key in (event.get("headers") or {})}
+    if LAZY_HEADER in headers:  # the slow half only: agent files from S3 are never looked at in the ack
+        refresh_agents(_container.services)
+    response: dict[str, Any] = _container.handler.handle(event, context)  # type: ignore[no-untyped-call]
     if LAZY_HEADER not in headers:
         elapsed_ms = (time.monotonic() - started) * 1000
         _container.services.metrics.ack_latency(elapsed_ms)

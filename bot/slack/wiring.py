@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot import runtime
 from bot.adapters.held_replies import LocalHeldReplies
+from bot.agents_source import refusal_note
 from bot.container import Services
 from bot.core.held import HeldReply
 from bot.core.tools import ToolConfig
@@ -228,7 +229,13 @@ class Wiring:
         """The App Home tab."""
         s = self._s
         return HomeFlow(
-            client, engine=s.engine, registry=s.registry, policy=s.policy, links=self.links, metrics=s.metrics
+            client,
+            engine=s.engine,
+            registry=s.registry,
+            policy=s.policy,
+            links=self.links,
+            metrics=s.metrics,
+            refused=refusal_note(s),  # agent files from S3 that were refused (admins see why)
         )
 
     def assistant(self, client: WebClient) -> AssistantFlow:

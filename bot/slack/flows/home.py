@@ -37,8 +37,10 @@ class HomeFlow:
         policy: Policy,
         links: SlackLinks,
         metrics: Metrics,
+        refused: str | None = None,
     ) -> None:
         self._client = client
+        self._refused = refused  # told to admins only: a set of agent files refused, and why
         self._engine = engine
         self._registry = registry
         self._policy = policy
@@ -60,6 +62,8 @@ class HomeFlow:
             log.warning("home_state_unreadable", kind=error.kind)
             note = STORE_NOTE
             feedback = {} if admin else None
+        if admin and self._refused:
+            note = f"{note}\n{self._refused}" if note else self._refused
         link = thread_link(self._links.workspace_url(self._client))
         view = home_view(self._registry, recent=recent, link=link, feedback=feedback, note=note)
         try:

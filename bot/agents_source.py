@@ -1,0 +1,194 @@
+"""Agent files from S3 without a redeploy: the first load at start-up, then a refresh at most every
+``AGENTS_REFRESH_S`` (default 60) seconds, never on the Slack ack path.
+
+Wiring only (the S3 reader is :mod:`bot.adapters.s3_agents`, the rules :mod:`bot.core.agent_refresh`).
+On Lambda the refresh runs at the start of a lazy invocation (the slow half of a request, after
+Slack has its ack); each container lists the prefix at most once per interval and downloads only
+changed files. A changed set is loaded from its own folder and checked as ``agents validate``
+checks it: a valid set is used from the next request on; an invalid one is refused whole (the
+last good set keeps answering), logged, counted (``AgentsRejected``) and shown to the policy's
+admins on App Home with its errors. A refresh that cannot reach S3 keeps the set in use and tries
+again after the next interval.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from bot.adapters.agent_files import load_registry
+from bot.adapters.policy_file import load_policy
+from bot.core.agent_refresh import RefreshSchedule, Refusal, refusal_errors
+from bot.core.agents import Problem
+from bot.core.policy import Policy
+from bot.core.ports import Clock
+from bot.core.registry import Registry
+from bot.logging import get_logger
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.adapters.s3_agents import AgentMirror
+    from bot.metrics import Metrics
+
+
+class Services(Protocol):
+    """What a refresh needs of the process's services (:class:`bot.container.Services`)."""
+
+    settings: Settings
+    metrics: Metrics
+    agents_source: AgentsSource | None
+
+    def use_agents(self, registry: Registry, policy: Policy) -> None:
+        """Put another set in use from the next request on."""
+
+
+log = get_logger("bot.agents_source")
+
+Outcome = Literal["not_due", "unchanged", "applied", "rejected", "failed"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSet:
+    """One loaded set: the agents (with routing and model routes), the policy, every problem."""
+
+    registry: Registry
+    policy: Policy
+    problems: tuple[Problem, ...]
+
+
+def load_set(folder: Path, settings: Settings) -> AgentSet:
+    """The agent files, routing, model routes and policy in ``folder``, as ``agents validate`` reads them."""
+    registry = load_registry(
+        folder, folder / "routing.yaml", settings.default_model, model_routes=settings.model_routes
+    )
+
+    def canonical(name: str) -> str | None:
+        spec = registry.get(name)
+        return spec.name if spec is not None else None
+
+    policy, policy_problems = load_policy(folder / "policy.yaml", canonical)
+    return AgentSet(registry, policy, (*registry.problems, *policy_problems))
+
+
+class AgentsSource:
+    """The S3 copy of the agent files, and when and how a changed set replaces the one in use."""
+
+    def __init__(self, mirror: AgentMirror, schedule: RefreshSchedule, clock: Clock) -> None:
+        self.mirror = mirror
+        self.schedule = schedule
+        self.refusal: Refusal | None = None
+        self._clock = clock
+        self._stopped = threading.Event()
+
+    @property
+    def folder(self) -> Path:
+        """The folder of the set in use."""
+        assert self.mirror.current is not None
+        return self.mirror.current.folder
+
+    def refresh(self, services: Services) -> Outcome:
+        """Look for a changed set if due; use it if valid, refuse it whole if not. Never raises."""
+        if not self.schedule.claim():
+            return "not_due"
+        started = time.perf_counter()
+        calls = self.mirror.files.calls
+        before = (calls.lists, calls.gets)
+        try:
+            outcome = self._refresh(services)
+        except Exception as error:  # noqa: BLE001 - S3 down or slow: keep answering with the set in use
+            log.warning("agents_refresh_failed", error_type=type(error).__name__, error=str(error)[:300])
+            outcome = "failed"
+        log.info(
+            "agents_refresh",
+            outcome=outcome,
+            s3_lists=calls.lists - before[0],
+            s3_gets=calls.gets - before[1],
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        return outcome
+
+    def watch(self, services: Services) -> None:
+        """Refresh every interval on a daemon thread (a long-running process: serve, chat)."""
+
+        def loop() -> None:
+            while not self._stopped.wait(self.schedule.interval_s):
+                self.refresh(services)
+
+        threading.Thread(target=loop, name="agents-refresh", daemon=True).start()
+
+    def stop(self) -> None:
+        """End the watching thread (tests)."""
+        self._stopped.set()
+
+    def _refresh(self, services: Services) -> Outcome:
+        snapshot = self.mirror.sync()
+        if snapshot is None:
+            return "unchanged"
+        loaded = load_set(snapshot.folder, services.settings)
+        errors = refusal_errors(loaded.problems)
+        if errors:
+            self.mirror.discard(snapshot)
+            self.refusal = Refusal(version=f"v{snapshot.version}", at=self._clock.now(), errors=errors)
+            services.metrics.agents_rejected(len(errors))
+            first = errors[0]
+            log.error(
+                "agents_rejected",
+                errors=len(errors),
+                first=f"{first.file}:{first.line or ''} {first.message}"[:300],
+                note="the last good set keeps answering",
+            )
+            return "rejected"
+        self.mirror.use(snapshot)
+        self.refusal = None
+        services.use_agents(loaded.registry, loaded.policy)
+        log.info("agents_reloaded", agents=len(loaded.registry), version=snapshot.version)
+        return "applied"
+
+
+def open_source(settings: Settings, clock: Clock) -> tuple[AgentsSource, Settings]:
+    """The first load from S3 (at start-up); ``settings`` pointing at the local copy.
+
+    Raises :class:`~bot.errors.ConfigurationError` for a malformed ``AGENTS_SOURCE``; S3 errors
+    propagate (a cold start without its agents must fail loudly).
+    """
+    from bot.adapters.s3_agents import AgentMirror, S3AgentFiles
+
+    mirror = AgentMirror(S3AgentFiles(settings.agents_source, region=settings.aws_region))
+    snapshot = mirror.sync()
+    assert snapshot is not None  # the first sync always makes a version
+    mirror.use(snapshot)
+    calls = mirror.files.calls
+    log.info("agents_from_s3", source=settings.agents_source, files=len(snapshot.etags), s3_gets=calls.gets)
+    local = settings.model_copy(
+        update={"agents_dir": snapshot.folder, "routing_file": None, "policy_file": None}
+    )
+    return AgentsSource(mirror, RefreshSchedule(settings.agents_refresh_s, clock), clock), local
+
+
+def refresh_agents(services: Services) -> None:
+    """The refresh step of a lazy invocation (nothing when agents come from the package)."""
+    source = services.agents_source
+    if source is not None:
+        source.refresh(services)
+
+
+def refusal_note(services: Services) -> str | None:
+    """What App Home tells the policy's admins about a refused set (None when nothing was refused)."""
+    source = services.agents_source
+    refusal = source.refusal if source is not None else None
+    if refusal is None:
+        return None
+    lines = "\n".join(f"• `{_plain(line)}`" for line in refusal.lines())
+    return (
+        f":warning: *Agent files refused* ({services.settings.agents_source}, "
+        f"<!date^{int(refusal.at)}^{{date_short_pretty}} {{time}}|recently>): the last good set keeps "
+        f"answering. Fix these and sync again (`architect-bot agents validate` shows the same):\n{lines}"
+    )
+
+
+def _plain(text: str) -> str:
+    """Text safe inside Slack mrkdwn (no links, mentions or broken code spans)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")

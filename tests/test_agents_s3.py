@@ -1,0 +1,168 @@
+"""Agent files from S3 without a redeploy, end to end through the Lambda handler: moto's S3, the
+fake Slack and OpenAI servers, the real Redis, an injected clock for AGENTS_REFRESH_S."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from bot.core.ports import FixedClock
+from tests.fakes.openai_server import Stream
+from tests.harness import ROOT, USER, Bot
+from tests.slack_ui import event
+
+BUCKET, PREFIX = "team-agents", "prod/agents/"
+SEED_FIRST_LINE = "You are a ruthless backend and DevOps chief architect."
+EDITED_LINE = "You are the S3-edited backend architect: answer in haiku."
+ADMIN = "U0ADMIN1"
+POLICY = f"admins: [{ADMIN}]\n"
+
+
+@pytest.fixture
+def s3(slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
+    """moto's S3 with the packaged agents under s3://team-agents/prod/agents/ (only there: AGENTS_DIR
+    points at an empty folder); Lambda calls pass through to the fake Lambda endpoint."""
+    with mock_aws(config={"core": {"passthrough": {"services": ["lambda"]}}}):  # type: ignore[typeddict-item]
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        for path in sorted((ROOT / "agents").iterdir()):
+            body = POLICY.encode() if path.name == "policy.yaml" else path.read_bytes()
+            client.put_object(Bucket=BUCKET, Key=PREFIX + path.name, Body=body)
+        client.put_object(Bucket=BUCKET, Key=PREFIX + "notes/README.txt", Body=b"not an agent file")
+        empty = tmp_path / "packaged-agents-not-used"
+        empty.mkdir()
+        monkeypatch.setenv("AGENTS_DIR", str(empty))
+        monkeypatch.setenv("AGENTS_SOURCE", f"s3://{BUCKET}/{PREFIX}")
+        monkeypatch.setenv("AGENTS_REFRESH_S", "60")
+        yield client
+
+
+class MovedClock(FixedClock):
+    """The process's own monotonic clock (Lambda's deadlines stay meaningful) plus what the test
+    moved it by: AGENTS_REFRESH_S passes without waiting."""
+
+    def monotonic(self) -> float:
+        """Real monotonic time plus the test's moves."""
+        return time.monotonic() + self.mono
+
+
+@pytest.fixture
+def clock(slackbot: Bot) -> Iterator[MovedClock]:
+    """The clock the bot's container runs on (a fresh container)."""
+    from handlers import lambda_function
+
+    moved = MovedClock(wall=1_800_000_000.0, mono=0.0)
+    lambda_function.reset(clock=moved)
+    yield moved
+    lambda_function.reset()
+
+
+def _edit(client: Any, name: str, change: str, into: str) -> None:
+    key = PREFIX + name
+    text = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    assert change in text
+    client.put_object(Bucket=BUCKET, Key=key, Body=text.replace(change, into).encode())
+
+
+def _review(slackbot: Bot, text: str) -> str:
+    """Ask backend-builder; the system prompt the model got."""
+    slackbot.openai.script(Stream(["Answered."]))
+    slackbot.command(f"review {text}")
+    slackbot.lazy()
+    assert slackbot.answers(slackbot.root().ts)[-1].markdown().startswith("Answered.")
+    return str(slackbot.openai.requests[-1].messages[0]["content"])
+
+
+def _open_home(slackbot: Bot, user: str, event_ts: str) -> None:
+    body = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home", "event_ts": event_ts}
+    event(slackbot, body)
+    slackbot.lazy()
+
+
+def _emf(output: str, name: str) -> list[dict[str, Any]]:
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    return [line for line in lines if name in line]
+
+
+def test_agents_only_in_s3_answer(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+    """With AGENTS_SOURCE set, the agents come from S3: /architect review is answered by them."""
+    assert SEED_FIRST_LINE in _review(slackbot, "a queue")
+
+
+def test_an_edit_in_s3_is_used_after_the_refresh_interval(
+    slackbot: Bot, s3: Any, clock: MovedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An agent file edited in S3 is used by the first request after AGENTS_REFRESH_S, in the same
+    process, and not before; only the edited file is downloaded again."""
+    assert SEED_FIRST_LINE in _review(slackbot, "one")
+    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    clock.advance(30)
+    assert SEED_FIRST_LINE in _review(slackbot, "two")  # not due yet: the set in use answers
+    clock.advance(31)
+    capsys.readouterr()
+    assert EDITED_LINE in _review(slackbot, "three")
+    refreshes = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"agents_refresh"' in line
+    ]
+    assert [(r["outcome"], r["s3_lists"], r["s3_gets"]) for r in refreshes] == [("applied", 1, 1)]
+
+
+def test_a_broken_edit_is_refused_and_admins_see_why(
+    slackbot: Bot, s3: Any, clock: MovedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken agent file in S3: the last good set keeps answering, AgentsRejected is emitted, and
+    the policy's admin sees the errors on App Home; fixing it brings the new set in."""
+    assert SEED_FIRST_LINE in _review(slackbot, "one")
+    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    _edit(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
+    clock.advance(61)
+    capsys.readouterr()
+    assert SEED_FIRST_LINE in _review(slackbot, "two")  # the whole set refused, edit included
+    out = capsys.readouterr().out
+    assert _emf(out, "AgentsRejected")
+    assert '"agents_rejected"' in out
+
+    _open_home(slackbot, ADMIN, "1.2")
+    home = json.dumps(slackbot.slack.workspace.home[ADMIN].view)
+    assert "Agent files refused" in home
+    assert "director.agent.md" in home
+
+    clock.advance(61)  # the same broken set: not downloaded or counted again
+    capsys.readouterr()
+    assert SEED_FIRST_LINE in _review(slackbot, "three")
+    assert not _emf(capsys.readouterr().out, "AgentsRejected")
+
+    _edit(s3, "director.agent.md", "name: [director", "name: director")
+    clock.advance(61)
+    assert EDITED_LINE in _review(slackbot, "four")
+    _open_home(slackbot, ADMIN, "1.3")
+    assert "Agent files refused" not in json.dumps(slackbot.slack.workspace.home[ADMIN].view)
+
+
+def test_people_who_are_not_admins_never_see_the_refusal(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+    """The refusal is for the policy's admins only."""
+    _review(slackbot, "one")
+    _edit(s3, "director.agent.md", "name: director", "name: [director")
+    clock.advance(61)
+    _review(slackbot, "two")
+    _open_home(slackbot, USER, "1.4")
+    assert "Agent files refused" not in json.dumps(slackbot.slack.workspace.home[USER].view)
+
+
+def test_the_s3_endpoint_setting_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AWS_ENDPOINT_URL_S3 points the reader at a local S3 (MinIO, LocalStack, moto server)."""
+    from bot.adapters.s3_agents import S3AgentFiles
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9000")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    files = S3AgentFiles("s3://bucket/agents", region="us-east-1")
+    assert files._client.meta.endpoint_url == "http://127.0.0.1:9000"
+    assert (files.bucket, files.prefix) == ("bucket", "agents/")
