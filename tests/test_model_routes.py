@@ -247,3 +247,19 @@ def test_a_routes_key_can_come_from_secrets_manager(monkeypatch: pytest.MonkeyPa
         client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
         assert route_key(route, region="us-east-1") == "sk-from-secret"  # read once per process
     aws_secrets.clear_cache()
+
+
+def test_help_names_the_routed_model_and_its_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With model routes, `/architect help` says which model and endpoint each agent really uses."""
+    from bot.adapters.agent_files import load_registry
+    from bot.slack.help import help_blocks
+
+    agents = _agents_with_model(tmp_path, "Claude Sonnet 4.5")
+    routes = json.dumps({"claude-*": {"base_url": "https://gw.example/v1", "model": "anthropic/claude"}})
+    registry = load_registry(agents, agents / "routing.yaml", "gpt-4.1", model_routes=routes)
+    _, blocks = help_blocks(registry)
+    shown = json.dumps(blocks)
+    assert "anthropic/claude via https://gw.example/v1" in shown
+    assert "model gpt-4.1" in shown  # the unrouted agents say their model too

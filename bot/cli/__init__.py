@@ -15,9 +15,9 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from bot import __version__
-from bot.cli import agents, chat, playground, serve
+from bot.cli import agents, chat, playground, replay, serve
 
-_COMMANDS: list[ModuleType] = [agents, chat, serve, playground]
+_COMMANDS: list[ModuleType] = [agents, chat, serve, playground, replay]
 """Command-group modules, in help order. Each has ``register(subparsers) -> None``."""
 
 
