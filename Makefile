@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python scripts/bench_tools.py
 	$(BIN)/python scripts/bench_playground.py
 	$(BIN)/python scripts/bench_record.py
+	$(BIN)/python scripts/bench_agents_refresh.py
 
 ## make package: serverless packages for every stage + cfn-lint (needs npm; the first time, the network)
 package: $(STAMP)
