@@ -225,6 +225,7 @@ LAYERS: dict[str, int] = {
     "bot.container": 2,  # wiring
     "bot.bootstrap": 2,
     "bot.toolbox": 2,
+    "bot.agents_source": 2,  # wiring: agent files from S3, refreshed
     "bot.adapters": 1,  # one outside system each
 }
 
