@@ -29,12 +29,15 @@ if TYPE_CHECKING:
     from bot.core.engine import Engine
 
 ANSWER_TIME_S = 300.0
+DESCRIPTION = (__doc__ or "").replace("``", "`")  # --help shows plain text
 
 
 def register(subparsers: Any) -> None:
     """Add ``export`` and ``replay``."""
     export = subparsers.add_parser(
-        "export", help="write a stored thread's conversation as JSON (for replay --from)", description=__doc__
+        "export",
+        help="write a stored thread's conversation as JSON (for replay --from)",
+        description=DESCRIPTION,
     )
     export.add_argument("thread", help="a Slack thread link or a TEAM:CHANNEL:TS conversation id (REDIS_URL)")
     export.add_argument("-o", "--output", type=Path, help="file to write (default: standard output)")
@@ -43,7 +46,7 @@ def register(subparsers: Any) -> None:
     replay = subparsers.add_parser(
         "replay",
         help="re-run a stored thread against changed agent files; recorded and new answers side by side",
-        description=__doc__,
+        description=DESCRIPTION,
     )
     replay.add_argument("thread", nargs="?", help="a Slack thread link or a TEAM:CHANNEL:TS id (REDIS_URL)")
     replay.add_argument(
