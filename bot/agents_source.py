@@ -168,11 +168,10 @@ def open_source(settings: Settings, clock: Clock) -> tuple[AgentsSource, Setting
     return AgentsSource(mirror, RefreshSchedule(settings.agents_refresh_s, clock), clock), local
 
 
-def refresh_agents(services: Services) -> None:
-    """The refresh step of a lazy invocation (nothing when agents come from the package)."""
+def refresh_agents(services: Services) -> Outcome | None:
+    """The refresh step of a lazy invocation; None when the agents come from the package."""
     source = services.agents_source
-    if source is not None:
-        source.refresh(services)
+    return source.refresh(services) if source is not None else None
 
 
 def refusal_note(services: Services) -> str | None:

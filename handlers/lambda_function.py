@@ -18,7 +18,7 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
@@ -67,6 +67,18 @@ def container_for(services: Services) -> Container:
     return Container(SlackRequestHandler(build_app(services, wiring=wiring)), services, wiring)
 
 
+def with_new_agents(container: Container) -> Container:
+    """The Bolt app rebuilt for a reloaded set of agent files (listeners take the registry when they
+    are registered: verbs, help, the picker); the wiring with its per-process memory, the services
+    and Bolt's Lambda client for lazy invocations are kept."""
+    app = build_app(container.services, wiring=container.wiring)
+    old = container.handler.app.listener_runner.lazy_listener_runner
+    new = app.listener_runner.lazy_listener_runner
+    if isinstance(old, LambdaLazyListenerRunner) and isinstance(new, LambdaLazyListenerRunner):
+        new.lambda_client = new.lambda_client or old.lambda_client
+    return replace(container, handler=SlackRequestHandler(app))
+
+
 def _warm_in_background(container: Container) -> None:
     if container.warming is None and container.services.settings.warm_after_ack:
         container.warming = threading.Thread(target=container.services.warm, name="warm-up", daemon=True)
@@ -87,8 +99,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if refused is not None:
         return refused
     headers = {str(key).lower() for key in (event.get("headers") or {})}
-    if LAZY_HEADER in headers:  # the slow half only: agent files from S3 are never looked at in the ack
-        refresh_agents(_container.services)
+    if LAZY_HEADER in headers and refresh_agents(_container.services) == "applied":
+        _container = with_new_agents(_container)  # the slow half only: S3 is never looked at in the ack
     response: dict[str, Any] = _container.handler.handle(event, context)  # type: ignore[no-untyped-call]
     if LAZY_HEADER not in headers:
         elapsed_ms = (time.monotonic() - started) * 1000

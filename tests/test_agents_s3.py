@@ -23,6 +23,7 @@ SEED_FIRST_LINE = "You are a ruthless backend and DevOps chief architect."
 EDITED_LINE = "You are the S3-edited backend architect: answer in haiku."
 ADMIN = "U0ADMIN1"
 POLICY = f"admins: [{ADMIN}]\n"
+SRE_LINE = "You review runbooks for on-call sanity."
 
 
 @pytest.fixture
@@ -166,3 +167,23 @@ def test_the_s3_endpoint_setting_is_honoured(monkeypatch: pytest.MonkeyPatch) ->
     files = S3AgentFiles("s3://bucket/agents", region="us-east-1")
     assert files._client.meta.endpoint_url == "http://127.0.0.1:9000"
     assert (files.bucket, files.prefix) == ("bucket", "agents/")
+
+
+def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
+    slackbot: Bot, s3: Any, clock: MovedClock
+) -> None:
+    """A new agent file synced to S3: once a request after AGENTS_REFRESH_S brought the set in,
+    `/architect <its verb>` reaches it (the verbs and help are rebuilt, not only the answers)."""
+    body = f"---\nname: SRE Reviewer\ndescription: Reviews runbooks.\n---\n{SRE_LINE}\n"
+    _review(slackbot, "one")  # the container starts with the set as it was
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "team/sre.agent.md", Body=body.encode())
+    slackbot.command("sre-reviewer check our paging runbook")
+    slackbot.lazy()
+    assert all(SRE_LINE not in str(r.messages[0]["content"]) for r in slackbot.openai.requests)  # not yet
+    clock.advance(61)
+    _review(slackbot, "two")  # this request's lazy run brings the new set in
+    slackbot.openai.script(Stream(["Runbook reviewed."]))
+    slackbot.command("sre-reviewer check our paging runbook")
+    slackbot.lazy()
+    assert slackbot.answers(slackbot.root().ts)[-1].markdown().startswith("Runbook reviewed.")
+    assert SRE_LINE in slackbot.openai.requests[-1].messages[0]["content"]
