@@ -323,7 +323,7 @@ class Services:
             self.registry = registry
             self.policy = policy
             self._access = None
-            self._budget = None
+            self._quota = None  # the quota gate reads the policy; the ledger stays
             self._engine = None
 
     def warm(self) -> None:
