@@ -187,3 +187,17 @@ def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
     slackbot.lazy()
     assert slackbot.answers(slackbot.root().ts)[-1].markdown().startswith("Runbook reviewed.")
     assert SRE_LINE in slackbot.openai.requests[-1].messages[0]["content"]
+
+
+def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+    """policy.yaml comes with the agent files: once a refresh brought it in, an agent kept to another
+    channel no longer answers here (the access gate uses the new policy, not the one it started with)."""
+    _review(slackbot, "one")
+    policy = f"admins: [{ADMIN}]\nagents:\n  backend-builder:\n    channels: [C0OTHER]\n"
+    s3.put_object(Bucket=BUCKET, Key=PREFIX + "policy.yaml", Body=policy.encode())
+    clock.advance(61)
+    _review(slackbot, "two")  # this request's lazy run brings the new policy in
+    asked = len(slackbot.openai.requests)
+    slackbot.command("review three")
+    slackbot.lazy()
+    assert len(slackbot.openai.requests) == asked
