@@ -44,6 +44,16 @@ def _repo_param(allowed: str) -> dict[str, Any]:
     return {"type": "string", "description": f"owner/name of the repository ({allowed})"}
 
 
+def _object(properties: dict[str, Any], *required: str) -> dict[str, Any]:
+    """A tool's parameters: an object with these properties, ``required`` ones, nothing else."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(required),
+        "additionalProperties": False,
+    }
+
+
 def github_specs(allowed: Sequence[str]) -> tuple[ToolSpec, ...]:
     """The four tools, their descriptions naming the repositories the bot may read."""
     shown = "allowed: " + ", ".join(f"{entry}/*" if "/" not in entry else entry for entry in allowed)
@@ -53,59 +63,50 @@ def github_specs(allowed: Sequence[str]) -> tuple[ToolSpec, ...]:
             name=REPO_INFO,
             label="githubRepo: info",
             description="Describe a GitHub repository: description, default branch, language, topics.",
-            parameters={
-                "type": "object",
-                "properties": {"repo": _repo_param(shown)},
-                "required": ["repo"],
-                "additionalProperties": False,
-            },
+            parameters=_object({"repo": _repo_param(shown)}, "repo"),
             read_only=True,
         ),
         ToolSpec(
             name=SEARCH_CODE,
             label="githubRepo: search",
             description="Search code in one GitHub repository; returns matching files with snippets.",
-            parameters={
-                "type": "object",
-                "properties": {
+            parameters=_object(
+                {
                     "repo": _repo_param(shown),
                     "query": {"type": "string", "description": "Words or code to look for (no qualifiers)"},
                 },
-                "required": ["repo", "query"],
-                "additionalProperties": False,
-            },
+                "repo",
+                "query",
+            ),
             read_only=True,
         ),
         ToolSpec(
             name=READ_FILE,
             label="githubRepo: read",
             description="Read one file of a GitHub repository.",
-            parameters={
-                "type": "object",
-                "properties": {
+            parameters=_object(
+                {
                     "repo": _repo_param(shown),
                     "path": {"type": "string", "description": "Path of the file in the repository"},
                     "ref": ref,
                 },
-                "required": ["repo", "path"],
-                "additionalProperties": False,
-            },
+                "repo",
+                "path",
+            ),
             read_only=True,
         ),
         ToolSpec(
             name=LIST_DIRECTORY,
             label="githubRepo: list",
             description="List the files and folders of a directory in a GitHub repository.",
-            parameters={
-                "type": "object",
-                "properties": {
+            parameters=_object(
+                {
                     "repo": _repo_param(shown),
                     "path": {"type": "string", "description": "Directory path ('' for the top)"},
                     "ref": ref,
                 },
-                "required": ["repo"],
-                "additionalProperties": False,
-            },
+                "repo",
+            ),
             read_only=True,
         ),
     )
