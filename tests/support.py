@@ -18,13 +18,14 @@ import redis
 from bot.core.ports import FixedClock
 from tests.redis_server import free_port
 
-__all__ = ["age_redis_keys", "far", "free_port", "refusal", "wait_until"]
+__all__ = ["READER_TOKEN", "age_redis_keys", "far", "free_port", "refusal", "wait_until"]
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.playground.slack_api import SlackApiServer
     from bot.playground.workspace import Workspace
+    from tests.fakes.slack_server import FakeSlack
 
 
 def wait_until(
@@ -80,6 +81,18 @@ def age_redis_keys(client: redis.Redis, prefix: str, seconds: float) -> None:
 
 
 # ------------------------------------------------------------------------- the Slack API emulator
+
+READER_TOKEN = "xoxb-reader-test-token"
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """The fake Slack over HTTP with the bot token ``READER_TOKEN`` (for the adapters that read from it)."""
+    from tests.fakes.slack_server import FakeSlack
+
+    with FakeSlack() as fake:
+        fake.workspace.bot_token = READER_TOKEN
+        yield fake
 
 
 @pytest.fixture

@@ -66,14 +66,6 @@ def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _prompt_texts(slackbot: Bot) -> list[str]:
-    out = []
-    for message in slackbot.openai.requests[-1].messages:
-        content: Any = message["content"]
-        out.append(content if isinstance(content, str) else " ".join(p.get("text", "") for p in content))
-    return out
-
-
 def _storage_notices(slackbot: Bot, root: str) -> list[str]:
     return [m.text for m in slackbot.slack.thread(CHANNEL, root) if "storage" in m.text]
 
@@ -126,7 +118,7 @@ def test_two_replies_in_a_long_outage_are_answered_once_in_order_when_redis_is_b
     answers = slackbot.answers(root)
     assert len(answers) == answers_before + 1
     assert answers[-1].markdown() == "Backend: a second bucket for bursts, one bucket per tenant."
-    joined = "\n".join(_prompt_texts(slackbot))
+    joined = "\n".join(slackbot.openai.requests[-1].texts())
     assert joined.count("what about burst limits?") == 1
     assert joined.count("and per-tenant quotas?") == 1
     assert joined.index("what about burst limits?") < joined.index("and per-tenant quotas?")

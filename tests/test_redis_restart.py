@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 
 from tests.fakes.openai_server import Stream
 from tests.harness import CHANNEL, OTHER_USER, Bot
 from tests.redis_server import OwnServer
-
-
-def _contents(slackbot: Bot) -> list[str]:
-    out = []
-    for message in slackbot.openai.requests[-1].messages:
-        content: Any = message["content"]
-        out.append(content if isinstance(content, str) else " ".join(p.get("text", "") for p in content))
-    return out
 
 
 def test_redis_restarted_empty_mid_conversation(
@@ -57,7 +48,7 @@ def test_redis_restarted_empty_mid_conversation(
     slackbot.lazy()
     assert len(slackbot.openai.requests) == calls + 1
     assert slackbot.answers(root)[-1].markdown() == "Backend: bursts via a second bucket."
-    contents = _contents(slackbot)
+    contents = slackbot.openai.requests[-1].texts()
     assert "ruthless backend" in contents[0]  # the backend builder's instructions: the current agent
     joined = "\n".join(contents)
     assert "design a rate limiter" in joined
@@ -99,6 +90,6 @@ def test_message_sent_during_a_short_outage_is_kept_and_answered(
     assert not lazy.is_alive()
 
     assert slackbot.answers(root)[-1].markdown() == "Backend: a second bucket for bursts."
-    assert "what about burst limits?" in _contents(slackbot)[-1]
+    assert "what about burst limits?" in slackbot.openai.requests[-1].texts()[-1]
     notices = [m.text for m in slackbot.slack.thread(CHANNEL, root) if "storage" in m.text]
     assert notices == ["My conversation storage is back: your message is kept and answered below."]

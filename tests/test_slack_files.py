@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -17,20 +16,11 @@ from bot.core.files import FileLimits
 from bot.core.ports import FixedClock
 from tests.fakes.documents import animated_gif, diagram, scanned_pdf, text_pdf
 from tests.fakes.slack_server import FakeSlack
-
-TOKEN = "xoxb-files-test-token"
-
-
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """The Slack emulator with the bot token it expects."""
-    with FakeSlack() as fake:
-        fake.workspace.bot_token = TOKEN
-        yield fake
+from tests.support import READER_TOKEN
 
 
 def reader(slack: FakeSlack, clock: FixedClock | None = None, **limits: int) -> SlackFiles:
-    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    client = WebClient(token=READER_TOKEN, base_url=slack.api_url)
     return SlackFiles(client, limits=FileLimits(**limits), clock=clock or FixedClock())  # type: ignore[arg-type]
 
 
@@ -58,7 +48,7 @@ def test_text_pdf_and_image_are_read(slack: FakeSlack) -> None:
     assert image.text is None  # images are fetched again when a prompt needs them, never stored
     downloads = slack.calls_of("files.download")
     assert len(downloads) == 3
-    assert {c.token for c in downloads} == {TOKEN}
+    assert {c.token for c in downloads} == {READER_TOKEN}
 
 
 def test_images_are_fetched_again_for_the_prompt(slack: FakeSlack) -> None:
@@ -217,4 +207,4 @@ def test_nothing_downloaded_is_logged(slack: FakeSlack, capsys: pytest.CaptureFi
     lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert [line["event"] for line in lines] == ["file_read", "file_read"]
     assert "TOP-SECRET" not in out
-    assert TOKEN not in out
+    assert READER_TOKEN not in out

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from slack_sdk import WebClient
 
 from bot.adapters.slack_history import SlackHistory, answer_text
@@ -12,21 +9,13 @@ from bot.core.conversation import Role
 from bot.core.ports import FixedClock
 from bot.core.thread_record import AnswerMark, HandoffMark, RequestMark, metadata, rebuild
 from tests.fakes.slack_server import FakeSlack
+from tests.support import READER_TOKEN
 
-TOKEN = "xoxb-history-test-token"
 CHANNEL = "C1"
 
 
-@pytest.fixture
-def slack() -> Iterator[FakeSlack]:
-    """The Slack emulator."""
-    with FakeSlack() as fake:
-        fake.workspace.bot_token = TOKEN
-        yield fake
-
-
 def history(slack: FakeSlack, clock: FixedClock | None = None, **options: int) -> SlackHistory:
-    client = WebClient(token=TOKEN, base_url=slack.api_url)
+    client = WebClient(token=READER_TOKEN, base_url=slack.api_url)
     return SlackHistory(client, bot_user_id="UBOT", bot_id="BBOT", clock=clock or FixedClock(), **options)  # type: ignore[arg-type]
 
 

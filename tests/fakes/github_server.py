@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import base64
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+
+from tests.fakes._http import LocalServer
 
 
 @dataclass
@@ -46,7 +47,7 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: LocalServer
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
@@ -153,30 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(200, {"total_count": len(items), "incomplete_results": False, "items": items})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, state: _State) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that drops a kept-alive connection is not an error worth a traceback."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
-
-
 class FakeGitHub:
     """A running fake GitHub API (context manager)."""
 
     def __init__(self, *, token: str | None = "ghp_fake_token") -> None:
         self._state = _State(token=token)
-        self._server: _Server | None = None
+        self._server: LocalServer | None = None
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> FakeGitHub:
-        self._server = _Server(self._state)
+        self._server = LocalServer(_Handler, self._state)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-github", daemon=True
         )

@@ -34,18 +34,17 @@ The fixture :func:`fake_openai` gives a running server per test; bind it in a te
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 
-from tests.fakes._http import send_json
+from tests.fakes._http import LocalServer, send_json
 
 
 @dataclass(frozen=True)
@@ -132,6 +131,14 @@ class RecordedRequest:
     def messages(self) -> list[dict[str, Any]]:
         """The prompt's messages as sent."""
         return list(self.body.get("messages", []))
+
+    def texts(self) -> list[str]:
+        """Each message's text (a message in parts: its text parts joined by spaces)."""
+        out = []
+        for message in self.messages:
+            content: Any = message["content"]
+            out.append(content if isinstance(content, str) else " ".join(p.get("text", "") for p in content))
+        return out
 
 
 @dataclass
@@ -335,24 +342,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk(b"")  # end of the chunked body
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, state: _State) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
+class _Server(LocalServer):
+    state: _State
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Count each accepted TCP connection, then serve it on its own thread."""
         with self.state.lock:
             self.state.connections += 1
         super().process_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that drops a kept-alive connection (a stream closed early) is not worth a traceback."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)
 
 
 class FakeOpenAI:
@@ -366,7 +363,7 @@ class FakeOpenAI:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> FakeOpenAI:
-        self._server = _Server(self._state)
+        self._server = _Server(_Handler, self._state)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-openai", daemon=True
         )

@@ -19,11 +19,13 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 import trustme
+
+from tests.fakes._http import LocalServer
 
 DESIGN_HTML = """<!doctype html><html><head><title>Payments design</title>
 <script>var leaked = "never in the text";</script><style>.x{color:red}</style></head>
@@ -81,13 +83,11 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client stopped reading (size cap): fine
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Server(LocalServer):
+    """The local server over TLS (a certificate from the test CA)."""
 
     def __init__(self, state: _State, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.state = state
+        super().__init__(_Handler, state)
         self.socket = context.wrap_socket(self.socket, server_side=True)
 
 
