@@ -491,3 +491,51 @@ def test_the_loading_line_shows_live_and_goes_when_the_answer_comes(
     ada.thread().locator(".msg", has_text="The answer is here.").wait_for()
     status.wait_for(state="detached")
     ada.shot("loading-line-gone")
+
+
+def test_more_agents_than_a_menu_holds_are_searched_as_you_type(
+    browser: Any,
+    fake_openai: FakeOpenAI,  # noqa: F811
+    redis_url: str,
+    redis_prefix: str,
+    tmp_path: Path,
+) -> None:
+    """With 101 agents the help's menu is an external select: typing asks the app for matching agents
+    (``block_suggestion``), picking one opens the form with it chosen, and the form's own searched
+    menu keeps that choice when sent."""
+    for number in range(101):
+        (tmp_path / f"agent{number:03d}.agent.md").write_text(
+            f"---\nname: agent{number:03d}\ndescription: topic {number}\n---\nYou help with topic {number}.\n"
+        )
+    settings = Settings(
+        openai_api_key="sk-playground-test",
+        openai_base_url=fake_openai.base_url,
+        redis_url=redis_url,
+        redis_key_prefix=redis_prefix,
+        agents_dir=tmp_path,
+        model_max_retries=0,
+        log_level="WARNING",
+    )
+    running = Playground(port=0, settings=settings)
+    running.start()
+    ada = Person(browser, running, "U01ADA", "test_external_select")
+    try:
+        page = ada.page
+        fake_openai.script(Stream(["Agent 42 answers."]))
+        ada.type("/architect help")
+        search = page.locator("#messages .msg.ephemeral .bk-external .bk-search")
+        search.fill("agent042")
+        page.locator("#messages .bk-option", has_text="agent042").click()
+        form = page.locator(".modal")
+        form.wait_for()
+        assert form.locator(".bk-search").input_value() == "agent042"
+        form.locator("textarea").fill("Explain topic 42.")
+        ada.shot("external-form")
+        page.locator(".modal-submit").click()
+        form.wait_for(state="detached")
+        ada.open_thread("Explain topic 42.")
+        ada.thread().locator(".msg", has_text="Agent 42 answers.").wait_for()
+        assert "topic 42" in json.dumps(fake_openai.requests[-1].body["messages"][0])
+    finally:
+        ada.close()
+        running.stop()

@@ -144,6 +144,8 @@ class Interactions:
         offered = options_of(element)
         if element.get("type") == "external_select":
             offered = self.served.get((user, item_id, str(element.get("action_id"))), [])
+        if isinstance(element.get("initial_option"), dict):  # what the menu shows before any choice
+            offered = [*offered, element["initial_option"]]
         return next((dict(o) for o in offered if str(o.get("value")) == value), None)
 
     def _where(self, payload: dict[str, Any], user: str, channel: str | None) -> None:

@@ -123,7 +123,7 @@
       }
     } else if (update.kind === "modal") {
       modalRoot.replaceChildren(fragment(update.html));
-      const field = modalRoot.querySelector("textarea, input");
+      const field = modalRoot.querySelector("textarea, input:not(.bk-search)");
       if (field) field.focus();
     } else if (update.kind === "modal_closed") {
       const open = modalRoot.querySelector('[data-id="' + CSS.escape(update.id) + '"]');
