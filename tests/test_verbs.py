@@ -142,3 +142,16 @@ def test_terminal_chat_with_unknown_agent_suggests_and_cuts_the_list(
     assert "no agent 'se-securty'. Did you mean se-security or se-security-2?" in err
     assert "... and 7 more" in err
     assert max(len(line) for line in err.splitlines()) < 120
+
+
+def test_help_names_the_default_agent_on_the_mention_line() -> None:
+    """The default agent's name follows "`@architect-bot <text>` starts a thread with the default
+    agent", not the end of the forget bullet (where it read as part of forgetting)."""
+    registry = load_registry(VERBS, VERBS / "routing.yaml", "gpt-4.1")
+    assert registry.default_agent is not None
+    _, blocks = help_blocks(registry)
+    usage = blocks[0]["text"]["text"].splitlines()
+    mention = next(line for line in usage if "@architect-bot <text>" in line)
+    forget = next(line for line in usage if "forget <message link>" in line)
+    assert mention.endswith(f"the default agent (*{registry.default_agent.name}*).")
+    assert forget.endswith("a thread you started.")
