@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     slack_native_streaming: bool = Field(
         default=True, description="Stream with chat.startStream/appendStream/stopStream where Slack allows it"
     )
+    slack_experience: Literal["agent", "assistant"] = Field(
+        default="agent",
+        description="The app's agent chats: 'agent' (manifest agent_view, the Messages tab) or "
+        "'assistant' (assistant_view, the older side panel of apps created with it)",
+    )
 
     # --- Files and thread history ---------------------------------------------------------------
     max_file_bytes: int = Field(default=10_000_000, ge=1_000, description="Larger files are not read")

@@ -79,7 +79,7 @@ def test_without_a_loading_state_the_placeholder_shows_until_the_stream_starts(s
 
 def test_the_manifest_declares_what_the_agent_features_need() -> None:
     """An app created from manifest.yml has the events, scopes, shortcut and features the agent
-    features use (Home tab, side panel, canvases, the Markdown-file fallback)."""
+    features use (Home tab, agent chats, canvases, the Markdown-file fallback)."""
     import yaml
 
     from bot.slack.blocks import CANVAS_SHORTCUT
@@ -87,14 +87,9 @@ def test_the_manifest_declares_what_the_agent_features_need() -> None:
 
     manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert {
-        "app_home_opened",
-        "assistant_thread_started",
-        "assistant_thread_context_changed",
-        "message.im",
-    } <= events
+    assert {"app_home_opened", "message.im"} <= events  # the Messages tab's chats (agent_view)
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert {"chat:write", "assistant:write", "im:history", "canvases:write", "files:write"} <= scopes
     assert CANVAS_SHORTCUT in {s["callback_id"] for s in manifest["features"]["shortcuts"]}
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
-    assert "assistant_description" in manifest["features"]["assistant_view"]
+    assert "agent_description" in manifest["features"]["agent_view"]

@@ -29,10 +29,9 @@ SUBSCRIBED_EVENTS = frozenset(
         "app_mention",
         "message.channels",
         "message.groups",
+        "message.mpim",
         "message.im",
         "app_home_opened",
-        "assistant_thread_started",
-        "assistant_thread_context_changed",
     }
 )
 """The app's event subscriptions (manifest.yml ``settings.event_subscriptions.bot_events``)."""

@@ -76,6 +76,7 @@ class AgentSurfaces:
     uploads: dict[str, Upload] = field(default_factory=dict)
     refusals: dict[str, str] = field(default_factory=dict)  # method -> error, on every call
     markdown_read_back: str = "as_sent"  # "translated": read back as Slack renders it (readback.py)
+    experience: str = "agent"  # the app's manifest: "agent" (agent_view) or "assistant" (assistant_view)
 
     def refuse(self, method: str, error: str) -> None:
         """Answer every call of ``method`` with ``error`` (a feature the workspace does not have)."""

@@ -23,7 +23,7 @@ from bot.slack.flows.access import Gate
 from bot.slack.flows.answer import Answerer
 from bot.slack.flows.approval import ApprovalFlow
 from bot.slack.flows.ask import AskFlow
-from bot.slack.flows.assistant import AssistantFlow
+from bot.slack.flows.assistant import AssistantFlow, open_messages_tab
 from bot.slack.flows.canvas import CanvasFlow
 from bot.slack.flows.catch_up import CatchUpFlow
 from bot.slack.flows.feedback import FeedbackFlow
@@ -83,7 +83,9 @@ class Wiring:
         forget.register(app, forget=self.forget, replies=replies)
         picker.register(app, registry=registry, gate=self.gate, ask=self.ask, replies=replies)
         feedback.register(app, feedback=self.feedback, replies=replies)
-        home.register(app, home=self.home, replies=replies)
+        agent_view = self._s.settings.slack_experience == "agent"  # else the side panel offers the prompts
+        tab = self.messages_tab if agent_view else None
+        home.register(app, home=self.home, messages_tab=tab, replies=replies)
         canvas.register(app, canvas=self.canvas, replies=replies)
         held = self._s.held_replies
         if isinstance(held, LocalHeldReplies):  # locally a timer hands held replies back to the catch-up
@@ -237,6 +239,10 @@ class Wiring:
             metrics=s.metrics,
             refused=refusal_note(s),  # agent files from S3 that were refused (admins see why)
         )
+
+    def messages_tab(self, client: WebClient, channel: str | None) -> None:
+        """A person opened the Messages tab (Agent messaging experience): prompts, and a greeting once."""
+        open_messages_tab(client, self._s.registry, channel=channel)
 
     def assistant(self, client: WebClient) -> AssistantFlow:
         """The side panel's chats."""

@@ -1,8 +1,16 @@
-"""The Agents & AI Apps side panel (Bolt's ``Assistant`` middleware): suggested prompts when a chat
-opens, and the person's messages answered by the same engine, with handoff and feedback buttons.
+"""Chats with the agents in the app's DM, in either of Slack's two experiences, answered by the same
+engine (streamed, with loading state, title, handoff and feedback buttons):
 
-- ``assistant_thread_started``: a short greeting and up to four suggested prompts (Slack's limit),
-  one per agent people can start (the default agent first), each from the agent's description.
+- the Agent messaging experience (manifest ``agent_view``; ``SLACK_EXPERIENCE=agent``): the chats
+  live in the app's Messages tab. ``app_home_opened`` with ``tab: "messages"``: up to four suggested
+  prompts above the composer (``setSuggestedPrompts`` without ``thread_ts``: with it the call
+  silently fails for an agent app), and a greeting the first time (the DM is still empty). A
+  person's message at the top of the DM starts a chat, answered in its thread; replies in that
+  thread continue it.
+- the older side panel (``assistant_view``; ``SLACK_EXPERIENCE=assistant``):
+  ``assistant_thread_started``: the greeting in the new chat's thread and the prompts for it.
+
+Prompts: one per agent people can start (the default agent first), each from its description.
 - ``assistant_thread_context_changed``: nothing to do (answers do not read the channel the person
   looks at); handled so Bolt's default does not call ``conversations.history`` to store it.
 - a message in the chat: a first message that starts with an agent's verb goes to that agent (as
@@ -32,6 +40,7 @@ from bot.slack.replies import tell_notices
 log = get_logger("bot.slack.assistant")
 
 PROMPTS_LIMIT = 4  # Slack shows up to four suggested prompts
+PROMPTS_TITLE = "Ask an agent"
 TITLE_LIMIT = 80
 GREETING = (
     "Hi! Pick a suggestion below or write what you need. Start with an agent's verb (like "
@@ -68,28 +77,62 @@ def choose_agent(registry: Registry, text: str) -> tuple[AgentSpec | None, str]:
     return registry.default_agent, text.strip()
 
 
+def _greeting(registry: Registry, prompts: list[dict[str, str]]) -> str | None:
+    default = registry.default_agent
+    if default is None:
+        return None
+    first = prompts[0]["message"].split(" ", 1)[0] if prompts else default.name
+    return GREETING.format(verb=first, default=default.name)
+
+
+def _offer(client: WebClient, prompts: list[dict[str, str]], channel: str, thread_ts: str | None) -> None:
+    if not prompts:
+        return
+    try:  # the Messages tab: thread_ts None, left out by slack_sdk (with one an agent app gets nothing)
+        client.assistant_threads_setSuggestedPrompts(
+            channel_id=channel, thread_ts=thread_ts, prompts=prompts, title=PROMPTS_TITLE
+        )
+    except SlackApiError as error:
+        log.warning("suggested_prompts_failed", error=str(error.response.get("error")))
+
+
+def _say(client: WebClient, text: str | None, channel: str, thread_ts: str | None) -> None:
+    if text is None:
+        return
+    try:
+        client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+    except SlackApiError as error:
+        log.warning("assistant_greeting_failed", error=str(error.response.get("error")))
+
+
 def greet(client: WebClient, registry: Registry, *, channel: str | None, thread_ts: str | None) -> None:
-    """Greet and offer the suggested prompts in a new side-panel chat."""
+    """The side panel (``assistant_view``): greet and offer the prompts in a new chat's thread."""
     if not channel or not thread_ts:
         log.warning("assistant_thread_without_ids")
         return
     prompts = suggested_prompts(registry)
-    default = registry.default_agent
-    if default is not None:
-        first = prompts[0]["message"].split(" ", 1)[0] if prompts else default.name
-        text = GREETING.format(verb=first, default=default.name)
-        try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
-        except SlackApiError as error:
-            log.warning("assistant_greeting_failed", error=str(error.response.get("error")))
-    if not prompts:
+    _say(client, _greeting(registry, prompts), channel, thread_ts)
+    _offer(client, prompts, channel, thread_ts)
+
+
+def open_messages_tab(client: WebClient, registry: Registry, *, channel: str | None) -> None:
+    """The Messages tab (``agent_view``): the prompts above the composer, and the greeting once."""
+    if not channel:
+        log.warning("messages_tab_without_channel")
         return
+    prompts = suggested_prompts(registry)
+    if _first_visit(client, channel):
+        _say(client, _greeting(registry, prompts), channel, None)
+    _offer(client, prompts, channel, None)
+
+
+def _first_visit(client: WebClient, channel: str) -> bool:
+    """The person's DM with the app is still empty (Slack says nothing else about a first visit)."""
     try:
-        client.assistant_threads_setSuggestedPrompts(
-            channel_id=channel, thread_ts=thread_ts, prompts=prompts, title="Ask an agent"
-        )
+        return not client.conversations_history(channel=channel, limit=1).get("messages")
     except SlackApiError as error:
-        log.warning("suggested_prompts_failed", error=str(error.response.get("error")))
+        log.warning("dm_history_unreadable", error=str(error.response.get("error")))
+        return False
 
 
 class AssistantFlow:
@@ -113,14 +156,15 @@ class AssistantFlow:
         self._answers = answers
 
     def message(self, message: Message, where: Where) -> None:
-        """A person's message in a side-panel chat: stored once, then answered."""
-        thread_ts = message.thread_ts
+        """A person's message in a chat: stored once, then answered in the chat's thread (a message
+        at the top of the DM starts a chat: its own thread)."""
+        thread_ts = message.thread_ts or message.ts
         if not message.channel or not thread_ts or not message.ts:
             return
         bind_more(channel=message.channel, thread_ts=thread_ts)
         conv_id = conversation_id(message.team, message.channel, thread_ts)
         with self._engine.once(message.delivery) as first:
-            if first and self._store(message, conv_id, where):
+            if first and self._store(message, conv_id, where, thread_ts):
                 self._answers.answer(
                     conversation_id=conv_id,
                     channel=message.channel,
@@ -128,10 +172,10 @@ class AssistantFlow:
                     user_id=message.user,
                 )
 
-    def _store(self, message: Message, conv_id: str, where: Where) -> bool:
+    def _store(self, message: Message, conv_id: str, where: Where, thread_ts: str) -> bool:
         """Store the message: a new chat starts with the agent it asks for, a known one goes on.
         False when there is nothing to answer (refused, or no agent to start with)."""
-        engine, channel, thread_ts = self._engine, message.channel, str(message.thread_ts)
+        engine, channel = self._engine, message.channel
         known = engine.knows(conv_id)
         agent, request = (None, message.text) if known else choose_agent(self._registry, message.text)
         if not known and agent is None:

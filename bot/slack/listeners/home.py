@@ -1,5 +1,7 @@
 """App Home: published when a person opens the Home tab (``app_home_opened``), in the lazy half
-(:mod:`bot.slack.flows.home` reads their recent threads and, for admins, the agents' feedback)."""
+(:mod:`bot.slack.flows.home` reads their recent threads and, for admins, the agents' feedback).
+Opening the Messages tab, with the Agent messaging experience, offers the agents' prompts there
+(:func:`bot.slack.flows.assistant.open_messages_tab`)."""
 
 from __future__ import annotations
 
@@ -14,16 +16,25 @@ from bot.slack.payload import Where
 from bot.slack.replies import Replies
 
 
-def register(app: App, *, home: Callable[[WebClient], HomeFlow], replies: Replies) -> None:
-    """Attach the App Home listener."""
+def register(
+    app: App,
+    *,
+    home: Callable[[WebClient], HomeFlow],
+    messages_tab: Callable[[WebClient, str | None], None] | None,
+    replies: Replies,
+) -> None:
+    """Attach the App Home listener (``messages_tab``: None for the side panel's experience)."""
 
     def ack_home(ack: Ack) -> None:
         ack()
 
     def run_home(event: dict[str, Any], client: WebClient, context: Any) -> None:
         user = context.get("user_id")
+        if event.get("tab") == "messages" and messages_tab is not None:
+            messages_tab(client, event.get("channel") or context.get("channel_id"))
+            return
         if event.get("tab", "home") != "home" or not user:
-            return  # the Messages tab: the assistant's suggested prompts handle it
+            return  # the side panel's Messages tab: assistant_thread_started offers the prompts
         with replies.told(client, Where(None, user), private=True):
             home(client).publish(str(user))
 
