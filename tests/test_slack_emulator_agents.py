@@ -127,7 +127,10 @@ def test_loading_state_rules(client: WebClient, workspace: Workspace, clock: Fix
 
 
 def test_suggested_prompts_and_titles(client: WebClient, workspace: Workspace) -> None:
-    """Up to four prompts, each with a title and a message; a thread title is kept."""
+    """Up to four prompts, each with a title and a message; a thread title is kept. The side panel
+    (assistant_view) shows prompts per thread; an agent_view app's prompts go without a thread_ts
+    (with one, Slack answers ok and shows nothing)."""
+    workspace.agent.experience = "assistant"
     root = _thread(workspace, "D1")
     prompts = [{"title": f"Agent {i}", "message": f"do {i}"} for i in range(5)]
     assert refusal(
@@ -144,6 +147,12 @@ def test_suggested_prompts_and_titles(client: WebClient, workspace: Workspace) -
     assert workspace.agent.prompts[("D1", root)]["prompts"] == prompts[:4]
     client.assistant_threads_setTitle(channel_id="D1", thread_ts=root, title="Rate limiter design")
     assert workspace.agent.titles[("D1", root)] == "Rate limiter design"
+    workspace.agent.experience, workspace.agent.prompts = "agent", {}
+    two = prompts[:2]
+    assert client.assistant_threads_setSuggestedPrompts(channel_id="D1", thread_ts=root, prompts=two)["ok"]
+    assert workspace.agent.prompts == {}
+    client.assistant_threads_setSuggestedPrompts(channel_id="D1", prompts=prompts[:2])
+    assert workspace.agent.prompts[("D1", "")]["prompts"] == prompts[:2]
 
 
 def test_canvases_create_edit_and_share(client: WebClient, workspace: Workspace) -> None:
