@@ -9,7 +9,7 @@
   ``loading_messages``, cleared by the app's next message in the thread or after two minutes),
   ``setTitle``, ``setSuggestedPrompts`` (up to four, each a ``title`` and a ``message``; for an app
   with the Agent messaging experience, ``agent.experience == "agent"``, only without ``thread_ts``:
-  with it the call answers ok and shows nothing), ``conversations.history`` (the DM, to greet once).
+  with it the call answers ok and shows nothing).
 - Canvases: ``canvases.create`` (Markdown ``document_content``, at most 1 MiB; tabbed in
   ``channel_id``), ``canvases.edit`` (``changes``; ``replace`` without a section replaces the whole
   canvas), ``canvases.access.set``.
@@ -280,16 +280,6 @@ def assistant_threads_set_suggested_prompts(request: ApiRequest) -> dict[str, An
         ws.agent.prompts[(channel_id, thread_ts)] = {"title": request.text("title"), "prompts": prompts}
         ws.notify("assistant", channel=channel_id, thread_ts=thread_ts)
     return {"ok": True}
-
-
-@method("conversations.history", required=("channel",))
-def conversations_history(request: ApiRequest) -> dict[str, Any]:
-    """A conversation's messages outside threads, newest first (``limit``; one page)."""
-    channel = request.channel()
-    _needs_any(request, {"C": "channels:history", "G": "groups:history"}.get(channel.id[:1], "im:history"))
-    newest = list(reversed(request.workspace.top_level(channel.id)))
-    shown = newest[: max(1, min(int(request.params.get("limit") or 100), 999))]
-    return {"ok": True, "messages": [m.to_slack() for m in shown], "has_more": len(newest) > len(shown)}
 
 
 # ------------------------------------------------------------------------------------ canvases

@@ -1,4 +1,4 @@
-"""Web API methods for messages: post, edit, delete, ephemeral, thread replies, files, user groups.
+"""Web API methods for messages: post, edit, delete, ephemeral, thread replies, history, files, user groups.
 
 Arguments and limits are checked the way Slack documents them (required arguments, text 40,000
 characters, 50 blocks, the ``markdown`` block 12,000, ...), so a payload Slack would refuse is
@@ -134,6 +134,16 @@ def conversations_replies(request: ApiRequest) -> dict[str, Any]:
     answer: dict[str, Any] = {"ok": True, "messages": shown, "has_more": more}
     answer["response_metadata"] = {"next_cursor": str(start + limit) if more else ""}
     return answer
+
+
+@methods.add("conversations.history", required=("channel",))
+def conversations_history(request: ApiRequest) -> dict[str, Any]:
+    """A conversation's messages outside threads, newest first (``limit``; one page)."""
+    channel = request.channel()
+    needs_scope(request, _HISTORY_SCOPES.get(channel.id[:1], "channels:history"))
+    newest = list(reversed(request.workspace.top_level(channel.id)))
+    shown = newest[: max(1, min(int(request.params.get("limit") or 100), 999))]
+    return {"ok": True, "messages": [m.to_slack() for m in shown], "has_more": len(newest) > len(shown)}
 
 
 @methods.add("files.info", required=("file",))
