@@ -458,7 +458,7 @@ def test_the_messages_tab_is_the_dm_with_the_app(
     playground: Playground,
 ) -> None:
     """The app's Messages tab is Ada's DM with the bot: what she writes there reaches the app as a
-    direct message (``message.im``), and only she sees it."""
+    direct message (``message.im``), and only she sees it; opening it, the app greeted her."""
     page = ada.page
     page.locator(".sidebar a.chan", has_text="architect-bot").click()
     page.get_by_role("link", name="Messages").click()
@@ -466,7 +466,9 @@ def test_the_messages_tab_is_the_dm_with_the_app(
     ada.type("hello from my DM")
     page.locator("#messages .msg", has_text="hello from my DM").wait_for()
     [dm] = [c for c in playground.workspace.channels.values() if c.is_im and "U01ADA" in c.members]
-    assert [m.text for m in playground.workspace.top_level(dm.id)] == ["hello from my DM"]
+    shown = playground.workspace.top_level(dm.id)
+    assert [m.text for m in shown if m.user == "U01ADA"] == ["hello from my DM"]
+    assert "Pick a suggestion" in shown[0].text  # the app greeted her first visit (Agent messaging)
     ada.shot("messages-tab")
 
 
