@@ -5,6 +5,7 @@ Each case follows ../shared/docs/agent-format.md (what real files do) and docs/a
 
 from __future__ import annotations
 
+import hashlib
 import string
 from pathlib import Path
 
@@ -17,6 +18,9 @@ from bot.core.agents import AgentSpec, Problem, file_stem, parse_agent
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agents"
 SEED = Path(__file__).resolve().parent.parent / "agents" / "backend-builder.agent.md"
+# The user's file as they gave it (its digest and size, taken from their copy): shipped unchanged.
+SEED_SHA256 = "a55306bb9ca129a67acd1c3e62d21dc92088aca26a1fb4298ead5f3590752543"
+SEED_SIZE = 3865
 
 
 def _ok(text: str | bytes, path: str = "agents/x.agent.md") -> AgentSpec:
@@ -45,6 +49,14 @@ def test_seed_agent_loads_unchanged() -> None:
     assert spec.handoffs[0].prompt.startswith("Review this backend / infra architecture")
     body = raw.split("\n---\n", 1)[1]
     assert spec.instructions == body.strip("\n").rstrip()
+
+
+def test_seed_agent_file_is_shipped_byte_for_byte() -> None:
+    """agents/backend-builder.agent.md is the user's own file, unchanged to the byte (no reformatting,
+    no line-ending or whitespace change): any edit, even one the parser would not notice, fails here."""
+    data = SEED.read_bytes()
+    assert len(data) == SEED_SIZE
+    assert hashlib.sha256(data).hexdigest() == SEED_SHA256
 
 
 def test_utf8_bom_crlf_and_blank_line_before_frontmatter() -> None:

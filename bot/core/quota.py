@@ -27,7 +27,6 @@ from bot.core.policy import (
     format_tokens,
     format_usd,
     minute_window,
-    month_window,
 )
 
 LimitName = Literal["user_daily_tokens", "workspace_daily_tokens", "user_per_minute"]
@@ -287,11 +286,6 @@ def period_usage(window: Window, fields: dict[str, int], *, top: int | None = No
         users=tuple(group("u")[cut]),
         channels=tuple(group("c")[cut]),
     )
-
-
-def usage_windows(now: float) -> tuple[Window, Window]:
-    """The day and month a report at ``now`` covers."""
-    return day_window(now), month_window(now)
 
 
 def describe_line(line: UsageLine) -> str:

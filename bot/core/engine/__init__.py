@@ -91,7 +91,7 @@ from bot.core.ports import (
     VoteOutcome,
 )
 from bot.core.refs import ApprovalRef, FeedbackRef, HandoffRef
-from bot.core.registry import Registry, ResolvedHandoff
+from bot.core.registry import Registry
 from bot.core.thread_record import Rebuilt
 from bot.core.tools import ApprovalPolicy, ToolboxFactory, ToolConfig, ToolRules
 
@@ -305,14 +305,6 @@ class Engine:
         )
 
     # ---------------------------------------------------------------------------------- handoff
-
-    def allowed_handoff(self, agent: str, target: str) -> ResolvedHandoff:
-        """The handoff ``agent`` offers to ``target``; raises if it offers none."""
-        return self._handoffs.allowed(agent, target)
-
-    def handoff_model(self, handoff: ResolvedHandoff) -> str | None:
-        """The OpenAI model a handoff's ``model`` names (mapped like an agent's), or None."""
-        return self._handoffs.model(handoff)
 
     def hand_off(self, *, ref: HandoffRef, by_user: str | None, prompt: str | None = None) -> HandoffOutcome:
         """Hand the conversation to ``ref.target`` from the buttons of answer ``ref.answer_id`` (atomic)."""
