@@ -147,9 +147,9 @@ _DISCARD = _Discard()
 class Metrics:
     """The bot's metrics, bound to one stage (``Settings.stage``).
 
-    Every method writes exactly one EMF line. Names used by the dashboard and alarms
-    (resources/monitoring.yml): AckLatency, ModelLatency, TimeToFirstToken, TokensIn, TokensOut,
-    Errors, Handoffs, Rejections, ThreadsForgotten, MessagesDeleted.
+    Every method writes exactly one EMF line. Every metric is on the dashboard or behind an alarm in
+    resources/monitoring.yml (``tests/test_monitoring.py`` holds that): a new metric goes there too.
+    Alarms: ``Errors`` (Stage) and ``HeldReplies`` (Stage, Outcome=given_up).
     """
 
     def __init__(
