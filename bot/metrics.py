@@ -149,7 +149,7 @@ class Metrics:
 
     Every method writes exactly one EMF line. Every metric is on the dashboard or behind an alarm in
     resources/monitoring.yml (``tests/test_monitoring.py`` holds that): a new metric goes there too.
-    Alarms: ``Errors`` (Stage) and ``HeldReplies`` (Stage, Outcome=given_up).
+    Alarms: ``Errors`` (Stage), ``HeldReplies`` (Stage, Outcome=given_up) and ``AgentsRejected`` (Stage).
     """
 
     def __init__(

@@ -30,6 +30,7 @@ def _emitted() -> dict[str, set[frozenset[str]]]:
     metrics.slack_fallback("streaming")
     metrics.handoff("a", "b")
     metrics.held_reply("given_up")
+    metrics.agents_rejected(2)
     emitted: dict[str, set[frozenset[str]]] = {}
     for line in out.getvalue().splitlines():
         for directive in json.loads(line)["_aws"]["CloudWatchMetrics"]:
@@ -51,7 +52,7 @@ def test_every_public_metrics_method_is_exercised() -> None:
     methods = {name for name, value in vars(Metrics).items() if callable(value) and not name.startswith("_")}
     assert methods == {
         "ack_latency", "model_latency", "time_to_first_token", "tokens", "error", "rejection",
-        "forgotten", "feedback", "slack_fallback", "handoff", "held_reply",
+        "forgotten", "feedback", "slack_fallback", "handoff", "held_reply", "agents_rejected",
     }  # fmt: skip
 
 
@@ -82,7 +83,7 @@ def test_the_bots_alarms_use_dimensions_the_bot_publishes() -> None:
         for r in template["Resources"].values()
         if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "ArchitectBot"
     ]
-    assert {a["MetricName"] for a in alarms} >= {"Errors", "HeldReplies"}
+    assert {a["MetricName"] for a in alarms} >= {"Errors", "HeldReplies", "AgentsRejected"}
     for alarm in alarms:
         dimensions = frozenset(d["Name"] for d in alarm["Dimensions"])
         assert dimensions in emitted[alarm["MetricName"]], alarm["AlarmName"]
