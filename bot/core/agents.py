@@ -1,8 +1,9 @@
 """Agent definitions: the VS Code / Copilot custom-agent file format, parsed into validated specs.
 
 See ``docs/agents.md`` (and ``../shared/docs/agent-format.md``) for the format. This module is pure:
-it turns one file's *text* into an :class:`AgentSpec` or :class:`Problem` s; reading folders is
-:mod:`bot.adapters.agent_files`, resolving names and routing is :mod:`bot.core.registry`.
+it turns one file's *text* into an :class:`AgentSpec` or :class:`Problem` s (the text as far as the
+YAML mapping is :mod:`bot.core.agent_text`; the keys and their values :mod:`bot.core.frontmatter`);
+reading folders is :mod:`bot.adapters.agent_files`, resolving names and routing is :mod:`bot.core.registry`.
 
 :func:`parse_agent` never raises: every defect of a file becomes a :class:`Problem`. A problem of
 severity ``error`` means the file (or the entry it names, e.g. one handoff) was not loaded; a
@@ -19,11 +20,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.agent_text import (
+    Problem,
+    Severity,
+    decode_text,
+    key_lines,
+    load_frontmatter,
+    split_frontmatter,
+)
 from bot.core.frontmatter import (
     HANDOFF_KEYS,
     KNOWN_KEYS,
@@ -34,28 +42,22 @@ from bot.core.frontmatter import (
     unknown_keys,
 )
 
-Severity = Literal["error", "warning"]
-
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = [
+    "AGENT_SUFFIXES",
+    "KNOWN_TARGETS",
+    "AgentSpec",
+    "Handoff",
+    "McpServerSpec",
+    "Problem",
+    "Severity",
+    "file_stem",
+    "parse_agent",
+]
 
 AGENT_SUFFIXES = (".agent.md", ".chatmode.md")
 """File name endings of agent files (matched case-insensitively)."""
 
 KNOWN_TARGETS = frozenset({"vscode", "github-copilot"})
-
-_CLOSING = re.compile(r"^---[ \t]*$", re.MULTILINE)
-_OPENING = re.compile(r"---[ \t]*$")
-
-
-class Problem(BaseModel):
-    """Something wrong with an agent file. ``error`` = the file (or entry) was not loaded."""
-
-    model_config = ConfigDict(frozen=True)
-
-    file: str
-    line: int | None = None
-    message: str
-    severity: Severity = "error"
 
 
 class Handoff(BaseModel):
@@ -153,102 +155,12 @@ class _Report:
         )
 
 
-def _decode(text: str | bytes, path: str) -> tuple[str | None, Problem | None]:
-    if isinstance(text, bytes):
-        raw = text
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); file skipped"
-            return None, Problem(file=path, line=line, message=message)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n"), None
-
-
-def _split(text: str, path: str) -> tuple[str | None, int, str, Problem | None]:
-    """Split into (frontmatter or None, line number of the first frontmatter line, body, problem)."""
-    pos = 0
-    line_no = 1
-    # Blank lines before the opening `---` are allowed (VS Code skips them).
-    while True:
-        end = text.find("\n", pos)
-        current = text[pos:] if end == -1 else text[pos:end]
-        if current.strip() or end == -1:
-            break
-        pos = end + 1
-        line_no += 1
-    if not _OPENING.fullmatch(current):
-        return None, 0, text, None
-    start = len(text) if end == -1 else end + 1
-    closing = _CLOSING.search(text, start)
-    if closing is None:
-        return (
-            None,
-            0,
-            "",
-            Problem(
-                file=path,
-                line=line_no,
-                message="frontmatter opened with '---' is never closed by a '---' line; file skipped",
-            ),
-        )
-    body_start = closing.end() + 1 if closing.end() < len(text) else closing.end()
-    return text[start : closing.start()], line_no + 1, text[body_start:], None
-
-
-_TOP_KEY = re.compile(r"""^(['"]?)([A-Za-z_][\w-]*)\1[ \t]*:""")
-_ITEM = re.compile(r"^([ \t]*)-(?:[ \t]|$)")
-
-
-def _key_lines(frontmatter: str, first_line: int) -> tuple[dict[str, int], list[int]]:
-    """Line of each top-level key (first occurrence) and of each block-list item under ``handoffs``.
-
-    Only used to point problems at lines; a guess that misses (flow style) falls back to the key.
-    """
-    lines: dict[str, int] = {}
-    items: list[int] = []
-    in_handoffs = False
-    indent: str | None = None
-    for offset, raw in enumerate(frontmatter.split("\n")):
-        match = _TOP_KEY.match(raw)
-        if match:
-            lines.setdefault(match.group(2), first_line + offset)
-            in_handoffs = match.group(2) == "handoffs" and lines["handoffs"] == first_line + offset
-            continue
-        item = _ITEM.match(raw) if in_handoffs else None
-        if item and (indent is None or item.group(1) == indent):
-            indent = item.group(1)
-            items.append(first_line + offset)
-    return lines, items
-
-
-def _yaml_problem(exc: yaml.YAMLError, path: str, first_line: int) -> Problem:
-    """A YAML error as a problem: line from the error mark, reason from the error's own words.
-
-    ``str(exc)`` quotes the offending source line, which could hold a secret; it is not used.
-    """
-    line: int | None = None
-    reason = "invalid YAML"
-    if isinstance(exc, yaml.MarkedYAMLError):
-        mark = exc.problem_mark or exc.context_mark
-        if mark is not None:
-            line = first_line + mark.line
-        parts = [part for part in (exc.problem, exc.context) if part]
-        if parts:
-            reason = ", ".join(parts)
-        if mark is not None:
-            reason += f", column {mark.column + 1}"
-    return Problem(file=path, line=line, message=f"frontmatter is not valid YAML ({reason}); file skipped")
-
-
 def _parse(text: str | bytes, path: str) -> tuple[AgentSpec | None, list[Problem]]:
     stem = file_stem(path)
-    decoded, problem = _decode(text, path)
+    decoded, problem = decode_text(text, path)
     if decoded is None:
         return None, [problem] if problem else []
-    frontmatter, first_line, body, problem = _split(decoded, path)
+    frontmatter, first_line, body, problem = split_frontmatter(decoded, path)
     if problem is not None:
         return None, [problem]
     instructions = body.lstrip("\n").rstrip()
@@ -260,7 +172,7 @@ def _parse(text: str | bytes, path: str) -> tuple[AgentSpec | None, list[Problem
         )
         message = "no frontmatter: loaded with defaults (name from the file name, no description)"
         return spec, [Problem(file=path, line=1, message=message, severity="warning")]
-    data, problem = _load_yaml(frontmatter, path, first_line)
+    data, problem = load_frontmatter(frontmatter, path, first_line)
     if data is None:
         return None, [problem] if problem else []
     return _build(
@@ -268,27 +180,10 @@ def _parse(text: str | bytes, path: str) -> tuple[AgentSpec | None, list[Problem
     )
 
 
-def _load_yaml(frontmatter: str, path: str, first_line: int) -> tuple[dict[Any, Any] | None, Problem | None]:
-    try:
-        data: Any = yaml.load(frontmatter, Loader=_Loader)  # noqa: S506 - a SafeLoader (C or Python)
-    except yaml.YAMLError as exc:
-        return None, _yaml_problem(exc, path, first_line)
-    except (RecursionError, MemoryError, ValueError, TypeError, OverflowError) as exc:
-        message = f"frontmatter could not be read as YAML ({type(exc).__name__}); file skipped"
-        return None, Problem(file=path, line=first_line, message=message)
-    if data is None:
-        return {}, None
-    if not isinstance(data, dict):
-        kind = type_name(data)
-        message = f"frontmatter must be a mapping of 'key: value' lines, found a {kind}; file skipped"
-        return None, Problem(file=path, line=first_line, message=message)
-    return data, None
-
-
 def _build(
     data: dict[Any, Any], *, frontmatter: str, first_line: int, path: str, stem: str, instructions: str
 ) -> tuple[AgentSpec | None, list[Problem]]:
-    report = _Report(path, *_key_lines(frontmatter, first_line))
+    report = _Report(path, *key_lines(frontmatter, first_line))
     for key in unknown_keys(data):
         report.add(unknown_key_message(key, KNOWN_KEYS), key=str(key))
     fields = _Fields(data, report)
