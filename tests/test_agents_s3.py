@@ -4,7 +4,6 @@ fake Slack and OpenAI servers, the real Redis, an injected clock for AGENTS_REFR
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,21 +44,12 @@ def s3(slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
         yield client
 
 
-class MovedClock(FixedClock):
-    """The process's own monotonic clock (Lambda's deadlines stay meaningful) plus what the test
-    moved it by: AGENTS_REFRESH_S passes without waiting."""
-
-    def monotonic(self) -> float:
-        """Real monotonic time plus the test's moves."""
-        return time.monotonic() + self.mono
-
-
 @pytest.fixture
-def clock(slackbot: Bot) -> Iterator[MovedClock]:
+def clock(slackbot: Bot) -> Iterator[FixedClock]:
     """The clock the bot's container runs on (a fresh container)."""
     from handlers import lambda_function
 
-    moved = MovedClock(wall=1_800_000_000.0, mono=0.0)
+    moved = FixedClock(wall=1_800_000_000.0, real_monotonic=True)  # Lambda's deadlines stay real
     lambda_function.reset(clock=moved)
     yield moved
     lambda_function.reset()
@@ -92,13 +82,13 @@ def _emf(output: str, name: str) -> list[dict[str, Any]]:
     return [line for line in lines if name in line]
 
 
-def test_agents_only_in_s3_answer(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+def test_agents_only_in_s3_answer(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
     """With AGENTS_SOURCE set, the agents come from S3: /architect review is answered by them."""
     assert SEED_FIRST_LINE in _review(slackbot, "a queue")
 
 
 def test_an_edit_in_s3_is_used_after_the_refresh_interval(
-    slackbot: Bot, s3: Any, clock: MovedClock, capsys: pytest.CaptureFixture[str]
+    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An agent file edited in S3 is used by the first request after AGENTS_REFRESH_S, in the same
     process, and not before; only the edited file is downloaded again."""
@@ -116,7 +106,7 @@ def test_an_edit_in_s3_is_used_after_the_refresh_interval(
 
 
 def test_a_broken_edit_is_refused_and_admins_see_why(
-    slackbot: Bot, s3: Any, clock: MovedClock, capsys: pytest.CaptureFixture[str]
+    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A broken agent file in S3: the last good set keeps answering, AgentsRejected is emitted, and
     the policy's admin sees the errors on App Home; fixing it brings the new set in."""
@@ -147,7 +137,7 @@ def test_a_broken_edit_is_refused_and_admins_see_why(
     assert "Agent files refused" not in json.dumps(slackbot.slack.workspace.home[ADMIN].view)
 
 
-def test_people_who_are_not_admins_never_see_the_refusal(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+def test_people_who_are_not_admins_never_see_the_refusal(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
     """The refusal is for the policy's admins only."""
     _review(slackbot, "one")
     _edit(s3, "director.agent.md", "name: director", "name: [director")
@@ -170,7 +160,7 @@ def test_the_s3_endpoint_setting_is_honoured(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
-    slackbot: Bot, s3: Any, clock: MovedClock
+    slackbot: Bot, s3: Any, clock: FixedClock
 ) -> None:
     """A new agent file synced to S3: once a request after AGENTS_REFRESH_S brought the set in,
     `/architect <its verb>` reaches it (the verbs and help are rebuilt, not only the answers)."""
@@ -189,7 +179,7 @@ def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
     assert SRE_LINE in slackbot.openai.requests[-1].messages[0]["content"]
 
 
-def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any, clock: MovedClock) -> None:
+def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
     """policy.yaml comes with the agent files: once a refresh brought it in, an agent kept to another
     channel no longer answers here (the access gate uses the new policy, not the one it started with)."""
     _review(slackbot, "one")

@@ -213,7 +213,7 @@ def test_a_daily_budget_stops_a_person_mid_day_and_resets_at_midnight(
     assert len(bot.openai.requests) == 3
     assert "user_daily_tokens" in rejections(capsys)
 
-    clock.advance(12 * 3600)  # 00:00 UTC
+    clock.advance(12 * 3600, wall_only=True)  # 00:00 UTC
     bot.command("review step three again", user=ALICE)
     bot.lazy()
     assert len(bot.openai.requests) == 4
@@ -254,7 +254,7 @@ def test_a_rate_limit_counts_model_requests_per_minute(
         "Your message is saved; reply again after 12:01 UTC (in 1 min) and I'll answer it."
     ]
     assert rejections(capsys) == ["user_per_minute"]
-    clock.advance(60)
+    clock.advance(60, wall_only=True)
     root = bot.root().ts
     bot.message("now?", thread_ts=root, user=ALICE)
     bot.lazy()

@@ -242,7 +242,7 @@ def test_a_double_click_runs_the_tool_once(tools: Tools) -> None:
 def test_no_click_in_time_is_a_denial_at_the_click(tools: Tools) -> None:
     """A click after the time limit does not run the call: it counts as not approved in time."""
     root = _ask_for_ticket(tools, Stream(["Too late, no ticket."]))
-    tools.clock.advance(601)
+    tools.clock.advance(601, wall_only=True)
     tools.bot.click(tools.approval(root), "Approve")
     tools.bot.lazy()
     assert tools.mcp.tickets == []
@@ -253,7 +253,7 @@ def test_no_click_in_time_is_a_denial_at_the_click(tools: Tools) -> None:
 def test_no_click_in_time_is_a_denial_at_the_next_message(tools: Tools) -> None:
     """The next message after the time limit settles the waiting call as denied, then is answered."""
     root = _ask_for_ticket(tools, Stream(["No ticket; and about your question: yes."]))
-    tools.clock.advance(601)
+    tools.clock.advance(601, wall_only=True)
     tools.bot.message("also, is the ledger sharded?", thread_ts=root)
     tools.bot.lazy()
     assert tools.mcp.tickets == []

@@ -445,23 +445,27 @@ class SystemClock:
 class FixedClock:
     """A clock that moves only when told (tests and benchmarks).
 
-    ``real_monotonic``: the monotonic side is the process's own (end-to-end tests, where the model and
-    tool adapters wait on real deadlines) and only the wall clock (dates, budgets, time limits) moves.
+    ``real_monotonic``: the monotonic side is the process's own plus what :meth:`advance` added
+    (end-to-end tests, where the model and tool adapters wait on real deadlines); ``advance(s,
+    wall_only=True)`` moves only the date (budgets, approval time limits), not the deadlines.
     """
 
     wall: float = 1_700_000_000.0
     mono: float = 1_000.0
     real_monotonic: bool = False
+    moved: float = 0.0  # seconds advanced so far
 
     def now(self) -> float:
         """Current fake wall time."""
         return self.wall
 
     def monotonic(self) -> float:
-        """Current fake monotonic time (the real one with ``real_monotonic``)."""
-        return time.monotonic() if self.real_monotonic else self.mono
+        """Current fake monotonic time (with ``real_monotonic``: the real one, moved)."""
+        return time.monotonic() + self.moved if self.real_monotonic else self.mono
 
-    def advance(self, seconds: float) -> None:
-        """Move the clock forward."""
+    def advance(self, seconds: float, *, wall_only: bool = False) -> None:
+        """Move the clock forward (with ``wall_only``: the wall clock alone)."""
         self.wall += seconds
-        self.mono += seconds
+        if not wall_only:
+            self.mono += seconds
+            self.moved += seconds
