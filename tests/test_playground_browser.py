@@ -541,3 +541,26 @@ def test_more_agents_than_a_menu_holds_are_searched_as_you_type(
     finally:
         ada.close()
         running.stop()
+
+
+def test_a_suggested_prompt_in_the_messages_tab_is_answered_in_its_thread(
+    ada: Person,
+    fake_openai: FakeOpenAI,  # noqa: F811
+) -> None:
+    """The Messages tab shows the app's suggested prompts; clicking one sends it as Ada's message in
+    her DM, and the agent answers in that message's thread (the Agent messaging experience)."""
+    page = ada.page
+    fake_openai.script(Stream(["Here is a plan, in this chat's thread."]))
+    page.locator(".sidebar a.chan", has_text="architect-bot").click()
+    page.get_by_role("link", name="Messages").click()
+    page.wait_for_selector("body.live")
+    chip = page.locator("main .prompts .prompt").first
+    chip.wait_for()  # arrived live: the app set them when the tab was opened
+    sent = chip.get_attribute("data-prompt") or ""
+    chip.click()
+    asked = page.locator("#messages > .msg", has_text=sent[:30])
+    asked.locator(".replies").click()
+    ada.thread().locator(".msg", has_text="Here is a plan, in this chat's thread.").wait_for()
+    ada.shot("dm-answered")
+    assert asked.locator(".name").inner_text() == "ada"  # sent as her message, not the app's
+    assert len(fake_openai.requests) == 1

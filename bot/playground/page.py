@@ -155,10 +155,11 @@ class Page:
             for e in list(self.ws.ephemeral)
             if e.channel == channel and e.user == viewer and e.thread_ts == thread_ts
         ]
-        name = self.ws.channels[channel].name if channel in self.ws.channels else channel
+        shown = self.ws.channels.get(channel)
+        where = shown.name if shown is not None and shown.is_im else f"# {shown.name if shown else channel}"
         replies = "".join(html for _, html in sorted(items, key=lambda item: item[0]))
         return (
-            f'<header class="thread-head"><h2>Thread <span class="muted"># {esc(name)}</span></h2>'
+            f'<header class="thread-head"><h2>Thread <span class="muted">{esc(where)}</span></h2>'
             f'<button type="button" class="close-thread" aria-label="Close thread">✕</button></header>'
             f'<div class="thread-scroll"><div class="thread-parent">'
             f"{self.message(parent, in_thread=True, viewer=viewer)}</div>"
@@ -166,6 +167,20 @@ class Page:
             f'<div class="thread-status-slot">{self.status(channel, thread_ts)}</div></div>'
             f"{self.composer(channel, thread_ts=thread_ts)}"
         )
+
+    def prompts(self, channel: str) -> str:
+        """The app's suggested prompts in its Messages tab (``setSuggestedPrompts`` without a thread):
+        chips above the message box; a click sends the prompt's message."""
+        with self.ws.lock:
+            offered = self.ws.agent.prompts.get((channel, ""), {})
+        chips = "".join(
+            f'<button type="button" class="prompt" data-prompt="{esc(p.get("message") or "")}">'
+            f"{esc(p.get('title') or '')}</button>"
+            for p in offered.get("prompts") or []
+            if isinstance(p, dict)
+        )
+        title = f'<span class="prompts-title">{esc(offered["title"])}</span>' if offered.get("title") else ""
+        return f'<div class="prompts" data-channel="{esc(channel)}">{title}{chips}</div>'
 
     def status(self, channel: str, thread_ts: str) -> str:
         """The app's loading line under a thread's last reply (``assistant.threads.setStatus``), if any."""
@@ -277,9 +292,10 @@ class Page:
         shown = ws.channels.get(channel or "")
         if shown is None:
             return f'<div id="home" class="home">{self.home(viewer)}</div>'
+        chips = self.prompts(shown.id) if shown.is_im else ""  # the Messages tab's suggested prompts
         feed = (
             f'<div id="messages" class="messages" data-channel="{esc(shown.id)}">'
-            f"{self.channel_feed(shown.id, viewer)}</div>{self.composer(shown.id)}"
+            f"{self.channel_feed(shown.id, viewer)}</div>{chips}{self.composer(shown.id)}"
         )
         if shown.is_im:
             return f"{self.app_head(viewer, 'messages')}{feed}"

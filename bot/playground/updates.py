@@ -38,6 +38,8 @@ def page_update(  # noqa: PLR0911 - one branch per kind of change
             if change.kind == "view_closed" or shown.closed:
                 return {"kind": "modal_closed", "id": shown.id}
             return {"kind": "modal", "id": shown.id, "html": page.modal(shown)}
+        if change.kind == "assistant" and data.get("channel") == channel and not data.get("thread_ts"):
+            return {"kind": "prompts", "html": page.prompts(str(channel))}
         if change.kind == "home" and data.get("user") == viewer:
             return {"kind": "home", "html": page.home(viewer)}
     return None

@@ -113,6 +113,9 @@
       if (update.status_html !== undefined && update.thread_ts) showStatus(update.thread_ts, update.status_html);
     } else if (update.kind === "status") {
       showStatus(update.thread_ts, update.html);
+    } else if (update.kind === "prompts") {
+      const chips = document.querySelector("main .prompts");
+      if (chips) chips.replaceWith(fragment(update.html));
     } else if (update.kind === "ephemeral_gone") {
       remove(update.thread_ts ? threadList() : messages, update.ts);
     } else if (update.kind === "ephemeral") {
@@ -391,6 +394,13 @@
     const option = target.closest(".bk-option");
     if (option) {
       choose(option);
+      return;
+    }
+    const prompt = target.closest(".prompt");
+    if (prompt) {  // a suggested prompt: sent as the person's message
+      const form = document.querySelector("main .composer");
+      form.querySelector("textarea").value = prompt.dataset.prompt;
+      submit(form);
       return;
     }
     const short = target.closest(".shortcut");
