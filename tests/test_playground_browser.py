@@ -563,4 +563,5 @@ def test_a_suggested_prompt_in_the_messages_tab_is_answered_in_its_thread(
     ada.thread().locator(".msg", has_text="Here is a plan, in this chat's thread.").wait_for()
     ada.shot("dm-answered")
     assert asked.locator(".name").inner_text() == "ada"  # sent as her message, not the app's
-    assert len(fake_openai.requests) == 1
+    [request] = fake_openai.requests
+    assert sent.split(" ", 1)[1][:30] in json.dumps(request.body["messages"][-1])  # after the verb
