@@ -32,6 +32,7 @@ from bot.playground.blockkit import (
     MESSAGE_BLOCKS_LIMIT,
     MESSAGE_MARKDOWN_LIMIT,
     blocks_problems,
+    text_length,
 )
 from bot.playground.surfaces import (
     STATUS_LOADING_MESSAGES,
@@ -198,7 +199,10 @@ def chat_stop_stream(request: ApiRequest) -> dict[str, Any]:
     metadata = request.json("metadata", error="invalid_metadata_format")
     with ws.lock:
         message, stream = _open_stream(request)
-        _grow(ws, message, _stream_text(request))
+        added = _stream_text(request)
+        if len(message.markdown() + added) + text_length(blocks or []) > MESSAGE_MARKDOWN_LIMIT:
+            raise SlackError("msg_blocks_too_long", "the text of all blocks is over Slack's budget")
+        _grow(ws, message, added)
         stream.open = False
         shown = message.markdown()
         final = ([{"type": "markdown", "text": shown}] if shown else []) + list(blocks or [])

@@ -26,7 +26,7 @@ from bot.playground.blockkit import (
     MESSAGE_MARKDOWN_LIMIT,
     MESSAGE_TEXT_LIMIT,
     blocks_problems,
-    markdown_length,
+    text_length,
 )
 from bot.playground.workspace import Channel, Message, Workspace
 
@@ -135,10 +135,10 @@ class ApiRequest:
             problems = blocks_problems(blocks, limit=MESSAGE_BLOCKS_LIMIT)
             if problems:
                 raise SlackError("invalid_blocks", *problems)
-            if markdown_length(blocks) > MESSAGE_MARKDOWN_LIMIT:
+            if text_length(blocks) > MESSAGE_MARKDOWN_LIMIT:
                 raise SlackError(
                     "msg_blocks_too_long",
-                    f"markdown blocks must be less than {MESSAGE_MARKDOWN_LIMIT + 1} characters in total",
+                    f"the blocks' text must be less than {MESSAGE_MARKDOWN_LIMIT + 1} characters in total",
                 )
         return text, blocks
 

@@ -18,7 +18,7 @@ MESSAGE_TEXT_LIMIT = 40_000
 MESSAGE_BLOCKS_LIMIT = 50
 VIEW_BLOCKS_LIMIT = 100
 MARKDOWN_BLOCK_LIMIT = 12_000
-MESSAGE_MARKDOWN_LIMIT = 12_000  # markdown across one message's blocks
+MESSAGE_MARKDOWN_LIMIT = 12_000  # text across ALL the blocks of one message (msg_blocks_too_long)
 SECTION_TEXT_LIMIT = 3_000
 SECTION_FIELDS_LIMIT = 10
 FIELD_TEXT_LIMIT = 2_000
@@ -320,13 +320,19 @@ def blocks_problems(blocks: Any, *, limit: int, pointer: str = "/blocks") -> Pro
     return problems or sdk_models.block_problems(blocks, pointer=pointer)
 
 
-def markdown_length(blocks: list[Any]) -> int:
-    """Characters of markdown across a message's ``markdown`` blocks."""
-    return sum(
-        len(block.get("text") or "")
-        for block in blocks
-        if isinstance(block, dict) and block.get("type") == "markdown" and isinstance(block.get("text"), str)
-    )
+_NOT_TEXT = frozenset({"type", "style", "action_id", "block_id"})
+
+
+def text_length(blocks: Any) -> int:
+    """Characters of text across a message's blocks, as Slack's budget for one message (about 12,000)
+    counts them: erring high, every string but types, styles and ids (texts, button values, URLs)."""
+    if isinstance(blocks, str):
+        return len(blocks)
+    if isinstance(blocks, dict):
+        return sum(text_length(value) for key, value in blocks.items() if key not in _NOT_TEXT)
+    if isinstance(blocks, list):
+        return sum(text_length(item) for item in blocks)
+    return 0
 
 
 def view_problems(view: Any) -> Problems:

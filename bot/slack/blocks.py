@@ -8,15 +8,31 @@ code fences balanced across the split). Nothing here is hand-rolled Markdown con
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ContextActionsBlock,
+    ContextBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    MarkdownBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
 
 from bot.core.refs import ApprovalRef, CanvasRef, FeedbackRef, HandoffRef
 
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
 MESSAGE_MARKDOWN_BUDGET = 11_000  # per message, leaves room for the cursor and fence closers
+MESSAGE_TEXT_LIMIT = 12_000  # Slack: the text of one message across ALL its blocks (msg_blocks_too_long)
+MESSAGE_TEXT_BUDGET = 11_500  # what an answer's message fills, blocks under it included (margin: fences)
 FALLBACK_TEXT_LIMIT = 2_900
 BUTTON_TEXT_LIMIT = 75
 ACTIONS_PER_BLOCK = 25
@@ -54,9 +70,38 @@ class HandoffButton:
     send: bool
 
 
+_NOT_TEXT = frozenset({"type", "style", "action_id", "block_id"})
+
+
+def block_text_length(blocks: Iterable[Any]) -> int:
+    """The characters of text in ``blocks`` as Slack's budget of one message counts them, erring high:
+    every string (texts, button values, URLs, labels) but types, styles and ids."""
+
+    def count(node: Any) -> int:
+        if isinstance(node, str):
+            return len(node)
+        if isinstance(node, dict):
+            return sum(count(value) for key, value in node.items() if key not in _NOT_TEXT)
+        if isinstance(node, list | tuple):
+            return sum(count(item) for item in node)
+        return 0
+
+    return count(list(blocks))
+
+
+def fresh_block_id(base: str) -> str:
+    """A block id unique to this message iteration (Slack: a new block_id whenever a message is updated)."""
+    return f"{base.split('.', 1)[0]}.{uuid.uuid4().hex[:8]}"
+
+
+def renewed(blocks: Iterable[Block]) -> list[Block]:
+    """``blocks`` to send again (an edit): each block id made new, the rest unchanged."""
+    return [{**b, "block_id": fresh_block_id(str(b["block_id"]))} if b.get("block_id") else b for b in blocks]
+
+
 def markdown_blocks(content: str) -> list[Block]:
     """One markdown block (content must already fit: see :mod:`bot.slack.writers.splitting`)."""
-    return [{"type": "markdown", "text": content or "_(empty answer)_"}]
+    return [MarkdownBlock(text=content or "_(empty answer)_").to_dict()]
 
 
 def footer_block(agent: str, model: str | None, note: str | None = None) -> Block:
@@ -66,7 +111,7 @@ def footer_block(agent: str, model: str | None, note: str | None = None) -> Bloc
         parts.append(escape_mrkdwn(model))
     if note:
         parts.append(escape_mrkdwn(note))
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(parts)}]}
+    return ContextBlock(elements=[MarkdownTextObject(text=" · ".join(parts))]).to_dict()
 
 
 def handoff_actions(
@@ -74,25 +119,23 @@ def handoff_actions(
 ) -> list[Block]:
     """Actions blocks with one button per handoff (25 per block)."""
     elements = [
-        {
-            "type": "button",
-            "action_id": f"{HANDOFF_ACTION_PREFIX}{index}",
-            "text": {"type": "plain_text", "text": truncate(button.label, BUTTON_TEXT_LIMIT), "emoji": True},
-            "value": HandoffRef(
+        ButtonElement(
+            action_id=f"{HANDOFF_ACTION_PREFIX}{index}",
+            text=PlainTextObject(text=truncate(button.label, BUTTON_TEXT_LIMIT), emoji=True),
+            value=HandoffRef(
                 conversation_id=conversation_id,
                 answer_id=answer_id,
                 from_agent=from_agent,
                 target=button.target,
             ).encode(),
-        }
+        )
         for index, button in enumerate(buttons)
     ]
     return [
-        {
-            "type": "actions",
-            "block_id": f"handoffs-{start // ACTIONS_PER_BLOCK}",
-            "elements": elements[start : start + ACTIONS_PER_BLOCK],
-        }
+        ActionsBlock(
+            block_id=fresh_block_id(f"handoffs-{start // ACTIONS_PER_BLOCK}"),
+            elements=elements[start : start + ACTIONS_PER_BLOCK],
+        ).to_dict()
         for start in range(0, len(elements), ACTIONS_PER_BLOCK)
     ]
 
@@ -100,36 +143,27 @@ def handoff_actions(
 def feedback_block(*, conversation_id: str, answer_id: str) -> Block:
     """Thumbs up / down under an answer (Slack's feedback buttons); the value names the answer."""
 
-    def button(positive: bool) -> dict[str, Any]:
+    def button(positive: bool) -> FeedbackButtonObject:
         ref = FeedbackRef(conversation_id=conversation_id, answer_id=answer_id, positive=positive)
-        return {
-            "text": {"type": "plain_text", "text": "👍" if positive else "👎"},
-            "accessibility_label": "This answer helped" if positive else "This answer did not help",
-            "value": ref.encode(),
-        }
+        return FeedbackButtonObject(
+            text=PlainTextObject(text="👍" if positive else "👎"),
+            accessibility_label="This answer helped" if positive else "This answer did not help",
+            value=ref.encode(),
+        )
 
-    return {
-        "type": "context_actions",
-        "block_id": "feedback",
-        "elements": [
-            {
-                "type": "feedback_buttons",
-                "action_id": FEEDBACK_ACTION,
-                "positive_button": button(True),
-                "negative_button": button(False),
-            }
-        ],
-    }
+    element = FeedbackButtonsElement(
+        action_id=FEEDBACK_ACTION, positive_button=button(True), negative_button=button(False)
+    )
+    return ContextActionsBlock(block_id=fresh_block_id("feedback"), elements=[element]).to_dict()
 
 
 def with_canvas_button(blocks: list[Block], *, conversation_id: str) -> list[Block]:
     """``blocks`` with "Save as canvas" beside the handoff buttons (or in a row of its own)."""
-    button = {
-        "type": "button",
-        "action_id": CANVAS_ACTION,
-        "text": {"type": "plain_text", "text": "📝 Save as canvas", "emoji": True},
-        "value": CanvasRef(conversation_id=conversation_id).encode(),
-    }
+    button = ButtonElement(
+        action_id=CANVAS_ACTION,
+        text=PlainTextObject(text="📝 Save as canvas", emoji=True),
+        value=CanvasRef(conversation_id=conversation_id).encode(),
+    ).to_dict()
     last = next((i for i in range(len(blocks) - 1, -1, -1) if blocks[i].get("type") == "actions"), None)
     if last is not None and len(blocks[last].get("elements", [])) < ACTIONS_PER_BLOCK:
         return [
@@ -137,7 +171,7 @@ def with_canvas_button(blocks: list[Block], *, conversation_id: str) -> list[Blo
             {**blocks[last], "elements": [*blocks[last]["elements"], button]},
             *blocks[last + 1 :],
         ]
-    return [*blocks, {"type": "actions", "block_id": "canvas", "elements": [button]}]
+    return [*blocks, ActionsBlock(block_id=fresh_block_id("canvas"), elements=[button]).to_dict()]
 
 
 def without_handoffs(blocks: Iterable[Block]) -> list[Block]:
@@ -154,7 +188,7 @@ def without_handoffs(blocks: Iterable[Block]) -> list[Block]:
                 kept.append({**block, "elements": elements})
             continue
         kept.append(block)
-    return kept
+    return renewed(kept)  # shown again: a new iteration of the message
 
 
 def feedback_modal(*, private_metadata: str) -> dict[str, Any]:
@@ -194,9 +228,9 @@ def feedback_modal(*, private_metadata: str) -> dict[str, Any]:
 
 def without_actions(blocks: Iterable[Block], note: str | None = None) -> list[Block]:
     """A message's blocks with the buttons removed and a context note (if given) in their place."""
-    kept = [block for block in blocks if block.get("type") != "actions"]
+    kept = renewed(block for block in blocks if block.get("type") != "actions")  # a new iteration
     if note:
-        kept.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        kept.append(ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict())
     return kept
 
 
@@ -226,7 +260,7 @@ def error_blocks(message: str, tracking_id: str | None) -> tuple[str, list[Block
     if tracking_id:
         text += f"\n_Tracking id: `{tracking_id}`_"
     return truncate(text, FALLBACK_TEXT_LIMIT), [
-        {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SECTION_TEXT_LIMIT)}}
+        SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_TEXT_LIMIT))).to_dict()
     ]
 
 
@@ -332,7 +366,7 @@ def approval_blocks(
                 }
             ],
         },
-        {"type": "actions", "block_id": f"approval-{approval_id}", "elements": buttons},
+        {"type": "actions", "block_id": fresh_block_id(f"approval-{approval_id}"), "elements": buttons},
     ]
     return truncate(
         f"{agent} wants to run {tool}: approve or deny in the thread.", FALLBACK_TEXT_LIMIT

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot import runtime
 from bot.core.conversation import ShownAnswer, parse_conversation_id
@@ -27,7 +28,7 @@ from bot.core.engine import (
     ToolNotice,
 )
 from bot.core.ports import Clock
-from bot.core.registry import Registry
+from bot.core.registry import Registry, ResolvedHandoff
 from bot.core.thread_record import AnswerMark, metadata
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
@@ -36,11 +37,13 @@ from bot.slack.blocks import (
     Block,
     HandoffButton,
     approval_blocks,
+    block_text_length,
     decision_note,
     feedback_block,
     footer_block,
     handoff_actions,
     markdown_blocks,
+    renewed,
     truncate,
     with_canvas_button,
     without_handoffs,
@@ -121,6 +124,7 @@ class Answerer:
             native=self._native,
             interval_s=self._interval_s,
             record=self._answer_record(plan),
+            reserve=self._reserve(plan),
         )
         if not self._stream(stream, writer, recipient):
             return None
@@ -132,6 +136,13 @@ class Answerer:
             return None
         self._finish(result, writer, recipient)
         return result
+
+    def _reserve(self, plan: AnswerPlan) -> int:
+        """The text the blocks under this answer will take (its agent's handoffs, feedback, footer)."""
+        buttons = [_button(h) for h in self._registry.handoffs(plan.agent)]
+        answer_id = plan.answer_id or "0" * 32
+        under = blocks_under(plan.conversation.meta.id, answer_id, plan.agent, plan.model, buttons, cut=True)
+        return block_text_length(under)
 
     def _stream(self, stream: AnswerStream, writer: AnswerWriter, where: Recipient) -> bool:
         """Write the stream's events; False when it failed (told in place of the answer)."""
@@ -248,28 +259,42 @@ class Answerer:
 def answer_blocks(result: AnswerResult) -> list[Block]:
     """What goes under an answer's text: footer, feedback buttons, handoff buttons."""
     usage = result.turn.usage
-    buttons = [
-        HandoffButton(label=h.handoff.label, target=h.target, send=h.handoff.send) for h in result.handoffs
-    ]
-    extra = [footer_block(result.agent, usage.model if usage else None, "cut short" if result.cut else None)]
-    extra.append(feedback_block(conversation_id=result.conversation_id, answer_id=result.turn.id))
-    extra += handoff_actions(
-        buttons, conversation_id=result.conversation_id, answer_id=result.turn.id, from_agent=result.agent
-    )
-    return with_canvas_button(extra, conversation_id=result.conversation_id)
+    buttons = [_button(h) for h in result.handoffs]
+    model = usage.model if usage else None
+    return blocks_under(result.conversation_id, result.turn.id, result.agent, model, buttons, cut=result.cut)
+
+
+def _button(handoff: ResolvedHandoff) -> HandoffButton:
+    return HandoffButton(label=handoff.handoff.label, target=handoff.target, send=handoff.handoff.send)
+
+
+def blocks_under(
+    conversation_id: str,
+    answer_id: str,
+    agent: str,
+    model: str | None,
+    buttons: list[HandoffButton],
+    *,
+    cut: bool,
+) -> list[Block]:
+    """Footer, feedback, handoff buttons and "Save as canvas" under an answer."""
+    extra = [footer_block(agent, model, "cut short" if cut else None)]
+    extra.append(feedback_block(conversation_id=conversation_id, answer_id=answer_id))
+    extra += handoff_actions(buttons, conversation_id=conversation_id, answer_id=answer_id, from_agent=agent)
+    return with_canvas_button(extra, conversation_id=conversation_id)
 
 
 def take_down_buttons(client: WebClient, channel: str, shown: ShownAnswer, note: str | None = None) -> bool:
     """Show an answer's message without its handoff buttons (``note`` says why, if given)."""
     try:
-        blocks = json.loads(shown.restore) if shown.restore else []
+        blocks = renewed(json.loads(shown.restore)) if shown.restore else []
     except ValueError:
         blocks = []
     if not isinstance(blocks, list) or not blocks:
         log.warning("buttons_restore_missing", answer=shown.answer_id)
         return False
     if note:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": note}]})
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict())
     text = next((str(b.get("text")) for b in blocks if b.get("type") == "markdown"), note or "Answer")
     used = (
         metadata(AnswerMark(agent=shown.agent, answer_id=shown.answer_id, buttons="used"))

@@ -25,6 +25,7 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.core.ports import Clock
+from bot.slack.blocks import MESSAGE_MARKDOWN_BUDGET, MESSAGE_TEXT_BUDGET
 from bot.slack.features import Feature, FeatureMemory
 from bot.slack.writers.base import AnswerWriter, Recipient, ToolTask, WriterStats, Written
 from bot.slack.writers.edits import EditWriter
@@ -54,13 +55,17 @@ def open_writer(
     native: bool,
     interval_s: float,
     record: dict[str, Any] | None = None,
+    reserve: int = 0,
 ) -> AnswerWriter:
     """The writer for one answer: Slack's streaming API unless this workspace or channel refused it
     (or ``native`` streaming is off, ``SLACK_NATIVE_STREAMING``), else ``chat.update`` edits; a
     loading state where allowed.
 
     ``record``: the Slack message metadata each message of the answer carries once its text is final.
+    ``reserve``: the text the blocks under the answer will take; each message's Markdown leaves it
+    free, so the last one holds them within Slack's budget for one message (the text of all blocks).
     """
+    limit = max(MESSAGE_MARKDOWN_BUDGET // 2, min(MESSAGE_MARKDOWN_BUDGET, MESSAGE_TEXT_BUDGET - reserve))
     stats = WriterStats()
     status = LoadingStatus(client, recipient, agent=agent, features=features, stats=stats)
     placeholder = f"_{agent} is thinking…_"
@@ -71,6 +76,7 @@ def open_writer(
             clock=clock,
             features=features,
             interval_s=interval_s,
+            limit=limit,
             placeholder=placeholder,
             status=status,
             stats=stats,
@@ -82,6 +88,7 @@ def open_writer(
         thread_ts=recipient.thread_ts,
         clock=clock,
         interval_s=interval_s,
+        limit=limit,
         placeholder=placeholder,
         status=status,
         stats=stats,

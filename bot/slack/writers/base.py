@@ -6,11 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
+
+from slack_sdk.models.messages.chunk import TaskUpdateChunk
 
 from bot.slack.blocks import Block
 
 EMPTY_ANSWER = "(empty answer)"
+# A task step's fields: neither slack_sdk nor Slack's docs give limits; these keep within the
+# strictest published figure (256 for details and output) and what a step's line can show.
+TASK_ID_LIMIT, TASK_TITLE_LIMIT, TASK_OUTPUT_LIMIT = 64, 150, 256
 
 
 @dataclass
@@ -66,12 +71,14 @@ class ToolTask:
     status: Literal["in_progress", "complete", "error"]
     output: str | None = None
 
-    def chunk(self, key: str) -> dict[str, str]:
+    def chunk(self, key: str) -> dict[str, Any]:
         """The chunk for ``chat.startStream`` / ``chat.appendStream`` (the same id updates the step)."""
-        chunk = {"type": "task_update", "id": key[:64], "title": self.title[:150], "status": self.status}
-        if self.output:
-            chunk["output"] = self.output[:500]
-        return chunk
+        output = self.output or None
+        if output is not None and len(output) > TASK_OUTPUT_LIMIT:
+            output = output[: TASK_OUTPUT_LIMIT - 1] + "…"
+        return TaskUpdateChunk(
+            id=key[:TASK_ID_LIMIT], title=self.title[:TASK_TITLE_LIMIT], status=self.status, output=output
+        ).to_dict()
 
 
 class AnswerWriter(Protocol):

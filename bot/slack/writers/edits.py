@@ -16,7 +16,9 @@ from bot.slack.blocks import (
     CURSOR,
     FALLBACK_TEXT_LIMIT,
     MESSAGE_MARKDOWN_BUDGET,
+    MESSAGE_TEXT_BUDGET,
     Block,
+    block_text_length,
     error_blocks,
     markdown_blocks,
     tool_line_markdown,
@@ -25,7 +27,7 @@ from bot.slack.blocks import (
 from bot.slack.writers.base import EMPTY_ANSWER, Recipient, ToolTask, WriterStats, Written
 from bot.slack.writers.loading import LoadingStatus
 from bot.slack.writers.messages import post, replace
-from bot.slack.writers.splitting import cut_markdown
+from bot.slack.writers.splitting import cut_markdown, last_part
 
 log = get_logger("bot.slack.writers.edits")
 
@@ -127,11 +129,17 @@ class EditWriter:
             self._edit(self._open, markdown_blocks(self._open + CURSOR), final=False)
 
     def finish(self, extra_blocks: Sequence[Block] = ()) -> Written:
-        """Write the final text of the open message with ``extra_blocks`` (footer, buttons)."""
-        blocks = markdown_blocks(self._open) + list(extra_blocks)
+        """Write the final text of the open message with ``extra_blocks`` (footer, buttons); when both
+        do not fit in one message's budget, the end of the text goes with the blocks in a new one."""
+        extra = list(extra_blocks)
+        head, tail = last_part(self._open, MESSAGE_TEXT_BUDGET - block_text_length(extra))
+        if head:
+            self._edit(head, markdown_blocks(head), final=True, record=True)
+            self._open, self._current_ts = tail, None
+        blocks = (markdown_blocks(self._open) if self._open or not head else []) + extra
         shown = self._open or EMPTY_ANSWER
         self._edit(shown, blocks, final=True, record=True)
-        return Written(tuple(self.stats.message_ts), self._current_ts, shown)
+        return Written(tuple(self.stats.message_ts), self._current_ts, self._open or shown)
 
     def fail(self, message: str, tracking_id: str | None) -> None:
         """Say in the thread that the answer failed: in place of the placeholder if nothing was written."""

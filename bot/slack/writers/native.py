@@ -18,16 +18,25 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.messages.chunk import MarkdownTextChunk
 
 from bot.core.ports import Clock
 from bot.logging import get_logger
-from bot.slack.blocks import MESSAGE_MARKDOWN_BUDGET, Block, error_blocks, markdown_blocks, tool_line_markdown
+from bot.slack.blocks import (
+    MESSAGE_MARKDOWN_BUDGET,
+    MESSAGE_TEXT_BUDGET,
+    Block,
+    block_text_length,
+    error_blocks,
+    markdown_blocks,
+    tool_line_markdown,
+)
 from bot.slack.features import Feature, FeatureMemory
 from bot.slack.writers.base import EMPTY_ANSWER, Recipient, ToolTask, WriterStats, Written
 from bot.slack.writers.edits import EditWriter
 from bot.slack.writers.loading import LoadingStatus
 from bot.slack.writers.messages import post, replace
-from bot.slack.writers.splitting import cut_markdown
+from bot.slack.writers.splitting import cut_markdown, last_part
 
 log = get_logger("bot.slack.writers.native")
 
@@ -122,7 +131,19 @@ class NativeWriter:
             self._flush()
         if self._fallback is not None:
             return self._fallback.finish(extra_blocks)
-        text, blocks = self._sent + self._pending, list(extra_blocks)
+        blocks = list(extra_blocks)
+        head, tail = last_part(
+            self._sent + self._pending, MESSAGE_TEXT_BUDGET - block_text_length(blocks), len(self._sent)
+        )
+        if head:  # the blocks do not fit beside all the text: the end of it goes with them
+            self._close(head)
+            self._sent, self._pending, self._stream_ts = "", tail, None
+            if not tail:
+                return self._blocks_alone(blocks)
+            self._flush()
+            if self._fallback is not None:
+                return self._fallback.finish(blocks)
+        text = self._sent + self._pending
         if not self._stop(self._pending, blocks, record=True):
             self._stream_ts = replace(
                 self._client,
@@ -169,6 +190,11 @@ class NativeWriter:
             if not self._start(head[: self._budget]):
                 return  # fell back: the thread writer has the whole open text
             self._sent = head[: self._budget]
+        self._close(head)
+        self._sent, self._pending, self._stream_ts = "", rest, None
+
+    def _close(self, head: str) -> None:
+        """Finish the open message with ``head`` as its whole text: stop its stream, or edit it."""
         if not self._stop(head[len(self._sent) :], [], record=True):
             replace(
                 self._client,
@@ -179,7 +205,11 @@ class NativeWriter:
                 blocks=markdown_blocks(head),
                 metadata=self._metadata,
             )
-        self._sent, self._pending, self._stream_ts = "", rest, None
+
+    def _blocks_alone(self, blocks: list[Block]) -> Written:
+        """The blocks under an answer in a message of their own (its text filled the last one)."""
+        ts = post(self._client, self.stats, self._where, "⤴", blocks, metadata=self._metadata)
+        return Written(tuple(self.stats.message_ts), ts, "")
 
     def _flush(self) -> None:
         """Show the pending text: start the message's stream, or append to it."""
@@ -244,9 +274,14 @@ class NativeWriter:
             return
         self._last_push = self._clock.monotonic()
 
-    def _start(self, piece: str, chunks: list[dict[str, str]] | None = None) -> bool:
-        """``chat.startStream`` with the first words of a message (and steps); on a refusal, fall back."""
+    def _start(self, piece: str, chunks: list[dict[str, Any]] | None = None) -> bool:
+        """``chat.startStream`` with the first words of a message (and steps); on a refusal, fall back.
+
+        With steps, the words go first as a ``markdown_text`` chunk: never ``markdown_text`` beside
+        ``chunks`` in one call (slack_sdk's own ``ChatStream`` does the same)."""
         where = self._where
+        if chunks and piece:
+            chunks, piece = [MarkdownTextChunk(text=piece).to_dict(), *chunks], ""
         try:
             self.stats.calls["chat.startStream"] += 1
             response = self._client.chat_startStream(

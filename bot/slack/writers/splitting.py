@@ -57,6 +57,20 @@ def cut_markdown(content: str, limit: int, earliest: int = 0) -> tuple[str, str]
     return head, rest
 
 
+def last_part(text: str, room: int, shown: int = 0) -> tuple[str, str]:
+    """Where an answer's last message starts so its text fits ``room`` (Slack's budget for one message
+    less the blocks under it: footer, feedback, buttons): ``("", text)`` when all of ``text`` fits,
+    else ``(head, tail)``: ``head`` (never shorter than the ``shown`` characters a stream cannot take
+    back) stays in the message it is in, ``tail`` goes with the blocks in a new one ("" when nothing
+    can move: the blocks then go alone)."""
+    if len(text) <= room:
+        return "", text
+    earliest = max(shown, len(text) - room)
+    if len(text) - earliest < 8:
+        return text, ""
+    return cut_markdown(text, len(text) - 1, earliest=earliest)
+
+
 def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_BUDGET) -> list[str]:
     """All pieces of ``text`` no longer than ``limit``, in order (at least one piece)."""
     pieces: list[str] = []
