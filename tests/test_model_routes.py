@@ -263,3 +263,36 @@ def test_help_names_the_routed_model_and_its_endpoint(
     shown = json.dumps(blocks)
     assert "anthropic/claude via https://gw.example/v1" in shown
     assert "model gpt-4.1" in shown  # the unrouted agents say their model too
+
+
+def test_a_handoffs_routed_model_is_kept(gateway: FakeOpenAI) -> None:
+    """A handoff button naming `Claude Sonnet 4.5` switches to that model when a route answers it
+    (without a route it maps to the default, as before)."""
+    from bot.adapters.memory.store import MemoryConversationStore
+    from bot.adapters.token_counter import EstimatingCounter
+    from bot.core.agents import parse_agent
+    from bot.core.engine import Engine, EngineConfig
+    from bot.core.ports import FixedClock
+    from bot.core.registry import Registry, RoutingConfig
+
+    lead = (
+        "---\nname: Lead\nhandoffs:\n  - label: Ask Claude\n    agent: Helper\n    prompt: Go on.\n"
+        "    model: Claude Sonnet 4.5\n---\nLead."
+    )
+    helper = "---\nname: Helper\n---\nHelp."
+    specs = [parse_agent(text, f"{n}.agent.md")[0] for n, text in (("lead", lead), ("helper", helper))]
+    routes, _ = parse_routes(_routes(gateway), "MODEL_ROUTES")
+    for given, expected in ((routes, "claude-sonnet-4.5"), (ModelRoutes(), "gpt-4.1")):
+        registry = Registry.build([s for s in specs if s], [], RoutingConfig(), "gpt-4.1", given)
+        clock = FixedClock()
+        engine = Engine(
+            registry=registry,
+            store=MemoryConversationStore(ttl_s=60, max_turns=10, clock=clock),
+            model=RoutedChatModel(_client(gateway.base_url, "k"), lambda: routes, _client),
+            counter=EstimatingCounter(),
+            clock=clock,
+            config=EngineConfig(max_prompt_tokens=10_000, reserve_tokens=500, lock_ttl_s=60, lock_wait_s=1),
+        )
+        handoff = registry.handoff_to("Lead", "Helper")
+        assert handoff is not None
+        assert engine.handoff_model(handoff) == expected

@@ -35,7 +35,9 @@ class Handoffs:
         """The OpenAI model a handoff's ``model`` names (mapped like an agent's), or None."""
         if not handoff.handoff.model:
             return None
-        return resolve_model([handoff.handoff.model], self.registry.default_model).model
+        return resolve_model(
+            [handoff.handoff.model], self.registry.default_model, self.registry.routes.routed
+        ).model
 
     def hand_off(self, *, ref: HandoffRef, by_user: str | None, prompt: str | None = None) -> HandoffOutcome:
         """Hand the conversation to ``ref.target`` from the buttons of answer ``ref.answer_id``.
