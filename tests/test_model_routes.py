@@ -269,9 +269,8 @@ def test_a_handoffs_routed_model_is_kept(gateway: FakeOpenAI) -> None:
     """A handoff button naming `Claude Sonnet 4.5` switches to that model when a route answers it
     (without a route it maps to the default, as before)."""
     from bot.adapters.memory.store import MemoryConversationStore
-    from bot.adapters.token_counter import EstimatingCounter
     from bot.core.agents import parse_agent
-    from bot.core.engine import Engine, EngineConfig
+    from bot.core.engine.handoff import Handoffs
     from bot.core.ports import FixedClock
     from bot.core.registry import Registry, RoutingConfig
 
@@ -285,14 +284,6 @@ def test_a_handoffs_routed_model_is_kept(gateway: FakeOpenAI) -> None:
     for given, expected in ((routes, "claude-sonnet-4.5"), (ModelRoutes(), "gpt-4.1")):
         registry = Registry.build([s for s in specs if s], [], RoutingConfig(), "gpt-4.1", given)
         clock = FixedClock()
-        engine = Engine(
-            registry=registry,
-            store=MemoryConversationStore(ttl_s=60, max_turns=10, clock=clock),
-            model=RoutedChatModel(_client(gateway.base_url, "k"), lambda: routes, _client),
-            counter=EstimatingCounter(),
-            clock=clock,
-            config=EngineConfig(max_prompt_tokens=10_000, reserve_tokens=500, lock_ttl_s=60, lock_wait_s=1),
-        )
-        handoff = registry.handoff_to("Lead", "Helper")
-        assert handoff is not None
-        assert engine.handoff_model(handoff) == expected
+        store = MemoryConversationStore(ttl_s=60, max_turns=10, clock=clock)
+        handoffs = Handoffs(registry=registry, store=store, clock=clock)
+        assert handoffs.model(handoffs.allowed("Lead", "Helper")) == expected
