@@ -60,7 +60,13 @@ class CatchUpFlow:
         Raises only what the queue should retry (a Slack or model failure while answering is told in
         the thread by the answer itself).
         """
-        bind_request(team=held.team_id, channel=held.channel_id, thread_ts=held.thread_ts)
+        bind_request(  # the invocation's request id too: every line of the catch-up can be found by it
+            request_id=runtime.current().request_id,
+            team=held.team_id,
+            channel=held.channel_id,
+            thread_ts=held.thread_ts,
+            phase="held_reply",
+        )
         conv_id = conversation_id(held.team_id, held.channel_id, held.thread_ts)
         try:
             if self._engine.is_forgotten(conv_id):
