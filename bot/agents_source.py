@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from bot.adapters.agent_files import load_registry
 from bot.adapters.policy_file import load_policy
 from bot.core.agent_refresh import RefreshSchedule, Refusal, refusal_errors
-from bot.core.agents import Problem
-from bot.core.policy import Policy
-from bot.core.ports import Clock
-from bot.core.registry import Registry
 from bot.logging import get_logger
-from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.adapters.s3_agents import AgentMirror
+    from bot.core.agents import Problem
+    from bot.core.policy import Policy
+    from bot.core.ports import Clock
+    from bot.core.registry import Registry
     from bot.metrics import Metrics
+    from bot.settings import Settings
 
 
 class Services(Protocol):

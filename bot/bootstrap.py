@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.adapters.agent_files import load_registry
 from bot.adapters.aws_secrets import resolve_secrets
 from bot.adapters.policy_file import load_policy
 from bot.container import Services
-from bot.core.policy import Policy
-from bot.core.ports import Clock, SystemClock
-from bot.core.registry import Registry
+from bot.core.clock import SystemClock
 from bot.errors import ConfigurationError
 from bot.logging import configure_logging, get_logger
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core.policy import Policy
+    from bot.core.ports import Clock
+    from bot.core.registry import Registry
 
 log = get_logger("bot.bootstrap")
 

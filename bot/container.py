@@ -14,13 +14,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from bot.core.clock import SystemClock
 from bot.core.policy import Policy
-from bot.core.ports import Clock, SystemClock
-from bot.core.registry import Registry
 from bot.errors import ConfigurationError
 from bot.logging import get_logger
 from bot.metrics import Metrics
-from bot.settings import Settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -35,9 +33,11 @@ if TYPE_CHECKING:
     from bot.core.files import FileLimits
     from bot.core.governance import Access, Quota
     from bot.core.held import HeldReplies
-    from bot.core.ports import ChatModel, ConversationStore, ModelEvent, ModelRequest, TokenCounter
+    from bot.core.ports import ChatModel, Clock, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import UsageLedger
+    from bot.core.registry import Registry
     from bot.core.tools import ToolConfig
+    from bot.settings import Settings
     from bot.toolbox import SettingsToolbox
 
 log = get_logger("bot.container")

@@ -1,27 +1,37 @@
 """Settings: the only place that reads the environment.
 
 Every setting is an environment variable of the same name in upper case (``REDIS_URL`` for
-``redis_url``). Secrets are :class:`~pydantic.SecretStr` so that printing or logging a ``Settings``
-never shows them. On Lambda, secrets may instead be named by ``*_SSM_PARAMETER`` variables or a
-Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`); :func:`load_settings` resolves them.
+``redis_url``; the name's case does not matter), validated by pydantic; keyword arguments given to
+``Settings(...)`` override the environment. A plain pydantic model reads the environment itself:
+pydantic-settings (and python-dotenv, which it imports) cost about a tenth of a cold start's first
+ack and did nothing more for these flat, scalar settings. Secrets are :class:`~pydantic.SecretStr`
+so that printing or logging a ``Settings`` never shows them. On Lambda, secrets may instead be
+named by ``*_SSM_PARAMETER`` variables or a Secrets Manager secret id (see
+:mod:`bot.adapters.aws_secrets`); :func:`load_settings` resolves them.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AGENTS_DIR = PROJECT_ROOT / "agents"
 
 
-class Settings(BaseSettings):
+class Settings(BaseModel):
     """All configuration of the bot, validated once per process."""
 
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False, frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def __init__(self, **values: Any) -> None:
+        """The environment's settings, overridden by ``values``."""
+        names = type(self).model_fields
+        found = {key.lower(): value for key, value in os.environ.items() if key.lower() in names}
+        super().__init__(**{**found, **values})
 
     # --- Slack ---------------------------------------------------------------------------------
     slack_signing_secret: SecretStr | None = None

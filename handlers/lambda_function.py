@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
@@ -27,15 +27,17 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from bot import runtime
 from bot.agents_source import refresh_agents
 from bot.bootstrap import SLACK_REQUIRED, bootstrap
-from bot.container import Services
 from bot.core.held import HeldReply
-from bot.core.ports import Clock
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
 from bot.slack.app import build_app
 from bot.slack.clients import bot_client
 from bot.slack.guard import screen_http
 from bot.slack.wiring import Wiring
+
+if TYPE_CHECKING:
+    from bot.container import Services
+    from bot.core.ports import Clock
 
 log = get_logger("handlers.lambda")
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.core.agents import AGENT_SUFFIXES, AgentSpec, Problem, parse_agent
+from bot.core.agents import AGENT_SUFFIXES, Problem, parse_agent
 from bot.core.model_routes import ROUTES_FILE, ModelRoutes, parse_routes
 from bot.core.registry import Registry, RoutingConfig, parse_routing
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
 
 _SKIP_DIRS = frozenset({"node_modules", "__pycache__"})
 

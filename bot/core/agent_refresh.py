@@ -14,9 +14,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.core.agents import Problem
-from bot.core.ports import Clock
+if TYPE_CHECKING:
+    from bot.core.agents import Problem
+    from bot.core.ports import Clock
 
 
 class RefreshSchedule:

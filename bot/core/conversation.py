@@ -7,7 +7,6 @@ change them live in :mod:`bot.core.engine`, storage behind :class:`bot.core.port
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -15,6 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.files import Attachment
+from bot.core.thread_address import ThreadAddress as ThreadAddress  # noqa: PLC0414 - re-exported
+from bot.core.thread_address import conversation_id as conversation_id  # noqa: PLC0414
+from bot.core.thread_address import parse_conversation_id as parse_conversation_id  # noqa: PLC0414
 
 TurnStatus = Literal["complete", "cut", "failed"]
 
@@ -247,34 +249,3 @@ class UserMessage:
     ts: str | None = None
     id: str | None = None
     attachments: tuple[Attachment, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadAddress:
-    """Where a conversation lives in Slack, as encoded in its id."""
-
-    team_id: str | None
-    channel_id: str
-    thread_ts: str
-
-
-_SLACK_ID = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,40}$")
-_SLACK_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
-
-
-def conversation_id(team_id: str | None, channel_id: str, thread_ts: str) -> str:
-    """The id of the conversation that lives in a Slack thread: ``team:channel:thread_ts``."""
-    return f"{team_id or '-'}:{channel_id}:{thread_ts}"
-
-
-def parse_conversation_id(value: str) -> ThreadAddress | None:
-    """The Slack thread of a :func:`conversation_id`, or None for anything else (e.g. ``cli:...``)."""
-    parts = value.split(":")
-    if len(parts) != 3:
-        return None
-    team, channel, thread_ts = parts
-    if team != "-" and not _SLACK_ID.match(team):
-        return None
-    if not _SLACK_ID.match(channel) or not _SLACK_TS.match(thread_ts):
-        return None
-    return ThreadAddress(None if team == "-" else team, channel, thread_ts)

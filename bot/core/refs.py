@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.core.conversation import ThreadAddress, parse_conversation_id
+from bot.core.thread_address import ThreadAddress, parse_conversation_id
 
 BUTTON_VALUE_LIMIT = 2_000  # Slack: a button's value
 PRIVATE_METADATA_LIMIT = 3_000  # Slack: a view's private_metadata

@@ -8,20 +8,22 @@ and the tests. Listeners live in bot/slack/listeners/ and get the flows they cal
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 
 from bot import runtime
-from bot.container import Services
 from bot.errors import ConfigurationError
 from bot.logging import bind_request, get_logger
-from bot.settings import Settings
 from bot.slack.clients import slack_client
 from bot.slack.guard import register_fallbacks, shape_middleware
 from bot.slack.payload import log_context
 from bot.slack.wiring import Wiring
+
+if TYPE_CHECKING:
+    from bot.container import Services
+    from bot.settings import Settings
 
 log = get_logger("bot.slack.app")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -10,7 +12,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.errors import ConfigurationError
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 SLACK_HTTP_TIMEOUT_S = 10
 

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import threading
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from bot.core.ports import Clock
+if TYPE_CHECKING:
+    from bot.core.ports import Clock
+
 
 DEFAULT_TTL_S = 3600.0
 

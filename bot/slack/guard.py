@@ -25,13 +25,15 @@ import binascii
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import Ack, App, BoltResponse
 
 from bot.logging import get_logger
-from bot.metrics import Metrics
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = get_logger("bot.slack.guard")
 

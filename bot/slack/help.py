@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from bot.core.agents import AgentSpec
-from bot.core.registry import RESERVED_VERBS, Registry
+from bot.core.registry import RESERVED_VERBS
 from bot.core.text import shortlist
-from bot.core.tools import ToolConfig, plan_tools
-from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
+from bot.core.tools import plan_tools
+from bot.slack.blocks import SECTION_TEXT_LIMIT, escape_mrkdwn, truncate
 from bot.slack.picker import picker_block
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
+    from bot.core.registry import Registry
+    from bot.core.tools import ToolConfig
+    from bot.slack.blocks import Block
 
 HELP_WORDS = frozenset({"", "?", "-h", "--help", "help"})
 USAGE_WORD, FORGET_WORD = "usage", "forget"  # with "help": the registry's RESERVED_VERBS

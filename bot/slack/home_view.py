@@ -5,11 +5,15 @@ publishes it when the person opens the Home tab."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.conversation import RecentThread, parse_conversation_id
-from bot.core.registry import Registry
-from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
+from bot.core.thread_address import parse_conversation_id
+from bot.slack.blocks import SECTION_TEXT_LIMIT, escape_mrkdwn, truncate
+
+if TYPE_CHECKING:
+    from bot.core.conversation import RecentThread
+    from bot.core.registry import Registry
+    from bot.slack.blocks import Block
 
 VIEW_BLOCKS_LIMIT = 100
 COMMAND = "/architect"

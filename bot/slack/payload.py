@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.conversation import ThreadAddress
+if TYPE_CHECKING:
+    from bot.core.thread_address import ThreadAddress
+
 
 Block = dict[str, Any]
 Say = Callable[[str], None]

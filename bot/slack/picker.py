@@ -10,11 +10,14 @@ that the agent may be started by people, and by this person in this channel.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.core.agents import AgentSpec
-from bot.core.registry import Registry
-from bot.slack.blocks import Block, escape_mrkdwn, truncate
+from bot.slack.blocks import escape_mrkdwn, truncate
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
+    from bot.core.registry import Registry
+    from bot.slack.blocks import Block
 
 PICK_ACTION = "pick_agent"
 ASK_CALLBACK = "ask_agent"

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.notices import Notice, notices_text
+from bot.core.notices import notices_text
 from bot.errors import (
     ApprovalNotAllowedError,
     BotError,
@@ -43,9 +44,13 @@ from bot.errors import (
     ThreadForgottenError,
 )
 from bot.logging import get_logger
-from bot.metrics import Metrics
-from bot.slack.blocks import Block, error_blocks
-from bot.slack.payload import Where
+from bot.slack.blocks import error_blocks
+
+if TYPE_CHECKING:
+    from bot.core.notices import Notice
+    from bot.metrics import Metrics
+    from bot.slack.blocks import Block
+    from bot.slack.payload import Where
 
 log = get_logger("bot.slack.replies")
 

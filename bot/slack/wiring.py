@@ -3,10 +3,13 @@ request, with the narrow collaborators the flow uses, and gives each listener mo
 
 Everything slow is built on first use as before: the engine (and with it Redis and the OpenAI SDK)
 only when a lazy listener builds a flow; the ack path uses only the registry, the access gate and
-metrics.
+metrics. The flows' modules, too, are imported by the method that builds each one (a lazy
+listener's), not here: a cold start's first ack imports none of the answer path's code.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -14,27 +17,10 @@ from slack_sdk import WebClient
 from bot import runtime
 from bot.adapters.held_replies import LocalHeldReplies
 from bot.agents_source import refusal_note
-from bot.container import Services
-from bot.core.held import HeldReply
-from bot.core.tools import ToolConfig
 from bot.slack.clients import bot_client
 from bot.slack.features import FeatureMemory
 from bot.slack.flows.access import Gate
-from bot.slack.flows.answer import Answerer
-from bot.slack.flows.approval import ApprovalFlow
-from bot.slack.flows.ask import AskFlow
-from bot.slack.flows.assistant import AssistantFlow, open_messages_tab
-from bot.slack.flows.canvas import CanvasFlow
-from bot.slack.flows.catch_up import CatchUpFlow
-from bot.slack.flows.feedback import FeedbackFlow
-from bot.slack.flows.forget import ForgetFlow
-from bot.slack.flows.handoff import HandoffFlow
-from bot.slack.flows.home import HomeFlow
-from bot.slack.flows.mention import MentionFlow
 from bot.slack.flows.outage import OutageNotices
-from bot.slack.flows.reading import ThreadReader
-from bot.slack.flows.reply import ReplyFlow
-from bot.slack.flows.usage import UsageFlow
 from bot.slack.links import SlackLinks
 from bot.slack.listeners import (
     approval,
@@ -50,6 +36,25 @@ from bot.slack.listeners import (
 )
 from bot.slack.payload import Where
 from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.container import Services
+    from bot.core.held import HeldReply
+    from bot.core.tools import ToolConfig
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.flows.approval import ApprovalFlow
+    from bot.slack.flows.ask import AskFlow
+    from bot.slack.flows.assistant import AssistantFlow
+    from bot.slack.flows.canvas import CanvasFlow
+    from bot.slack.flows.catch_up import CatchUpFlow
+    from bot.slack.flows.feedback import FeedbackFlow
+    from bot.slack.flows.forget import ForgetFlow
+    from bot.slack.flows.handoff import HandoffFlow
+    from bot.slack.flows.home import HomeFlow
+    from bot.slack.flows.mention import MentionFlow
+    from bot.slack.flows.reading import ThreadReader
+    from bot.slack.flows.reply import ReplyFlow
+    from bot.slack.flows.usage import UsageFlow
 
 
 class Wiring:
@@ -106,6 +111,8 @@ class Wiring:
 
     def answers(self, client: WebClient) -> Answerer:
         """Streams answers into threads (every flow that ends with an answer uses one)."""
+        from bot.slack.flows.answer import Answerer  # the answer path: imported by a lazy listener
+
         s = self._s
         return Answerer(
             client,
@@ -120,6 +127,8 @@ class Wiring:
 
     def reader(self, client: WebClient) -> ThreadReader:
         """Reads a message's files and whole threads back from Slack."""
+        from bot.slack.flows.reading import ThreadReader  # the answer path: imported by a lazy listener
+
         s = self._s
         default = s.registry.default_agent
         return ThreadReader(
@@ -134,10 +143,14 @@ class Wiring:
 
     def ask(self, client: WebClient) -> AskFlow:
         """``/architect <verb> <text>`` and the picker's modal."""
+        from bot.slack.flows.ask import AskFlow  # the answer path: imported by a lazy listener
+
         return AskFlow(client, engine=self._s.engine, answers=self.answers(client))
 
     def reply(self, client: WebClient) -> ReplyFlow:
         """A person's reply in a thread."""
+        from bot.slack.flows.reply import ReplyFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         return ReplyFlow(
             client,
@@ -154,6 +167,8 @@ class Wiring:
 
     def catch_up(self, client: WebClient) -> CatchUpFlow | None:
         """The catch-up of held replies (None where replies cannot be held)."""
+        from bot.slack.flows.catch_up import CatchUpFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         held = s.held_replies
         if held is None:
@@ -182,6 +197,8 @@ class Wiring:
 
     def mention(self, client: WebClient) -> MentionFlow:
         """``@architect-bot <text>``."""
+        from bot.slack.flows.mention import MentionFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         default = s.registry.default_agent
         return MentionFlow(
@@ -197,31 +214,43 @@ class Wiring:
 
     def handoff(self, client: WebClient) -> HandoffFlow:
         """A handoff button or modal."""
+        from bot.slack.flows.handoff import HandoffFlow  # the answer path: imported by a lazy listener
+
         return HandoffFlow(
             client, engine=self._s.engine, metrics=self._s.metrics, answers=self.answers(client)
         )
 
     def approval(self, client: WebClient) -> ApprovalFlow:
         """Approve / Deny of a tool call."""
+        from bot.slack.flows.approval import ApprovalFlow  # the answer path: imported by a lazy listener
+
         return ApprovalFlow(
             client, engine=self._s.engine, policy=self._s.policy, answers=self.answers(client)
         )
 
     def feedback(self, client: WebClient) -> FeedbackFlow:
         """Thumbs up / down and the comment."""
+        from bot.slack.flows.feedback import FeedbackFlow  # the answer path: imported by a lazy listener
+
         return FeedbackFlow(client, engine=self._s.engine, metrics=self._s.metrics, replies=self.replies)
 
     def forget(self, client: WebClient) -> ForgetFlow:
         """Forgetting a thread (confirmation and click)."""
+        from bot.slack.flows.forget import ForgetFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         return ForgetFlow(client, engine=s.engine, policy=s.policy, clock=s.clock, metrics=s.metrics)
 
     def usage(self) -> UsageFlow:
         """``/architect usage``."""
+        from bot.slack.flows.usage import UsageFlow  # the answer path: imported by a lazy listener
+
         return UsageFlow(quota=self._s.quota, policy=self._s.policy, clock=self._s.clock)
 
     def canvas(self, client: WebClient) -> CanvasFlow:
         """Save as canvas."""
+        from bot.slack.flows.canvas import CanvasFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         return CanvasFlow(
             client, engine=s.engine, features=self.features, links=self.links, metrics=s.metrics
@@ -229,6 +258,8 @@ class Wiring:
 
     def home(self, client: WebClient) -> HomeFlow:
         """The App Home tab."""
+        from bot.slack.flows.home import HomeFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         return HomeFlow(
             client,
@@ -242,10 +273,14 @@ class Wiring:
 
     def messages_tab(self, client: WebClient, channel: str | None) -> None:
         """A person opened the Messages tab (Agent messaging experience): prompts, and a greeting once."""
+        from bot.slack.flows.assistant import open_messages_tab  # a lazy listener's: imported on use
+
         open_messages_tab(client, self._s.registry, channel=channel)
 
     def assistant(self, client: WebClient) -> AssistantFlow:
         """The side panel's chats."""
+        from bot.slack.flows.assistant import AssistantFlow  # the answer path: imported by a lazy listener
+
         s = self._s
         return AssistantFlow(
             client,

@@ -5,14 +5,18 @@ Used on the ack path too (a refused slash command is told in its ack): it needs 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 
-from bot.core.governance import Access
-from bot.core.policy import AccessDecision
 from bot.logging import get_logger
-from bot.metrics import Metrics
-from bot.slack.payload import Where
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.governance import Access
+    from bot.core.policy import AccessDecision
+    from bot.metrics import Metrics
+    from bot.slack.payload import Where
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.access")
 

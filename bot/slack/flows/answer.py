@@ -10,31 +10,19 @@ errors while streaming are told in place of the answer, with what was written ke
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject
 
 from bot import runtime
-from bot.core.conversation import ShownAnswer, parse_conversation_id
-from bot.core.engine import (
-    AnswerPlan,
-    AnswerResult,
-    AnswerStream,
-    ApprovalRequest,
-    Engine,
-    ToolActivity,
-    ToolNotice,
-)
-from bot.core.ports import Clock
-from bot.core.registry import Registry, ResolvedHandoff
+from bot.core.engine import ApprovalRequest, ToolActivity, ToolNotice
+from bot.core.thread_address import parse_conversation_id
 from bot.core.thread_record import AnswerMark, metadata
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
-from bot.metrics import Metrics
 from bot.slack.blocks import (
-    Block,
     HandoffButton,
     approval_blocks,
     block_text_length,
@@ -48,9 +36,19 @@ from bot.slack.blocks import (
     with_canvas_button,
     without_handoffs,
 )
-from bot.slack.features import Feature, FeatureMemory
+from bot.slack.features import Feature
 from bot.slack.replies import tell_notices
-from bot.slack.writers import AnswerWriter, Recipient, ToolTask, WriterStats, Written, open_writer
+from bot.slack.writers import Recipient, ToolTask, open_writer
+
+if TYPE_CHECKING:
+    from bot.core.conversation import ShownAnswer
+    from bot.core.engine import AnswerPlan, AnswerResult, AnswerStream, Engine
+    from bot.core.ports import Clock
+    from bot.core.registry import Registry, ResolvedHandoff
+    from bot.metrics import Metrics
+    from bot.slack.blocks import Block
+    from bot.slack.features import FeatureMemory
+    from bot.slack.writers import AnswerWriter, WriterStats, Written
 
 log = get_logger("bot.slack.answer")
 

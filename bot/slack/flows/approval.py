@@ -5,19 +5,21 @@ message loses its buttons and says what was decided, and the rest of the answer 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.engine import AnswerResult, Engine
-from bot.core.policy import Policy
-from bot.core.refs import ApprovalRef
 from bot.errors import ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import decision_note, without_actions
-from bot.slack.flows.answer import Answerer
+
+if TYPE_CHECKING:
+    from bot.core.engine import AnswerResult, Engine
+    from bot.core.policy import Policy
+    from bot.core.refs import ApprovalRef
+    from bot.slack.flows.answer import Answerer
 
 log = get_logger("bot.slack.approval")
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.agents import AgentSpec
-from bot.core.conversation import UserMessage, conversation_id
-from bot.core.engine import Engine
+from bot.core.conversation import UserMessage
+from bot.core.thread_address import conversation_id
 from bot.core.thread_record import RequestMark, metadata
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import request_message
-from bot.slack.flows.answer import Answerer
-from bot.slack.payload import Where
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
+    from bot.core.engine import Engine
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.payload import Where
 
 log = get_logger("bot.slack.ask")
 

@@ -20,22 +20,27 @@ Prompts: one per agent people can start (the default agent first), each from its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.agents import AgentSpec
-from bot.core.conversation import conversation_id
-from bot.core.engine import Engine, ReplyOutcome
-from bot.core.registry import Registry
+from bot.core.engine import ReplyOutcome
+from bot.core.thread_address import conversation_id
 from bot.errors import ThreadForgottenError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import truncate
-from bot.slack.flows.access import Gate
-from bot.slack.flows.answer import Answerer
-from bot.slack.flows.reading import ThreadReader
-from bot.slack.payload import Message, Where
 from bot.slack.replies import tell_notices
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
+    from bot.core.engine import Engine
+    from bot.core.registry import Registry
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.flows.reading import ThreadReader
+    from bot.slack.payload import Message, Where
 
 log = get_logger("bot.slack.assistant")
 

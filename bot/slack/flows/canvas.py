@@ -15,19 +15,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.conversation import Conversation, Role, Turn, parse_conversation_id
-from bot.core.engine import Engine
+from bot.core.conversation import Role
+from bot.core.thread_address import parse_conversation_id
 from bot.errors import BotError
 from bot.logging import bind_more, get_logger
-from bot.metrics import Metrics
 from bot.slack.blocks import truncate
-from bot.slack.features import Feature, FeatureMemory
+from bot.slack.features import Feature
 from bot.slack.links import SlackLinks
+
+if TYPE_CHECKING:
+    from bot.core.conversation import Conversation, Turn
+    from bot.core.engine import Engine
+    from bot.metrics import Metrics
+    from bot.slack.features import FeatureMemory
 
 log = get_logger("bot.slack.canvas")
 

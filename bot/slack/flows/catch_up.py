@@ -12,18 +12,23 @@ Slack as a lost thread always is. A thread forgotten meanwhile is left alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 
 from bot import runtime
-from bot.core.conversation import conversation_id
-from bot.core.engine import Engine, ReplyOutcome
-from bot.core.held import HeldReplies, HeldReply
+from bot.core.engine import ReplyOutcome
+from bot.core.thread_address import conversation_id
 from bot.errors import HoldUnavailableError, StoreUnavailableError
 from bot.logging import bind_request, get_logger
-from bot.metrics import Metrics
-from bot.slack.flows.answer import Answerer
 from bot.slack.flows.outage import update_notice
-from bot.slack.flows.reading import ThreadReader
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+    from bot.core.held import HeldReplies, HeldReply
+    from bot.metrics import Metrics
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.flows.reading import ThreadReader
 
 log = get_logger("bot.slack.catch_up")
 

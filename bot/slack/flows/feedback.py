@@ -5,16 +5,19 @@ vote. Stored once per click (a re-delivery changes nothing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
-from bot.core.engine import Engine
 from bot.core.ports import VoteStatus
-from bot.core.refs import FeedbackRef
 from bot.logging import bind_more, get_logger
-from bot.metrics import Metrics
-from bot.slack.payload import Where
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+    from bot.core.refs import FeedbackRef
+    from bot.metrics import Metrics
+    from bot.slack.payload import Where
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.feedback")
 

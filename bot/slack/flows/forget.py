@@ -9,18 +9,23 @@ and the thread's canvas (whatever cannot be deleted is named in the confirmation
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
 from bot.adapters.slack_history import SlackHistory
-from bot.core.engine import Engine, ForgetCheck
-from bot.core.policy import Policy
-from bot.core.ports import Clock
+from bot.core.engine import ForgetCheck
 from bot.core.refs import ForgetRef
 from bot.logging import get_logger
-from bot.metrics import Metrics
-from bot.slack.blocks import Block
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+    from bot.core.policy import Policy
+    from bot.core.ports import Clock
+    from bot.metrics import Metrics
+    from bot.slack.blocks import Block
 
 log = get_logger("bot.slack.forget")
 

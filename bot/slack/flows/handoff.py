@@ -9,21 +9,23 @@ answer's buttons come down, and the target agent answers.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.engine import Engine, HandoffOutcome
-from bot.core.refs import HandoffRef
 from bot.core.thread_record import AnswerMark, HandoffMark, metadata
 from bot.errors import ConversationNotFoundError
 from bot.logging import bind_more, get_logger
-from bot.metrics import Metrics
 from bot.slack.blocks import handoff_line, truncate, without_actions
-from bot.slack.flows.access import Gate
-from bot.slack.flows.answer import Answerer, take_down_buttons
-from bot.slack.payload import Where
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine, HandoffOutcome
+    from bot.core.refs import HandoffRef
+    from bot.metrics import Metrics
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.payload import Where
 
 log = get_logger("bot.slack.handoff")
 
@@ -107,6 +109,8 @@ class HandoffFlow:
         announcement under it: the thread line says it."""
         retired = outcome.retired
         if retired is not None:
+            from bot.slack.flows.answer import take_down_buttons  # the answer path's module: lazily
+
             take_down_buttons(self._client, channel, retired)
         elif click.message_ts and click.message_blocks is not None:  # shown before the bot kept track
             used = AnswerMark(agent=outcome.from_agent, answer_id=click.ref.answer_id, buttons="used")

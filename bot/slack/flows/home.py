@@ -4,18 +4,22 @@ cannot be read from the store is said on the tab."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.conversation import RecentThread
-from bot.core.engine import Engine
-from bot.core.policy import Policy
-from bot.core.registry import Registry
 from bot.errors import BotError
 from bot.logging import get_logger
-from bot.metrics import Metrics
 from bot.slack.home_view import home_view, thread_link
-from bot.slack.links import SlackLinks
+
+if TYPE_CHECKING:
+    from bot.core.conversation import RecentThread
+    from bot.core.engine import Engine
+    from bot.core.policy import Policy
+    from bot.core.registry import Registry
+    from bot.metrics import Metrics
+    from bot.slack.links import SlackLinks
 
 log = get_logger("bot.slack.home")
 

@@ -8,21 +8,29 @@ thread asks to forget it (the confirmation, only to that person). Claimed once p
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from bot import runtime
-from bot.core.conversation import UserMessage, conversation_id
-from bot.core.engine import Engine, ReplyOutcome
+from bot.core.engine import ReplyOutcome
 from bot.core.notices import Notice
+from bot.core.thread_address import conversation_id
 from bot.errors import ThreadForgottenError
 from bot.logging import get_logger
-from bot.slack.flows.access import Gate
-from bot.slack.flows.answer import Answerer
-from bot.slack.flows.forget import OUTSIDE_THREAD, ForgetFlow
-from bot.slack.flows.reading import ThreadReader
-from bot.slack.payload import Message, Where
-from bot.slack.replies import Replies, tell_notices
+from bot.slack.flows.forget import OUTSIDE_THREAD
+from bot.slack.payload import Where
+from bot.slack.replies import tell_notices
+
+if TYPE_CHECKING:
+    from bot.core.conversation import UserMessage
+    from bot.core.engine import Engine
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.flows.forget import ForgetFlow
+    from bot.slack.flows.reading import ThreadReader
+    from bot.slack.payload import Message
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.mention")
 

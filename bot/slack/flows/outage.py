@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -24,8 +25,10 @@ from slack_sdk.errors import SlackApiError
 from bot import runtime
 from bot.errors import HoldUnavailableError, StoreUnavailableError
 from bot.logging import get_logger
-from bot.metrics import Metrics
 from bot.slack.blocks import error_blocks
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = get_logger("bot.slack.outage")
 

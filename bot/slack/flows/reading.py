@@ -15,19 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.adapters.slack_files import SlackFiles
 from bot.adapters.slack_history import SlackHistory
 from bot.core.conversation import UserMessage
-from bot.core.engine import Adopted, Engine
-from bot.core.files import Attachment
 from bot.core.notices import Notice
-from bot.core.ports import Clock
 from bot.core.thread_record import mentions, rebuild
 from bot.logging import get_logger
+
+if TYPE_CHECKING:
+    from bot.adapters.slack_files import SlackFiles
+    from bot.core.engine import Adopted, Engine
+    from bot.core.files import Attachment
+    from bot.core.ports import Clock
 
 log = get_logger("bot.slack.reading")
 

@@ -13,24 +13,31 @@ through the outage (:mod:`bot.slack.flows.outage`; past its window it is held fo
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
 from bot import runtime
-from bot.core.conversation import conversation_id
-from bot.core.engine import Engine, ReplyOutcome
-from bot.core.files import Attachment
-from bot.core.held import HeldReplies, HeldReply
+from bot.core.engine import ReplyOutcome
+from bot.core.held import HeldReply
 from bot.core.notices import Notice
+from bot.core.thread_address import conversation_id
 from bot.errors import StoreUnavailableError
 from bot.logging import get_logger
-from bot.metrics import Metrics
-from bot.slack.flows.access import Gate
-from bot.slack.flows.answer import Answerer
-from bot.slack.flows.outage import OutageNotices, hold_through_outage
-from bot.slack.flows.reading import ThreadReader, side_talk
-from bot.slack.payload import Message, Where
+from bot.slack.flows.outage import hold_through_outage
+from bot.slack.flows.reading import side_talk
 from bot.slack.replies import tell_notices
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+    from bot.core.files import Attachment
+    from bot.core.held import HeldReplies
+    from bot.metrics import Metrics
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.answer import Answerer
+    from bot.slack.flows.outage import OutageNotices
+    from bot.slack.flows.reading import ThreadReader
+    from bot.slack.payload import Message, Where
 
 log = get_logger("bot.slack.reply")
 

@@ -3,11 +3,18 @@ workspace's top people, agents and channels too), told only to them."""
 
 from __future__ import annotations
 
-from bot.core.governance import Quota
-from bot.core.policy import Policy, format_reset, format_tokens, format_usd
-from bot.core.ports import Clock
-from bot.core.quota import PeriodUsage, UsageLine, UsageReport, describe_line
-from bot.slack.blocks import SECTION_TEXT_LIMIT, Block, escape_mrkdwn, truncate
+from typing import TYPE_CHECKING
+
+from bot.core.policy import format_reset, format_tokens, format_usd
+from bot.core.quota import describe_line
+from bot.slack.blocks import SECTION_TEXT_LIMIT, escape_mrkdwn, truncate
+
+if TYPE_CHECKING:
+    from bot.core.governance import Quota
+    from bot.core.policy import Policy
+    from bot.core.ports import Clock
+    from bot.core.quota import PeriodUsage, UsageLine, UsageReport
+    from bot.slack.blocks import Block
 
 
 class UsageFlow:

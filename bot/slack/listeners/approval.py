@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -13,9 +13,12 @@ from slack_sdk import WebClient
 from bot.core.refs import ApprovalRef
 from bot.logging import get_logger
 from bot.slack.blocks import APPROVAL_ACTION_PREFIX
-from bot.slack.flows.approval import ApprovalFlow, Decision
+from bot.slack.flows.approval import Decision
 from bot.slack.payload import Click, thread_in
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.approval import ApprovalFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.approval")
 

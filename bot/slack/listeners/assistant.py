@@ -10,16 +10,19 @@ experience) starts a chat answered in its thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Assistant
 from slack_sdk import WebClient
 
-from bot.core.registry import Registry
 from bot.logging import get_logger
-from bot.slack.flows.assistant import AssistantFlow, greet
+from bot.slack.flows.assistant import greet
 from bot.slack.payload import Message
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.registry import Registry
+    from bot.slack.flows.assistant import AssistantFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.assistant")
 

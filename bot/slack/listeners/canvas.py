@@ -5,18 +5,20 @@ in the lazy listener, once per click (:mod:`bot.slack.flows.canvas`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.core.conversation import conversation_id
 from bot.core.refs import CanvasRef
+from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
 from bot.slack.blocks import CANVAS_ACTION, CANVAS_SHORTCUT
-from bot.slack.flows.canvas import CanvasFlow
 from bot.slack.payload import Click, Where
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.canvas import CanvasFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.canvas")
 

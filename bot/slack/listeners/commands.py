@@ -4,25 +4,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.conversation import conversation_id
 from bot.core.refs import AskModalRef, thread_from_link
-from bot.core.registry import Registry
-from bot.core.tools import ToolConfig
+from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
-from bot.slack.flows.access import Gate
-from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, AskFlow, Request
-from bot.slack.flows.forget import NOT_A_LINK, ForgetFlow
-from bot.slack.flows.usage import UsageFlow
+from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, Request
+from bot.slack.flows.forget import NOT_A_LINK
 from bot.slack.help import help_blocks, parse_command
 from bot.slack.payload import Command, Where
 from bot.slack.picker import ask_modal
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.registry import Registry
+    from bot.core.tools import ToolConfig
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.ask import AskFlow
+    from bot.slack.flows.forget import ForgetFlow
+    from bot.slack.flows.usage import UsageFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.commands")
 

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.flows.mention import MentionFlow
-from bot.slack.flows.reply import ReplyFlow
 from bot.slack.payload import Message
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.mention import MentionFlow
+    from bot.slack.flows.reply import ReplyFlow
+    from bot.slack.replies import Replies
 
 ANSWERED_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 

@@ -7,7 +7,7 @@ A click is acknowledged at once; a thumbs down also opens the comment modal in t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -22,9 +22,12 @@ from bot.slack.blocks import (
     FEEDBACK_MODAL_CALLBACK,
     feedback_modal,
 )
-from bot.slack.flows.feedback import FAILED, FeedbackFlow, Vote
+from bot.slack.flows.feedback import FAILED, Vote
 from bot.slack.payload import Click, Submission, Where
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.feedback import FeedbackFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.feedback")
 

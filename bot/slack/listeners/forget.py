@@ -5,23 +5,20 @@ a command). Nothing is deleted before the *Forget this thread* button is clicked
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.conversation import conversation_id
 from bot.core.refs import ForgetRef
+from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
-from bot.slack.flows.forget import (
-    FORGET_CANCEL_ACTION,
-    FORGET_CONFIRM_ACTION,
-    FORGET_SHORTCUT,
-    INVALID,
-    ForgetFlow,
-)
+from bot.slack.flows.forget import FORGET_CANCEL_ACTION, FORGET_CONFIRM_ACTION, FORGET_SHORTCUT, INVALID
 from bot.slack.payload import Click
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.forget import ForgetFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.forget")
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.core.refs import HandoffModalRef, HandoffRef
-from bot.core.registry import Registry, ResolvedHandoff
 from bot.logging import get_logger
 from bot.slack.blocks import (
     HANDOFF_ACTION_PREFIX,
@@ -25,10 +24,14 @@ from bot.slack.blocks import (
     HANDOFF_PROMPT_BLOCK,
     handoff_modal,
 )
-from bot.slack.flows.access import Gate
-from bot.slack.flows.handoff import HandoffClick, HandoffFlow, may_hand_off
+from bot.slack.flows.handoff import HandoffClick, may_hand_off
 from bot.slack.payload import Click, Submission, Where, thread_in
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.registry import Registry, ResolvedHandoff
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.handoff import HandoffFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.handoff")
 

@@ -6,14 +6,16 @@ Opening the Messages tab, with the Agent messaging experience, offers the agents
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.slack.flows.home import HomeFlow
 from bot.slack.payload import Where
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.slack.flows.home import HomeFlow
+    from bot.slack.replies import Replies
 
 
 def register(

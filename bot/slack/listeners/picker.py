@@ -10,19 +10,16 @@ reason under the field) and answered in a lazy listener.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.agents import AgentSpec
 from bot.core.refs import AskModalRef
-from bot.core.registry import Registry
 from bot.logging import get_logger
 from bot.slack.blocks import truncate
-from bot.slack.flows.access import Gate
-from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, AskFlow, Request
+from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, Request
 from bot.slack.payload import Click, Submission, Where
 from bot.slack.picker import (
     ASK_AGENT_ACTION,
@@ -34,7 +31,13 @@ from bot.slack.picker import (
     agent_options,
     ask_modal,
 )
-from bot.slack.replies import Replies
+
+if TYPE_CHECKING:
+    from bot.core.agents import AgentSpec
+    from bot.core.registry import Registry
+    from bot.slack.flows.access import Gate
+    from bot.slack.flows.ask import AskFlow
+    from bot.slack.replies import Replies
 
 log = get_logger("bot.slack.listeners.picker")
 

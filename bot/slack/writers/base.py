@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
 
-from bot.slack.blocks import Block
+if TYPE_CHECKING:
+    from bot.slack.blocks import Block
+
 
 EMPTY_ANSWER = "(empty answer)"
 # A task step's fields: neither slack_sdk nor Slack's docs give limits; these keep within the

@@ -5,29 +5,32 @@ full message and going on in a new one."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.ports import Clock
 from bot.logging import get_logger
 from bot.slack.blocks import (
     CURSOR,
     FALLBACK_TEXT_LIMIT,
     MESSAGE_MARKDOWN_BUDGET,
     MESSAGE_TEXT_BUDGET,
-    Block,
     block_text_length,
     error_blocks,
     markdown_blocks,
     tool_line_markdown,
     truncate,
 )
-from bot.slack.writers.base import EMPTY_ANSWER, Recipient, ToolTask, WriterStats, Written
-from bot.slack.writers.loading import LoadingStatus
+from bot.slack.writers.base import EMPTY_ANSWER, Recipient, WriterStats, Written
 from bot.slack.writers.messages import post, replace
 from bot.slack.writers.splitting import cut_markdown, last_part
+
+if TYPE_CHECKING:
+    from bot.core.ports import Clock
+    from bot.slack.blocks import Block
+    from bot.slack.writers.base import ToolTask
+    from bot.slack.writers.loading import LoadingStatus
 
 log = get_logger("bot.slack.writers.edits")
 

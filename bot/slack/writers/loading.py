@@ -3,13 +3,18 @@ allows it (else the writer posts a placeholder message that the first words repl
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.logging import get_logger
 from bot.slack.blocks import truncate
-from bot.slack.features import Feature, FeatureMemory
-from bot.slack.writers.base import Recipient, WriterStats
+from bot.slack.features import Feature
+
+if TYPE_CHECKING:
+    from bot.slack.features import FeatureMemory
+    from bot.slack.writers.base import Recipient, WriterStats
 
 log = get_logger("bot.slack.writers.loading")
 

@@ -3,14 +3,17 @@ content (``chat.update``, or a new message if that fails, so nothing is lost).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.logging import get_logger
-from bot.slack.blocks import FALLBACK_TEXT_LIMIT, Block, truncate
-from bot.slack.writers.base import Recipient, WriterStats
+from bot.slack.blocks import FALLBACK_TEXT_LIMIT, truncate
+
+if TYPE_CHECKING:
+    from bot.slack.blocks import Block
+    from bot.slack.writers.base import Recipient, WriterStats
 
 log = get_logger("bot.slack.writers.messages")
 

@@ -14,29 +14,33 @@ on the same message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.messages.chunk import MarkdownTextChunk
 
-from bot.core.ports import Clock
 from bot.logging import get_logger
 from bot.slack.blocks import (
     MESSAGE_MARKDOWN_BUDGET,
     MESSAGE_TEXT_BUDGET,
-    Block,
     block_text_length,
     error_blocks,
     markdown_blocks,
     tool_line_markdown,
 )
-from bot.slack.features import Feature, FeatureMemory
-from bot.slack.writers.base import EMPTY_ANSWER, Recipient, ToolTask, WriterStats, Written
+from bot.slack.features import Feature
+from bot.slack.writers.base import EMPTY_ANSWER, WriterStats, Written
 from bot.slack.writers.edits import EditWriter
-from bot.slack.writers.loading import LoadingStatus
 from bot.slack.writers.messages import post, replace
 from bot.slack.writers.splitting import cut_markdown, last_part
+
+if TYPE_CHECKING:
+    from bot.core.ports import Clock
+    from bot.slack.blocks import Block
+    from bot.slack.features import FeatureMemory
+    from bot.slack.writers.base import Recipient, ToolTask
+    from bot.slack.writers.loading import LoadingStatus
 
 log = get_logger("bot.slack.writers.native")
 
