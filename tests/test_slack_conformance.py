@@ -136,3 +136,15 @@ def test_chunks_slack_sdk_refuses_and_text_with_chunks_are_refused(client: WebCl
     assert client.chat_appendStream(channel="D1", ts=ts, chunks=text_first)["ok"]
     stopped = client.chat_stopStream(channel="D1", ts=ts)
     assert stopped["message"]["text"] == "Hello world"
+
+
+def test_an_edit_must_give_its_blocks_new_ids(client: WebClient) -> None:
+    """Slack asks for a new block_id in each iteration of a message: an edit showing a block id the
+    message already has is refused (the bot's edits renew them: the whole suite runs against this)."""
+    same = [{"type": "context_actions", "block_id": "feedback.1", "elements": [FEEDBACK]}]
+    ts = client.chat_postMessage(channel="C1", text="t", blocks=same)["ts"]
+    error, messages = _refused(lambda: client.chat_update(channel="C1", ts=ts, text="t", blocks=same))
+    assert error == "invalid_blocks"
+    assert "feedback.1 reused" in messages[0]
+    fresh = [{**same[0], "block_id": "feedback.2"}]
+    assert client.chat_update(channel="C1", ts=ts, text="t", blocks=fresh)["ok"]

@@ -53,10 +53,14 @@ def chat_post_message(request: ApiRequest) -> dict[str, Any]:
 
 @methods.add("chat.update", required=("channel", "ts"))
 def chat_update(request: ApiRequest) -> dict[str, Any]:
-    """Edit one of the bot's messages (blocks left out are kept)."""
+    """Edit one of the bot's messages (blocks left out are kept). Slack asks for a new ``block_id`` in
+    each iteration of a message: an edit that shows a block id the message has is refused here."""
     message = request.own_message()
     text, blocks = request.message_content()
     metadata = request.json("metadata", error="invalid_metadata_format")
+    reused = {b.get("block_id") for b in blocks or []} & {b.get("block_id") for b in message.blocks} - {None}
+    if reused:
+        raise SlackError("invalid_blocks", f"block_id {min(map(str, reused))} reused: use a new one per edit")
     request.workspace.update(
         message, text=text, blocks=blocks, metadata=metadata if isinstance(metadata, dict) else None
     )
