@@ -9,6 +9,12 @@ checks it: a valid set is used from the next request on; an invalid one is refus
 last good set keeps answering), logged, counted (``AgentsRejected``) and shown to the policy's
 admins on App Home with its errors. A refresh that cannot reach S3 keeps the set in use and tries
 again after the next interval.
+
+A new container does the same with the set it finds at its cold start: a broken set is refused
+(logged, counted, shown on App Home) and the container serves the last good set instead, the one
+the bot last accepted, kept in S3 beside the files (:class:`~bot.adapters.s3_agents.LastGood`:
+shared by every container, read only when needed, written on the slow path after a set is
+accepted); when none was ever kept, the packaged ``agents/``. It never serves a refused set.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from bot.core.agent_refresh import RefreshSchedule, Refusal, refusal_errors
 from bot.logging import get_logger
 
 if TYPE_CHECKING:
-    from bot.adapters.s3_agents import AgentMirror
+    from bot.adapters.s3_agents import AgentMirror, LastGood, Snapshot
     from bot.core.agents import Problem
     from bot.core.policy import Policy
     from bot.core.ports import Clock
@@ -76,10 +82,14 @@ def load_set(folder: Path, settings: Settings) -> AgentSet:
 class AgentsSource:
     """The S3 copy of the agent files, and when and how a changed set replaces the one in use."""
 
-    def __init__(self, mirror: AgentMirror, schedule: RefreshSchedule, clock: Clock) -> None:
+    def __init__(
+        self, mirror: AgentMirror, schedule: RefreshSchedule, clock: Clock, last_good: LastGood | None = None
+    ) -> None:
         self.mirror = mirror
         self.schedule = schedule
+        self.last_good = last_good
         self.refusal: Refusal | None = None
+        self.unkept = False  # the set in use was accepted but is not yet kept as the last good one
         self._clock = clock
         self._stopped = threading.Event()
 
@@ -91,6 +101,7 @@ class AgentsSource:
 
     def refresh(self, services: Services) -> Outcome:
         """Look for a changed set if due; use it if valid, refuse it whole if not. Never raises."""
+        self.keep()
         if not self.schedule.claim():
             return "not_due"
         started = time.perf_counter()
@@ -114,10 +125,54 @@ class AgentsSource:
         """Refresh every interval on a daemon thread (a long-running process: serve, chat)."""
 
         def loop() -> None:
+            self.keep()
             while not self._stopped.wait(self.schedule.interval_s):
                 self.refresh(services)
 
         threading.Thread(target=loop, name="agents-refresh", daemon=True).start()
+
+    def keep(self) -> None:
+        """Keep the set in use as the last good one, once after it was accepted. Never raises."""
+        if not self.unkept or self.last_good is None or self.mirror.current is None:
+            return
+        self.unkept = False
+        try:
+            self.last_good.save(self.mirror.current.folder)
+        except Exception as error:  # noqa: BLE001 - kept at the next accepted set; serving goes on
+            log.warning("agents_last_good_not_kept", error_type=type(error).__name__, error=str(error)[:300])
+            return
+        log.info("agents_last_good_kept", version=self.mirror.current.version)
+
+    def refuse(self, snapshot: Snapshot, problems: tuple[Problem, ...], metrics: Metrics | None) -> bool:
+        """Refuse ``snapshot`` if it has errors (logged, counted, kept for App Home); False if usable."""
+        errors = refusal_errors(problems)
+        if not errors:
+            return False
+        self.refusal = Refusal(version=f"v{snapshot.version}", at=self._clock.now(), errors=errors)
+        if metrics is not None:  # a cold start counts once its services exist (bootstrap)
+            metrics.agents_rejected(len(errors))
+        first = errors[0]
+        log.error(
+            "agents_rejected",
+            errors=len(errors),
+            first=f"{first.file}:{first.line or ''} {first.message}"[:300],
+            note="the last good set keeps answering",
+        )
+        return True
+
+    def fallback(self, settings: Settings) -> Path | None:
+        """At a cold start with a refused set: the last good set's folder, or None (the package's)."""
+        folder = self.mirror.root / "last-good"
+        try:
+            restored = self.last_good is not None and self.last_good.restore(folder)
+            usable = restored and not refusal_errors(load_set(folder, settings).problems)
+        except Exception as error:  # noqa: BLE001 - unreadable: the packaged set is still a good one
+            log.warning(
+                "agents_last_good_unreadable", error_type=type(error).__name__, error=str(error)[:300]
+            )
+            usable = False
+        log.warning("agents_last_good_served", source="s3" if usable else "package")
+        return folder if usable else None
 
     def stop(self) -> None:
         """End the watching thread (tests)."""
@@ -128,44 +183,47 @@ class AgentsSource:
         if snapshot is None:
             return "unchanged"
         loaded = load_set(snapshot.folder, services.settings)
-        errors = refusal_errors(loaded.problems)
-        if errors:
+        if self.refuse(snapshot, loaded.problems, services.metrics):
             self.mirror.discard(snapshot)
-            self.refusal = Refusal(version=f"v{snapshot.version}", at=self._clock.now(), errors=errors)
-            services.metrics.agents_rejected(len(errors))
-            first = errors[0]
-            log.error(
-                "agents_rejected",
-                errors=len(errors),
-                first=f"{first.file}:{first.line or ''} {first.message}"[:300],
-                note="the last good set keeps answering",
-            )
             return "rejected"
         self.mirror.use(snapshot)
         self.refusal = None
+        self.unkept = True
         services.use_agents(loaded.registry, loaded.policy)
+        self.keep()
         log.info("agents_reloaded", agents=len(loaded.registry), version=snapshot.version)
         return "applied"
 
 
 def open_source(settings: Settings, clock: Clock) -> tuple[AgentsSource, Settings]:
-    """The first load from S3 (at start-up); ``settings`` pointing at the local copy.
+    """The first load from S3 (at start-up); ``settings`` pointing at the set to serve.
 
-    Raises :class:`~bot.errors.ConfigurationError` for a malformed ``AGENTS_SOURCE``; S3 errors
-    propagate (a cold start without its agents must fail loudly).
+    That is the set in S3 when ``agents validate`` would pass it; else it is refused as a refresh
+    refuses one (``source.refusal``; bootstrap counts it) and the last good set kept in S3 serves,
+    or the packaged ``agents/`` when none was kept. Raises :class:`~bot.errors.ConfigurationError`
+    for a malformed ``AGENTS_SOURCE``; S3 errors propagate (a cold start without its agents must
+    fail loudly).
     """
-    from bot.adapters.s3_agents import AgentMirror, S3AgentFiles
+    from bot.adapters.s3_agents import AgentMirror, LastGood, S3AgentFiles
 
-    mirror = AgentMirror(S3AgentFiles(settings.agents_source, region=settings.aws_region))
+    files = S3AgentFiles(settings.agents_source, region=settings.aws_region)
+    mirror = AgentMirror(files)
     snapshot = mirror.sync()
     assert snapshot is not None  # the first sync always makes a version
-    mirror.use(snapshot)
-    calls = mirror.files.calls
-    log.info("agents_from_s3", source=settings.agents_source, files=len(snapshot.etags), s3_gets=calls.gets)
-    local = settings.model_copy(
-        update={"agents_dir": snapshot.folder, "routing_file": None, "policy_file": None}
+    mirror.use(snapshot)  # the broken set too: the next refresh compares with it, not re-counting it
+    source = AgentsSource(mirror, RefreshSchedule(settings.agents_refresh_s, clock), clock, LastGood(files))
+    log.info(
+        "agents_from_s3", source=settings.agents_source, files=len(snapshot.etags), s3_gets=files.calls.gets
     )
-    return AgentsSource(mirror, RefreshSchedule(settings.agents_refresh_s, clock), clock), local
+    folder: Path | None = snapshot.folder
+    if source.refuse(snapshot, load_set(snapshot.folder, settings).problems, metrics=None):
+        folder = source.fallback(settings)
+    else:
+        source.unkept = True  # kept on the slow path (the first refresh step), never in the ack
+    if folder is None:
+        return source, settings  # the packaged agents/, as configured
+    local = settings.model_copy(update={"agents_dir": folder, "routing_file": None, "policy_file": None})
+    return source, local
 
 
 def refresh_agents(services: Services) -> Outcome | None:

@@ -80,6 +80,8 @@ def bootstrap(
     services = Services(settings, registry, clock=clock, policy=policy)
     if source is not None:
         services.agents_source = source
+        if source.refusal is not None:  # the set in S3 was refused at this cold start
+            services.metrics.agents_rejected(len(source.refusal.errors))
         if not settings.on_lambda:  # a long-running process looks on its own (Lambda: per lazy run)
             source.watch(services)
     return services

@@ -191,3 +191,51 @@ def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any,
     slackbot.command("review three")
     slackbot.lazy()
     assert len(slackbot.openai.requests) == asked
+
+
+def test_a_new_container_serves_the_last_good_set_when_the_set_in_s3_is_broken(
+    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken edit synced to S3 is refused by a container that starts after it, too: the new
+    container answers with the last good set (director there, so a plain mention still reaches the
+    default agent), counts AgentsRejected and shows the admins why; it never runs without director."""
+    from handlers import lambda_function
+
+    assert SEED_FIRST_LINE in _review(slackbot, "one")  # this container accepted the set and kept it
+    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    _edit(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
+    capsys.readouterr()
+    lambda_function.reset(clock=clock)  # a new container: its cold start reads the broken set
+    assert SEED_FIRST_LINE in _review(slackbot, "two")  # the last good set, not the broken edit
+    out = capsys.readouterr().out
+    assert _emf(out, "AgentsRejected")
+    assert '"agents_last_good_served"' in out
+
+    slackbot.openai.script(Stream(["Director here."]))
+    _, ts = slackbot.mention("what should we build first?")
+    slackbot.lazy()
+    assert slackbot.answers(ts)[-1].markdown().startswith("Director here.")
+    assert "# Director-Architect instructions" in str(slackbot.openai.requests[-1].messages[0]["content"])
+
+    _open_home(slackbot, ADMIN, "1.5")
+    assert "director.agent.md" in json.dumps(slackbot.slack.workspace.home[ADMIN].view)
+
+
+def test_a_first_container_with_a_broken_set_and_none_kept_serves_the_packaged_agents(
+    slackbot: Bot, s3: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No set was ever accepted (nothing kept in S3) and the set in S3 is broken: the container
+    answers with the packaged agents, not with what is left of the broken set."""
+    from handlers import lambda_function
+
+    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    _edit(s3, "director.agent.md", "name: director", "name: [director")
+    monkeypatch.setenv("AGENTS_DIR", str(ROOT / "agents"))
+    lambda_function.reset()
+    try:
+        assert SEED_FIRST_LINE in _review(slackbot, "one")
+    finally:
+        lambda_function.reset()
+    out = capsys.readouterr().out
+    assert _emf(out, "AgentsRejected")
+    assert '"source": "package"' in out

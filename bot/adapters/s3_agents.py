@@ -5,14 +5,18 @@ object; only agent files (``*.agent.md``, ``*.chatmode.md``, any depth) and the 
 at the prefix's root (``routing.yaml``, ``policy.yaml``, ``model-routes.yaml``) are taken.
 :class:`AgentMirror` keeps a local copy: each sync lists once, compares each file's ETag with the
 copy in use, downloads only the files that changed, and builds the new version in its own folder
-(unchanged files copied locally), so the folder in use never changes under a reader. boto3
-honours ``AWS_ENDPOINT_URL_S3`` (LocalStack, MinIO, moto) by itself.
+(unchanged files copied locally), so the folder in use never changes under a reader.
+:class:`LastGood` keeps the last set the bot accepted as one zip at ``<prefix>.last-good/agents.zip``
+(a hidden folder: never read as agent files), so a new container can serve it when the set in S3 is
+broken. boto3 honours ``AWS_ENDPOINT_URL_S3`` (LocalStack, MinIO, moto) by itself.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +60,7 @@ class S3Calls:
 
     lists: int = 0
     gets: int = 0
+    puts: int = 0
 
 
 class S3AgentFiles:
@@ -88,6 +93,18 @@ class S3AgentFiles:
         self.calls.gets += 1
         body = self._client.get_object(Bucket=self.bucket, Key=self.prefix + relative)["Body"]
         return body.read()
+
+    def read_if_there(self, relative: str) -> bytes | None:
+        """One file's bytes, or None when there is no such object."""
+        try:
+            return self.read(relative)
+        except self._client.exceptions.NoSuchKey:
+            return None
+
+    def write(self, relative: str, body: bytes) -> None:
+        """Put one object under the prefix (only ``LAST_GOOD`` is ever written)."""
+        self.calls.puts += 1
+        self._client.put_object(Bucket=self.bucket, Key=self.prefix + relative, Body=body)
 
 
 def _client(region: str | None) -> S3Client:
@@ -151,3 +168,43 @@ class AgentMirror:
         """A refused version: its folder goes, the version in use stays."""
         if self.current is None or snapshot.folder != self.current.folder:
             shutil.rmtree(snapshot.folder, ignore_errors=True)
+
+
+LAST_GOOD = ".last-good/agents.zip"
+"""Where the last accepted set is kept, relative to the prefix (the role may write only there)."""
+
+
+class LastGood:
+    """The last set of agent files the bot accepted, as one zip object beside them in S3.
+
+    Written when a set is accepted, read only when a new container finds the set in S3 broken.
+    S3 rather than Redis or the package: it is shared by every container (a new one knows what the
+    warm ones serve), the cold start already talks to S3 (the ack path imports no Redis client),
+    and the packaged ``agents/`` may be older than anything the team has synced since.
+    """
+
+    def __init__(self, files: S3AgentFiles) -> None:
+        self.files = files
+
+    def save(self, folder: Path) -> None:
+        """Keep every file in ``folder`` (the accepted set) as the last good set."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                archive.writestr(path.relative_to(folder).as_posix(), path.read_bytes())
+        self.files.write(LAST_GOOD, buffer.getvalue())
+
+    def restore(self, folder: Path) -> bool:
+        """Unpack the last good set into ``folder``; False when none was ever kept."""
+        body = self.files.read_if_there(LAST_GOOD)
+        if body is None:
+            return False
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            for name in archive.namelist():
+                if wanted(name) and not name.startswith("/"):  # never a path out of the folder
+                    target = folder / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(archive.read(name))
+        return True
