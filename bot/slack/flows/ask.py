@@ -14,9 +14,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.conversation import UserMessage
 from bot.core.thread_address import conversation_id
-from bot.core.thread_record import RequestMark, metadata
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import request_message
 
@@ -78,6 +76,8 @@ class AskFlow:
             where.thread_ts = root_ts
             bind_more(thread_ts=root_ts)
             conv_id = conversation_id(request.team, request.channel, root_ts)
+            from bot.core.conversation import UserMessage  # the answer path's: imported by the lazy listener
+
             self._engine.start(
                 conversation_id=conv_id,
                 agent=request.agent.name,
@@ -93,6 +93,11 @@ class AskFlow:
 
     def _post_request(self, request: Request) -> str | None:
         """The request message's ts; None when the bot cannot post in that conversation."""
+        from bot.core.thread_record import (  # the answer path's: imported by the lazy listener
+            RequestMark,
+            metadata,
+        )
+
         text, blocks = request_message(user_id=request.user, agent=request.agent.name, text=request.text)
         try:
             asked = RequestMark(agent=request.agent.name, user=request.user)

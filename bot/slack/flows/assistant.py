@@ -26,7 +26,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.engine import ReplyOutcome
 from bot.core.thread_address import conversation_id
 from bot.errors import ThreadForgottenError
 from bot.logging import bind_more, get_logger
@@ -197,6 +196,8 @@ class AssistantFlow:
         refused = self._gate.refused_agents(message.user, channel)
         started, refused_agent = False, None
         if agent is None:
+            from bot.core.engine import ReplyOutcome  # the answer path's: imported by the lazy listener
+
             outcome = engine.reply(conversation_id=conv_id, message=stored, refuse_agents=refused)
             refused_agent = (engine.current_agent(conv_id) or "") if outcome is ReplyOutcome.REFUSED else None
         else:

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 
-from bot.core.ports import VoteStatus
 from bot.logging import bind_more, get_logger
 
 if TYPE_CHECKING:
@@ -54,6 +53,8 @@ class FeedbackFlow:
                 return
             ref = vote.ref
             outcome = self._engine.vote(ref, by_user=vote.user, positive=ref.positive, comment=vote.comment)
+        from bot.core.ports import VoteStatus  # the answer path's: imported by the lazy listener
+
         if outcome.status in (VoteStatus.MISSING, VoteStatus.NOT_AN_ANSWER):
             self._replies.private(self._client, where, FORGOTTEN)
             return

@@ -15,13 +15,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.adapters.slack_history import SlackHistory
-from bot.core.engine import ForgetCheck
 from bot.core.refs import ForgetRef
 from bot.logging import get_logger
 
 if TYPE_CHECKING:
-    from bot.core.engine import Engine
+    from bot.core.engine import Engine, ForgetCheck
     from bot.core.policy import Policy
     from bot.core.ports import Clock
     from bot.metrics import Metrics
@@ -66,6 +64,8 @@ class ForgetFlow:
 
     def prompt(self, conversation_id: str, user: str | None) -> tuple[str, list[Block]]:
         """The confirmation (with its button) when ``user`` may have the thread forgotten, else why not."""
+        from bot.core.engine import ForgetCheck  # the answer path's: imported by the lazy listener
+
         admin = self._policy.is_admin(user)
         check = self._engine.forget_permission(conversation_id, by_user=user, admin=admin)
         if check is not ForgetCheck.ALLOWED:
@@ -112,6 +112,11 @@ class ForgetFlow:
     def _forget(self, ref: ForgetRef, user: str | None, bot_user_id: str | None) -> str:
         """Forget the conversation, then delete what the bot made for the thread: its messages, the files
         it shared there and the thread's canvas; returns what to say (naming anything that stays)."""
+        from bot.adapters.slack_history import (
+            SlackHistory,  # the answer path's: imported by the lazy listener
+        )
+        from bot.core.engine import ForgetCheck
+
         admin = self._policy.is_admin(user)
         known = self._engine.conversation(ref.conversation_id)  # before it is gone: the thread's canvas
         canvas_id = known.meta.canvas_id if known is not None else None
@@ -167,6 +172,8 @@ class ForgetFlow:
 
 
 def _forget_refusal(check: ForgetCheck) -> str:
+    from bot.core.engine import ForgetCheck  # the answer path's: imported by the lazy listener
+
     return {
         ForgetCheck.NOT_ALLOWED: NOT_ALLOWED_TO_FORGET,
         ForgetCheck.NOT_FOUND: NOTHING_TO_FORGET,

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.thread_record import AnswerMark, HandoffMark, metadata
 from bot.errors import ConversationNotFoundError
 from bot.logging import bind_more, get_logger
 from bot.slack.blocks import handoff_line, truncate, without_actions
@@ -86,6 +85,11 @@ class HandoffFlow:
         line = handoff_line(
             user_id=user_id, from_agent=outcome.from_agent, to_agent=outcome.to_agent, label=outcome.label
         )
+        from bot.core.thread_record import (  # the answer path's: imported by the lazy listener
+            HandoffMark,
+            metadata,
+        )
+
         handed = HandoffMark(
             from_agent=outcome.from_agent,
             to_agent=outcome.to_agent,
@@ -113,6 +117,8 @@ class HandoffFlow:
 
             take_down_buttons(self._client, channel, retired)
         elif click.message_ts and click.message_blocks is not None:  # shown before the bot kept track
+            from bot.core.thread_record import AnswerMark, metadata
+
             used = AnswerMark(agent=outcome.from_agent, answer_id=click.ref.answer_id, buttons="used")
             kept = without_actions(click.message_blocks)
             text = next((str(b.get("text")) for b in kept if b.get("type") == "markdown"), "Answer")
