@@ -59,12 +59,15 @@ def _timed(run: Any) -> tuple[float, Any]:
     return (time.perf_counter() - started) * 1000, result
 
 
-def _refresh(source: AgentsSource, services: Services, clock: FixedClock) -> tuple[float, str, int, int]:
+Row = tuple[float, int, int, int]  # ms, S3 lists, gets, puts
+
+
+def _refresh(source: AgentsSource, services: Services, clock: FixedClock) -> tuple[str, Row]:
     clock.advance(services.settings.agents_refresh_s)
     calls = source.mirror.files.calls
-    before = (calls.lists, calls.gets)
+    before = (calls.lists, calls.gets, calls.puts)
     ms, outcome = _timed(lambda: source.refresh(services))
-    return ms, outcome, calls.lists - before[0], calls.gets - before[1]
+    return outcome, (ms, calls.lists - before[0], calls.gets - before[1], calls.puts - before[2])
 
 
 def main() -> int:
@@ -82,9 +85,7 @@ def main() -> int:
     from bot.logging import configure_logging
 
     configure_logging(json=True, level="ERROR", stream=open(os.devnull, "w"))  # noqa: SIM115
-    figures: dict[str, list[tuple[float, int, int]]] = {
-        k: [] for k in ("cold", "unchanged", "edited", "broken")
-    }
+    figures: dict[str, list[Row]] = {k: [] for k in ("cold", "keep", "unchanged", "edited", "broken")}
     with mock_aws(), tempfile.TemporaryDirectory():
         client = boto3.client("s3", region_name="us-east-1")
         _upload(client, args.extra)
@@ -95,29 +96,31 @@ def main() -> int:
             clock = FixedClock()
             ms, (source, local) = _timed(lambda clock=clock: open_source(settings, clock))
             loaded_ms, loaded = _timed(lambda local=local: load_set(local.agents_dir, local))
-            figures["cold"].append(
-                (ms + loaded_ms, source.mirror.files.calls.lists, source.mirror.files.calls.gets)
-            )
+            calls = source.mirror.files.calls
+            figures["cold"].append((ms + loaded_ms, calls.lists, calls.gets, calls.puts))
+            ms, _ = _timed(source.keep)  # the first lazy run keeps the accepted set as the last good
+            figures["keep"].append((ms, 0, 0, calls.puts))
             services = Services(local, loaded.registry, clock=clock, policy=loaded.policy)
             services.metrics._stream = open(os.devnull, "w")  # noqa: SIM115 - quiet EMF lines
-            ms, outcome, lists, gets = _refresh(source, services, clock)
-            figures["unchanged"].append((ms, lists, gets))
+            outcome, row = _refresh(source, services, clock)
+            figures["unchanged"].append(row)
             client.put_object(
                 Bucket=BUCKET, Key=key, Body=original.replace(EDIT.encode(), f"Edit {run}.".encode())
             )
-            ms, outcome, lists, gets = _refresh(source, services, clock)
+            outcome, row = _refresh(source, services, clock)
             assert outcome == "applied", outcome
-            figures["edited"].append((ms, lists, gets))
+            figures["edited"].append(row)
             client.put_object(Bucket=BUCKET, Key=key, Body=b"---\nname: [broken\n---\nbody\n")
-            ms, outcome, lists, gets = _refresh(source, services, clock)
+            outcome, row = _refresh(source, services, clock)
             assert outcome == "rejected", outcome
-            figures["broken"].append((ms, lists, gets))
+            figures["broken"].append(row)
             client.put_object(Bucket=BUCKET, Key=key, Body=original)
         files = len(source.mirror.current.etags) if source.mirror.current else 0
     print(f"agents refresh (moto S3 in process; {files} files under the prefix; median of {args.n})")
-    print(f"{'case':<34}{'ms':>9}{'S3 lists':>10}{'S3 gets':>9}")
+    print(f"{'case':<34}{'ms':>9}{'S3 lists':>10}{'S3 gets':>9}{'S3 puts':>9}")
     labels = {
         "cold": "cold load (start-up)",
+        "keep": "keep the last good set (once)",
         "unchanged": "refresh, nothing changed",
         "edited": "refresh, one file edited (used)",
         "broken": "refresh, broken edit (refused)",
@@ -125,7 +128,7 @@ def main() -> int:
     median: dict[str, float] = {}
     for name, rows in figures.items():
         median[name] = statistics.median(r[0] for r in rows)
-        print(f"{labels[name]:<34}{median[name]:>9.1f}{rows[0][1]:>10}{rows[0][2]:>9}")
+        print(f"{labels[name]:<34}{median[name]:>9.1f}{rows[0][1]:>10}{rows[0][2]:>9}{rows[0][3]:>9}")
     per_hour = 3600 / args.refresh_s
     print(f"\nper container per hour at AGENTS_REFRESH_S={args.refresh_s:g} (only while requests arrive):")
     print(
@@ -135,7 +138,7 @@ def main() -> int:
     )
     print(
         f"  each edit synced adds 1 get per changed file and {median['edited'] - median['unchanged']:.1f} ms "
-        "(load + check the set) once per container"
+        "(load + check the set, keep it as the last good: 1 put) once per container"
     )
     print("  the ack path makes no S3 call (refresh runs only in lazy invocations)")
     return 0
