@@ -29,9 +29,10 @@ if TYPE_CHECKING:
     from bot.adapters.routed_model import RoutedChatModel
     from bot.adapters.slack_files import SlackFiles
     from bot.agents_source import AgentsSource
+    from bot.core.access import Access
     from bot.core.engine import Engine
     from bot.core.files import FileLimits
-    from bot.core.governance import Access, Quota
+    from bot.core.governance import Quota
     from bot.core.held import HeldReplies
     from bot.core.ports import ChatModel, Clock, ConversationStore, ModelEvent, ModelRequest, TokenCounter
     from bot.core.quota import UsageLedger
@@ -140,7 +141,7 @@ class Services:
         """Access decisions (pure; user groups from Slack, cached): usable on the ack path."""
         with self._governance_lock:
             if self._access is None:
-                from bot.core.governance import Access
+                from bot.core.access import Access
 
                 groups = None
                 if any(rule.usergroups for rule in self.policy.agents.values()):

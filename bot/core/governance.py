@@ -1,8 +1,9 @@
 """Governance use cases: access to agents and the quota, the gate around model calls. Pure.
 
-:class:`Access` answers "may this person use this agent here?" from the policy and a user-group
-directory; :meth:`Access.refused_agents` gives the set the store checks atomically when a reply
-or a mention is written (so a refused message is never stored and never reaches a model).
+:class:`Access` (in :mod:`bot.core.access`, light enough for the ack path) answers "may this person
+use this agent here?" from the policy and a user-group directory; :meth:`Access.refused_agents` gives
+the set the store checks atomically when a reply or a mention is written (so a refused message is
+never stored and never reaches a model).
 
 :class:`Quota` is what the engine calls around a model call: :meth:`Quota.reserve` before it
 (raises :class:`~bot.errors.BudgetExceededError` with the words the person reads) and
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 import uuid
 
+from bot.core.access import Access
 from bot.core.conversation import Usage
-from bot.core.policy import AccessDecision, GroupDirectory, Policy, check_access, cost_usd, micro_usd
+from bot.core.policy import Policy, cost_usd, micro_usd
 from bot.core.ports import Clock
 from bot.core.quota import Charge, Limits, QuotaRequest, Rejection, Reservation, UsageLedger, UsageReport
 from bot.errors import BudgetExceededError
@@ -23,29 +25,7 @@ from bot.logging import get_logger
 
 log = get_logger("bot.governance")
 
-
-class Access:
-    """Access decisions for one policy; user groups are asked of ``groups`` only when needed."""
-
-    def __init__(self, policy: Policy, groups: GroupDirectory | None) -> None:
-        self.policy = policy
-        self.groups = groups
-
-    def check(
-        self, *, agent: str, user_id: str | None, channel_id: str | None, doing: str = "use"
-    ) -> AccessDecision:
-        """May ``user_id`` use ``agent`` in ``channel_id``? (See :func:`bot.core.policy.check_access`.)"""
-        return check_access(
-            self.policy, agent=agent, user_id=user_id, channel_id=channel_id, groups=self.groups, doing=doing
-        )
-
-    def refused_agents(self, *, user_id: str | None, channel_id: str | None) -> frozenset[str]:
-        """The agents this person may not use in this channel (empty without agent rules)."""
-        return frozenset(
-            name
-            for name in self.policy.agents
-            if not self.check(agent=name, user_id=user_id, channel_id=channel_id).allowed
-        )
+__all__ = ["Access", "Quota"]
 
 
 class Quota:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from bot.core.registry import RESERVED_VERBS
 from bot.core.text import shortlist
-from bot.core.tools import plan_tools
 from bot.slack.blocks import SECTION_TEXT_LIMIT, escape_mrkdwn, truncate
 from bot.slack.picker import picker_block
 
@@ -106,6 +105,8 @@ def _did_you_mean(word: str, registry: Registry) -> str:
 
 def tools_line(spec: AgentSpec, tools: ToolConfig) -> str:
     """An agent's tools here: those that run, and those its file names that are "not available here"."""
+    from bot.core.tools import plan_tools  # the tool rules: not on a cold start's first ack
+
     plan = plan_tools(spec, tools)
     parts: list[str] = []
     if not plan.empty:
