@@ -32,7 +32,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.notices import notices_text
 from bot.errors import (
     ApprovalNotAllowedError,
     BotError,
@@ -154,6 +153,8 @@ def tell_notices(client: WebClient, *, channel: str, thread_ts: str, notices: Se
     Never raises: the answer still comes."""
     if not notices:
         return
+    from bot.core.notices import notices_text  # with the file rules: not on a cold start's first ack
+
     text = notices_text(notices)
     try:
         client.chat_postMessage(
