@@ -26,8 +26,6 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.refs import ApprovalRef, CanvasRef, FeedbackRef, HandoffRef
-
 # Slack limits (platform-facts.md) and our margins below them.
 MARKDOWN_BLOCK_LIMIT = 12_000
 MESSAGE_MARKDOWN_BUDGET = 11_000  # per message, leaves room for the cursor and fence closers
@@ -118,6 +116,8 @@ def handoff_actions(
     buttons: Sequence[HandoffButton], *, conversation_id: str, answer_id: str, from_agent: str
 ) -> list[Block]:
     """Actions blocks with one button per handoff (25 per block)."""
+    from bot.core.refs import HandoffRef  # button values' models: not on a cold start's first ack
+
     elements = [
         ButtonElement(
             action_id=f"{HANDOFF_ACTION_PREFIX}{index}",
@@ -144,6 +144,8 @@ def feedback_block(*, conversation_id: str, answer_id: str) -> Block:
     """Thumbs up / down under an answer (Slack's feedback buttons); the value names the answer."""
 
     def button(positive: bool) -> FeedbackButtonObject:
+        from bot.core.refs import FeedbackRef  # button values' models: not on a cold start's first ack
+
         ref = FeedbackRef(conversation_id=conversation_id, answer_id=answer_id, positive=positive)
         return FeedbackButtonObject(
             text=PlainTextObject(text="👍" if positive else "👎"),
@@ -159,6 +161,8 @@ def feedback_block(*, conversation_id: str, answer_id: str) -> Block:
 
 def with_canvas_button(blocks: list[Block], *, conversation_id: str) -> list[Block]:
     """``blocks`` with "Save as canvas" beside the handoff buttons (or in a row of its own)."""
+    from bot.core.refs import CanvasRef  # button values' models: not on a cold start's first ack
+
     button = ButtonElement(
         action_id=CANVAS_ACTION,
         text=PlainTextObject(text="📝 Save as canvas", emoji=True),
@@ -332,6 +336,8 @@ def approval_blocks(
         f"{escape_mrkdwn(reason)}."
     )
     shown = truncate(arguments, SECTION_TEXT_LIMIT - len(head) - 20).replace("```", "ˋˋˋ")
+    from bot.core.refs import ApprovalRef  # button values' models: not on a cold start's first ack
+
     buttons = [
         {
             "type": "button",

@@ -15,13 +15,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import runtime
-from bot.core.refs import ForgetRef
 from bot.logging import get_logger
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine, ForgetCheck
     from bot.core.policy import Policy
     from bot.core.ports import Clock
+    from bot.core.refs import ForgetRef
     from bot.metrics import Metrics
     from bot.slack.blocks import Block
 
@@ -71,6 +71,8 @@ class ForgetFlow:
         if check is not ForgetCheck.ALLOWED:
             text = _forget_refusal(check)
             return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        from bot.core.refs import ForgetRef  # button values' models: not on a cold start's first ack
+
         ref = ForgetRef(conversation_id=conversation_id)
         text = (
             "*Forget this thread?* I will delete my messages in it, the files and canvas I made for it, "

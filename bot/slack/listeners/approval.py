@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.core.refs import ApprovalRef
 from bot.logging import get_logger
 from bot.slack.blocks import APPROVAL_ACTION_PREFIX
 from bot.slack.flows.approval import Decision
@@ -34,6 +33,8 @@ def register(app: App, *, approval: Callable[[WebClient], ApprovalFlow], replies
         """Acknowledge at once; a value that is not ours is refused here."""
         ack()
         click = Click.of(body, context, action)
+        from bot.core.refs import ApprovalRef  # button values' models: not on a cold start's first ack
+
         if ApprovalRef.decode(click.value) is None:
             log.warning("approval_button_refused")
             replies.private(client, click.where(click.thread_ts), FORGED_APPROVAL)
@@ -41,6 +42,8 @@ def register(app: App, *, approval: Callable[[WebClient], ApprovalFlow], replies
     def run_approval(body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
         """Decide the waiting call and let the answer go on."""
         click = Click.of(body, context, action)
+        from bot.core.refs import ApprovalRef  # button values' models: not on a cold start's first ack
+
         ref = ApprovalRef.decode(click.value)
         if ref is None or not click.channel:
             return

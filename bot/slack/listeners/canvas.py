@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.core.refs import CanvasRef
 from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
 from bot.slack.blocks import CANVAS_ACTION, CANVAS_SHORTCUT
@@ -32,6 +31,8 @@ def register(app: App, *, canvas: Callable[[WebClient], CanvasFlow], replies: Re
     def run_button(body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
         """The button under an answer: its own conversation, clicked in its own channel."""
         click = Click.of(body, context, action)
+        from bot.core.refs import CanvasRef  # button values' models: not on a cold start's first ack
+
         ref = CanvasRef.decode(click.value)
         thread = ref.thread if ref is not None else None
         if ref is None or thread is None or thread.channel_id != click.channel:

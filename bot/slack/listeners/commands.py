@@ -10,7 +10,6 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.refs import AskModalRef, thread_from_link
 from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
 from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, Request
@@ -73,6 +72,8 @@ def register(
                 text, blocks = usage().report(asked.user)
                 respond(response_type="ephemeral", text=text, blocks=blocks, replace_original=False)
         elif parsed.forget:
+            from bot.core.refs import thread_from_link  # with the refs' models: not on the first ack
+
             thread = thread_from_link(parsed.text, asked.team)
             if thread is None:
                 replies.private(client, where, NOT_A_LINK)
@@ -101,6 +102,8 @@ def open_ask_form(client: WebClient, registry: Registry, channel: str, trigger_i
     agent = default if default is not None and default.user_invocable else (people[0] if people else None)
     if agent is None or not channel or not trigger_id:
         return False
+    from bot.core.refs import AskModalRef  # button values' models: not on a cold start's first ack
+
     view = ask_modal(registry, agent, private_metadata=AskModalRef(channel_id=channel).encode())
     try:
         client.views_open(trigger_id=trigger_id, view=view)

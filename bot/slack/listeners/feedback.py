@@ -13,7 +13,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.refs import FeedbackModalRef, FeedbackRef
 from bot.logging import get_logger
 from bot.slack.blocks import (
     FEEDBACK_ACTION,
@@ -41,6 +40,11 @@ def register(app: App, *, feedback: Callable[[WebClient], FeedbackFlow], replies
         """Acknowledge; after a thumbs down, offer the optional comment."""
         ack()
         click = Click.of(body, context, action)
+        from bot.core.refs import (  # button values' models: not on a cold start's first ack
+            FeedbackModalRef,
+            FeedbackRef,
+        )
+
         ref = FeedbackRef.decode(click.value)
         if ref is None or ref.positive or not click.channel or not click.trigger_id:
             return
@@ -53,6 +57,8 @@ def register(app: App, *, feedback: Callable[[WebClient], FeedbackFlow], replies
     def run_vote(body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
         """Store the vote (once per click)."""
         click = Click.of(body, context, action)
+        from bot.core.refs import FeedbackRef  # button values' models: not on a cold start's first ack
+
         ref = FeedbackRef.decode(click.value)
         if ref is None or not click.user:
             log.warning("feedback_button_refused", decoded=ref is not None)
@@ -65,6 +71,8 @@ def register(app: App, *, feedback: Callable[[WebClient], FeedbackFlow], replies
     def run_comment(body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any) -> None:
         """Add the comment to the thumbs down (an empty one changes nothing)."""
         sent = Submission.of(body, view, context)
+        from bot.core.refs import FeedbackModalRef  # button values' models: not on a cold start's first ack
+
         metadata = FeedbackModalRef.decode(sent.private_metadata)
         comment = sent.value(FEEDBACK_COMMENT_BLOCK, FEEDBACK_COMMENT_ACTION).strip()
         if metadata is None or not sent.user or not comment:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.core.refs import ForgetRef
 from bot.core.thread_address import conversation_id
 from bot.logging import get_logger
 from bot.slack.flows.forget import FORGET_CANCEL_ACTION, FORGET_CONFIRM_ACTION, FORGET_SHORTCUT, INVALID
@@ -45,6 +44,8 @@ def register(app: App, *, forget: Callable[[WebClient], ForgetFlow], replies: Re
     ) -> None:
         """The click on *Forget this thread*: forget, delete the bot's messages, say what was done."""
         click = Click.of(body, context, action)
+        from bot.core.refs import ForgetRef  # button values' models: not on a cold start's first ack
+
         ref = ForgetRef.decode(click.value)
 
         def say(text: str) -> None:

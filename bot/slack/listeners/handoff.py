@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.core.refs import HandoffModalRef, HandoffRef
 from bot.logging import get_logger
 from bot.slack.blocks import (
     HANDOFF_ACTION_PREFIX,
@@ -28,6 +27,7 @@ from bot.slack.flows.handoff import HandoffClick, may_hand_off
 from bot.slack.payload import Click, Submission, Where, thread_in
 
 if TYPE_CHECKING:
+    from bot.core.refs import HandoffModalRef
     from bot.core.registry import Registry, ResolvedHandoff
     from bot.slack.flows.access import Gate
     from bot.slack.flows.handoff import HandoffFlow
@@ -67,6 +67,11 @@ def _register_buttons(
         """Acknowledge; for a ``send: false`` handoff open the prompt editor right away."""
         ack()
         click = Click.of(body, context, action)
+        from bot.core.refs import (  # button values' models: not on a cold start's first ack
+            HandoffModalRef,
+            HandoffRef,
+        )
+
         ref = HandoffRef.decode(click.value)
         offered = registry.handoff_to(ref.from_agent, ref.target) if ref else None
         where = click.where(click.thread_ts)
@@ -84,6 +89,8 @@ def _register_buttons(
     def run_click(body: dict[str, Any], action: dict[str, Any], client: WebClient, context: Any) -> None:
         """A ``send: true`` handoff: forward the thread to the target at once."""
         click = Click.of(body, context, action)
+        from bot.core.refs import HandoffRef  # button values' models: not on a cold start's first ack
+
         ref = HandoffRef.decode(click.value)
         offered = registry.handoff_to(ref.from_agent, ref.target) if ref else None
         if ref is None or offered is None or not offered.handoff.send:
@@ -137,6 +144,8 @@ def _register_modal(
     def run_view(body: dict[str, Any], view: dict[str, Any], client: WebClient, context: Any) -> None:
         """A submitted ``send: false`` handoff: forward the thread with the edited prompt."""
         sent = Submission.of(body, view, context)
+        from bot.core.refs import HandoffModalRef  # button values' models: not on a cold start's first ack
+
         metadata = HandoffModalRef.decode(sent.private_metadata)
         if metadata is None:
             log.warning("modal_metadata_invalid")

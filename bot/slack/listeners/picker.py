@@ -16,7 +16,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.core.refs import AskModalRef
 from bot.logging import get_logger
 from bot.slack.blocks import truncate
 from bot.slack.flows.ask import NOT_IN_CHANNEL, Asked, Request
@@ -58,6 +57,8 @@ def _problems(registry: Registry, gate: Gate, sent: Submission) -> dict[str, str
         errors[ASK_AGENT_BLOCK] = "Pick an agent from the list."
     if not sent.value(ASK_TEXT_BLOCK, ASK_TEXT_ACTION).strip():
         errors[ASK_TEXT_BLOCK] = "Write what the agent should work on."
+    from bot.core.refs import AskModalRef  # button values' models: not on a cold start's first ack
+
     metadata = AskModalRef.decode(sent.private_metadata)
     if metadata is None:
         errors[ASK_TEXT_BLOCK] = "This form is out of date. Close it and use /architect again."
@@ -107,6 +108,8 @@ def register(
         sent = Submission.of(body, view, context)
         spec = _agent(registry, sent.selected(ASK_AGENT_BLOCK, ASK_AGENT_ACTION))
         text = sent.value(ASK_TEXT_BLOCK, ASK_TEXT_ACTION).strip()
+        from bot.core.refs import AskModalRef  # button values' models: not on a cold start's first ack
+
         metadata = AskModalRef.decode(sent.private_metadata)
         user = sent.user or ""
         if spec is None or metadata is None or not text:
@@ -139,6 +142,8 @@ def _register_menu(app: App, registry: Registry) -> None:
         if spec is None or not click.channel:
             log.warning("picker_choice_refused", known=spec is not None)
             return
+        from bot.core.refs import AskModalRef  # button values' models: not on a cold start's first ack
+
         metadata = AskModalRef(channel_id=click.channel).encode()
         try:
             client.views_open(
