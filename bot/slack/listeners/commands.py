@@ -20,6 +20,7 @@ from bot.slack.picker import ask_modal
 
 if TYPE_CHECKING:
     from bot.core.registry import Registry
+    from bot.core.thread_address import ThreadAddress
     from bot.core.tools import ToolConfig
     from bot.slack.flows.access import Gate
     from bot.slack.flows.ask import AskFlow
@@ -72,9 +73,7 @@ def register(
                 text, blocks = usage().report(asked.user)
                 respond(response_type="ephemeral", text=text, blocks=blocks, replace_original=False)
         elif parsed.forget:
-            from bot.core.refs import thread_from_link  # with the refs' models: not on the first ack
-
-            thread = thread_from_link(parsed.text, asked.team)
+            thread = _thread_of(parsed.text, asked.team)
             if thread is None:
                 replies.private(client, where, NOT_A_LINK)
                 return
@@ -92,6 +91,13 @@ def register(
         # else: refused in the ack
 
     app.command("/architect")(ack=ack_command, lazy=[run_command])
+
+
+def _thread_of(link: str, team: str | None) -> ThreadAddress | None:
+    """The thread a message link points at (``bot.core.refs``, with its models: not on the first ack)."""
+    from bot.core.refs import thread_from_link
+
+    return thread_from_link(link, team)
 
 
 def open_ask_form(client: WebClient, registry: Registry, channel: str, trigger_id: str | None) -> bool:
