@@ -463,6 +463,7 @@ def test_the_messages_tab_is_the_dm_with_the_app(
     page.locator(".sidebar a.chan", has_text="architect-bot").click()
     page.get_by_role("link", name="Messages").click()
     page.wait_for_selector("body.live")
+    page.locator("#messages .msg", has_text="Pick a suggestion").wait_for()  # the greeting comes first
     ada.type("hello from my DM")
     page.locator("#messages .msg", has_text="hello from my DM").wait_for()
     [dm] = [c for c in playground.workspace.channels.values() if c.is_im and "U01ADA" in c.members]
