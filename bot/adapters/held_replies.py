@@ -65,8 +65,6 @@ class LocalHeldReplies:
 
     def __init__(self, deliver: Callable[[HeldReply], None] | None = None) -> None:
         self._deliver = deliver
-        self._timers: list[threading.Timer] = []
-        self._lock = threading.Lock()
 
     def bind(self, deliver: Callable[[HeldReply], None]) -> None:
         """Set where replies go back to (the catch-up), once the Slack side is built."""
@@ -80,13 +78,5 @@ class LocalHeldReplies:
         timer = threading.Timer(max(0.0, delay_s), deliver, args=(reply,))
         timer.daemon = True
         timer.name = "held-reply"
-        with self._lock:
-            self._timers = [t for t in self._timers if t.is_alive()]
-            self._timers.append(timer)
         timer.start()
         log.info("held_reply_kept_locally", attempts=reply.attempts, delay_s=delay_s)
-
-    def pending(self) -> int:
-        """How many held replies still wait here (for tests and the console)."""
-        with self._lock:
-            return sum(1 for t in self._timers if t.is_alive())

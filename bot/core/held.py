@@ -10,7 +10,7 @@ caught up from Slack (every person's message the store never saw, in order, once
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 _FIELDS = ("team_id", "channel_id", "thread_ts", "message_ts")
@@ -34,7 +34,7 @@ class HeldReply:
 
     def again(self) -> HeldReply:
         """The same reply, one attempt later."""
-        return HeldReply(**{**asdict(self), "attempts": self.attempts + 1})
+        return replace(self, attempts=self.attempts + 1)
 
     def to_json(self) -> str:
         """The queue message body (ids and a counter only)."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
-from bot.adapters.slack_history import SlackHistory
+from bot.adapters.slack_history import SlackHistory, ThreadRead
 from bot.core.conversation import UserMessage
 from bot.core.notices import Notice
 from bot.core.thread_record import mentions, rebuild
@@ -102,6 +102,20 @@ class ThreadReader:
         message = UserMessage(text=body, user_id=user_id, ts=ts, id=ts, attachments=tuple(read.attachments))
         return message, read.notices
 
+    def _read(
+        self, channel: str, thread_ts: str, *, bot_user_id: str | None, bot_id: str | None, deadline: float
+    ) -> ThreadRead:
+        """The thread as ``conversations.replies`` gives it back (paginated, within the deadline)."""
+        history = SlackHistory(
+            self._client,
+            bot_user_id=bot_user_id,
+            bot_id=bot_id,
+            clock=self._clock,
+            page_size=self._page_size,
+            max_messages=self._max_messages,
+        )
+        return history.read(channel, thread_ts, deadline=deadline)
+
     def unseen(
         self,
         *,
@@ -113,15 +127,7 @@ class ThreadReader:
     ) -> list[UserMessage]:
         """People's messages of the thread newer than ``after_ts``, oldest first, with their files read
         (for a catch-up after an outage: what the store never saw). Empty when Slack gives nothing back."""
-        history = SlackHistory(
-            self._client,
-            bot_user_id=bot_user_id,
-            bot_id=None,
-            clock=self._clock,
-            page_size=self._page_size,
-            max_messages=self._max_messages,
-        )
-        read = history.read(channel, thread_ts, deadline=deadline)
+        read = self._read(channel, thread_ts, bot_user_id=bot_user_id, bot_id=None, deadline=deadline)
         if read.error is not None:
             log.warning("thread_not_read", error=read.error)
         found = []
@@ -155,15 +161,7 @@ class ThreadReader:
         wrote it, and problems with earlier files are told. Otherwise (a rebuild) the thread must carry
         the bot's own marks, else it is not one of its conversations (``not_ours``) and nothing is made.
         """
-        history = SlackHistory(
-            self._client,
-            bot_user_id=bot_user_id,
-            bot_id=bot_id,
-            clock=self._clock,
-            page_size=self._page_size,
-            max_messages=self._max_messages,
-        )
-        read = history.read(channel, thread_ts, deadline=deadline)
+        read = self._read(channel, thread_ts, bot_user_id=bot_user_id, bot_id=bot_id, deadline=deadline)
         outcome = ThreadAdoption(notices=list(read.notices), calls=read.calls, messages=len(read.messages))
         if read.error is not None:
             outcome.error = read.error
