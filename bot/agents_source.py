@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -222,7 +222,7 @@ def open_source(settings: Settings, clock: Clock) -> tuple[AgentsSource, Setting
         source.unkept = True  # kept on the slow path (the first refresh step), never in the ack
     if folder is None:
         return source, settings  # the packaged agents/, as configured
-    local = settings.model_copy(update={"agents_dir": folder, "routing_file": None, "policy_file": None})
+    local = replace(settings, agents_dir=folder, routing_file=None, policy_file=None)
     return source, local
 
 

@@ -9,6 +9,7 @@ log. Nothing slow is built here: the store, the model and the engine are built o
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
@@ -19,7 +20,7 @@ from bot.container import Services
 from bot.core.clock import SystemClock
 from bot.errors import ConfigurationError
 from bot.logging import configure_logging, get_logger
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     from bot.core.policy import Policy
@@ -53,9 +54,10 @@ def bootstrap(
     ``required``: setting names that must have a value (else :class:`MissingSettingsError`, after
     one log line naming them). ``json_logs`` None: JSON on Lambda or with ``LOG_FORMAT=json``.
     ``log_stream``: where log lines go (default: the current stdout).
-    Raises :class:`~bot.errors.ConfigurationError` for a secret that cannot be read.
+    Raises :class:`~bot.settings.SettingsError` for a setting with a wrong value (after one log
+    line naming each) and :class:`~bot.errors.ConfigurationError` for a secret that cannot be read.
     """
-    settings = settings or Settings()
+    settings = settings or _environment_settings(json_logs, log_stream)
     if json_logs is None:
         json_logs = settings.log_format == "json" or (settings.log_format == "auto" and settings.on_lambda)
     configure_logging(json=json_logs, level=log_level or settings.log_level, stream=log_stream)
@@ -85,6 +87,17 @@ def bootstrap(
         if not settings.on_lambda:  # a long-running process looks on its own (Lambda: per lazy run)
             source.watch(services)
     return services
+
+
+def _environment_settings(json_logs: bool | None, log_stream: TextIO | None) -> Settings:
+    """The environment's settings; wrong values are logged (variable and reason, never a secret)."""
+    try:
+        return Settings()
+    except SettingsError as error:
+        on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+        configure_logging(json=on_lambda if json_logs is None else json_logs, level="INFO", stream=log_stream)
+        log.error("start_failed", invalid="; ".join(error.problems))
+        raise
 
 
 def _policy(settings: Settings, registry: Registry) -> Policy:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-
-from pydantic import SecretStr
 
 from bot.errors import ConfigurationError
 from bot.logging import get_logger
+from bot.settings import Secret
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -154,8 +154,8 @@ def resolve_secrets(
                 ssm_parameters=len(ssm_names),
                 secrets_manager=secret_id is not None,
             )
-    update: dict[str, Any] = {field: SecretStr(value) for field, value in values.items()}
-    return settings.model_copy(update=update)
+    update: dict[str, Any] = {field: Secret(value) for field, value in values.items()}
+    return replace(settings, **update)
 
 
 def _client(service: str, region: str | None) -> Any:

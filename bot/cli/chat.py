@@ -19,7 +19,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
@@ -183,7 +183,7 @@ def _continue(args: argparse.Namespace, services: Services, terminal: Terminal) 
         print(f"architect-bot: {found}", file=sys.stderr)
         return 2
     # A local copy: reproducing a thread must not add turns to the thread's real conversation.
-    local = Services(settings.model_copy(update={"redis_url": None}), services.registry, clock=services.clock)
+    local = Services(replace(settings, redis_url=None), services.registry, clock=services.clock)
     copy_id = f"cli:{uuid.uuid4().hex}"
     conversation = local.engine.copy_in(found, conversation_id=copy_id)
     session = Session(local.engine, terminal, agent=conversation.agent, conversation_id=copy_id)

@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 import threading
+from dataclasses import replace
 from typing import Any
 
 SLACK_SETTINGS = (
@@ -78,7 +79,7 @@ def _playground(args: argparse.Namespace) -> int:
     try:
         settings = Settings()
         if args.verbose:
-            settings = settings.model_copy(update={"metrics_output": "stdout", "log_level": "DEBUG"})
+            settings = replace(settings, metrics_output="stdout", log_level="DEBUG")
     except ValueError as error:
         print(f"architect-bot: invalid settings: {error}", file=sys.stderr)
         return 2

@@ -18,7 +18,7 @@ import argparse
 import json
 import sys
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,14 +133,13 @@ def _engine(folder: Path) -> tuple[Engine, bool]:
     from bot.settings import Settings
 
     settings = Settings()
-    local = settings.model_copy(
-        update={
-            "redis_url": None,
-            "slack_bot_token": None,
-            "agents_dir": folder,
-            "routing_file": None,
-            "aws_lambda_function_name": None,  # a local run, even where Lambda's variables are set
-        }
+    local = replace(
+        settings,
+        redis_url=None,
+        slack_bot_token=None,
+        agents_dir=folder,
+        routing_file=None,
+        aws_lambda_function_name=None,  # a local run, even where Lambda's variables are set
     )
     registry = load_registry(
         folder, folder / "routing.yaml", settings.default_model, model_routes=settings.model_routes

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-
-from pydantic import SecretStr
+from dataclasses import dataclass, replace
 
 from bot.bootstrap import bootstrap
 from bot.container import Services
@@ -26,7 +24,7 @@ from bot.playground.page import Notice, Page
 from bot.playground.platform import Platform
 from bot.playground.server import PlaygroundServer
 from bot.playground.workspace import Workspace
-from bot.settings import Settings
+from bot.settings import Secret, Settings
 from bot.slack.app import build_app
 from bot.slack.server import HttpServer
 
@@ -119,14 +117,13 @@ class Playground:
     def start(self) -> None:
         """Start the page and emulator, then the bot, then deliveries between them."""
         self.server.start()
-        base = (self._settings or Settings()).model_copy(
-            update={
-                "slack_api_url": self.server.url + "/api/",
-                "slack_signing_secret": SecretStr(self.session.signing_secret),
-                "slack_bot_token": SecretStr(self.session.bot_token),
-                "slack_bot_user_id": BOT_USER_ID,
-                "slack_app_token": None,
-            }
+        base = replace(
+            self._settings or Settings(),
+            slack_api_url=self.server.url + "/api/",
+            slack_signing_secret=Secret(self.session.signing_secret),
+            slack_bot_token=Secret(self.session.bot_token),
+            slack_bot_user_id=BOT_USER_ID,
+            slack_app_token=None,
         )
         services = bootstrap(settings=base)
         if not model_configured(services.settings):
