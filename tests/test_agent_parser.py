@@ -6,7 +6,9 @@ Each case follows ../shared/docs/agent-format.md (what real files do) and docs/a
 from __future__ import annotations
 
 import hashlib
+import json
 import string
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.agents import AgentSpec, Problem, file_stem, parse_agent
+from bot.core.agents import AgentSpec, Handoff, McpServerSpec, Problem, file_stem, parse_agent
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "agents"
 SEED = Path(__file__).resolve().parent.parent / "agents" / "backend-builder.agent.md"
@@ -261,7 +263,7 @@ def test_unknown_keys_and_other_products_settings_are_ignored_and_secrets_not_ke
     """mcp-servers/metadata/hooks and unknown keys load silently; `${{ secrets.X }}` is not stored."""
     text = (FIXTURES / "clean" / "security.agent.md").read_text()
     spec = _ok(text)
-    assert "FIXTURE_SECRET_VALUE" not in spec.model_dump_json()
+    assert "FIXTURE_SECRET_VALUE" not in json.dumps(asdict(spec))
     assert spec.tools == ("search", "fetch", "githubRepo")
     assert _ok("---\nmode: agent\nhidden: true\ntitle: T\nmetadata: {a: 1}\nhooks: [x]\n---\n").name == "x"
 
@@ -292,6 +294,25 @@ def test_handoff_fields() -> None:
     assert (first.label, first.agent, first.prompt, first.send) == ("Go", "b", "Do it", False)
     assert (first.model, first.show_continue_on, first.line) == ("GPT-5 (copilot)", False, 3)
     assert (second.send, second.line) == (True, 8)
+
+
+def test_specs_keep_their_guarantees_when_built_in_code() -> None:
+    """A spec built in code (tests, other modules) is held to what a parsed one guarantees: no empty
+    name, label or target agent; lists given for tuple fields are stored as tuples, so specs still
+    compare equal and can be used as keys."""
+    with pytest.raises(ValueError, match="name"):
+        AgentSpec(name="", file="x.agent.md", stem="x")
+    with pytest.raises(ValueError, match="label"):
+        Handoff(label="", agent="b", prompt="p")
+    with pytest.raises(ValueError, match="agent"):
+        Handoff(label="Go", agent="", prompt="p")
+    with pytest.raises(ValueError, match="name"):
+        McpServerSpec(name="")
+    listed = AgentSpec(name="a", file="a.agent.md", stem="a", tools=["search"], models=["gpt-4.1"])  # type: ignore[arg-type]
+    given = AgentSpec(name="a", file="a.agent.md", stem="a", tools=("search",), models=("gpt-4.1",))
+    assert listed == given
+    assert {listed: 1}[given] == 1
+    assert McpServerSpec(name="docs", tools=["read"]).tools == ("read",)  # type: ignore[arg-type]
 
 
 def test_broken_handoffs_are_reported_one_by_one() -> None:

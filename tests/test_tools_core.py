@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -297,7 +299,7 @@ def test_only_allowed_mcp_servers_run() -> None:
 def test_agent_file_credentials_are_never_kept() -> None:
     """Header and env values (and ${{ secrets.X }}) of an agent file are not stored anywhere."""
     spec = agent(MCP_AGENT)
-    dumped = spec.model_dump_json()
+    dumped = json.dumps(asdict(spec))
     assert "secrets" not in dumped
     assert "Bearer" not in dumped
     assert "npx" not in dumped

@@ -3,16 +3,18 @@ mapping, and the line of each top-level key (to point problems at lines).
 
 The first stage of :func:`bot.core.agents.parse_agent`, which turns the mapping into an
 :class:`~bot.core.agents.AgentSpec`. Every defect that skips the file is a :class:`Problem`; no
-function here raises. Pure: no I/O.
+function here raises. Pure: no I/O. :class:`Problem` is a plain dataclass, not a pydantic model:
+a Lambda cold start reads the agent files before its first answer, and importing pydantic would
+cost it about a tenth of a second.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict
 
 from bot.core.frontmatter import type_name
 
@@ -24,10 +26,9 @@ _CLOSING = re.compile(r"^---[ \t]*$", re.MULTILINE)
 _OPENING = re.compile(r"---[ \t]*$")
 
 
-class Problem(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
     """Something wrong with an agent file. ``error`` = the file (or entry) was not loaded."""
-
-    model_config = ConfigDict(frozen=True)
 
     file: str
     line: int | None = None

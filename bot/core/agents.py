@@ -14,15 +14,17 @@ or quoted in problems: they may hold ``${{ secrets.X }}`` references. Of ``mcp-s
 server's name, ``type``, ``url``, ``command`` (whether there is one) and ``tools`` filter are kept;
 ``headers``, ``env``, ``args`` and ``auth`` are never stored: credentials come from the bot's
 settings, and ``${{ secrets.X }}`` is never expanded.
+
+The specs are frozen stdlib dataclasses, not pydantic models: a Lambda cold start parses the agent
+files before its first answer, and importing pydantic would cost it about a tenth of a second.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.agent_text import (
     Problem,
@@ -60,46 +62,65 @@ AGENT_SUFFIXES = (".agent.md", ".chatmode.md")
 KNOWN_TARGETS = frozenset({"vscode", "github-copilot"})
 
 
-class Handoff(BaseModel):
-    """A button offered under an agent's answer."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Handoff:
+    """A button offered under an agent's answer.
 
-    model_config = ConfigDict(frozen=True)
+    ``agent`` is the target agent's name as written in the file; ``line`` the line of the entry in
+    its file, for problems. ``label`` and ``agent`` are never empty.
+    """
 
-    label: str = Field(min_length=1)
-    agent: str = Field(min_length=1, description="Target agent name as written in the file")
+    label: str
+    agent: str
     prompt: str
     send: bool = False
     model: str | None = None
     show_continue_on: bool | None = None
-    line: int | None = Field(default=None, description="Line of the entry in its file, for problems")
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        _require_text(self, "label", "agent")
 
 
-class McpServerSpec(BaseModel):
-    """An MCP server an agent file declares (``mcp-servers``), without any credential."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class McpServerSpec:
+    """An MCP server an agent file declares (``mcp-servers``), without any credential.
 
-    model_config = ConfigDict(frozen=True)
+    ``type``: http, sse, local, stdio... as written; ``command``: True when the entry runs a local
+    command; ``tools``: the entry's tools filter (None = all); ``credentials``: True when
+    headers/env/auth were given (they are not kept). ``name`` is never empty.
+    """
 
-    name: str = Field(min_length=1)
-    type: str | None = Field(default=None, description="http, sse, local, stdio... as written")
+    name: str
+    type: str | None = None
     url: str | None = None
-    command: bool = Field(default=False, description="True when the entry runs a local command")
-    tools: tuple[str, ...] | None = Field(default=None, description="The entry's tools filter; None = all")
-    credentials: bool = Field(default=False, description="True when headers/env/auth were given (not kept)")
+    command: bool = False
+    tools: tuple[str, ...] | None = None
+    credentials: bool = False
+
+    def __post_init__(self) -> None:
+        _require_text(self, "name")
+        _as_tuples(self, "tools")
 
 
-class AgentSpec(BaseModel):
-    """One agent as loaded from its file."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentSpec:
+    """One agent as loaded from its file.
 
-    model_config = ConfigDict(frozen=True)
+    ``file``: the path of the file it came from, as given to the parser; ``stem``: the file name
+    without .agent.md / .chatmode.md; ``models``: model names as written, in preference order;
+    ``tools_given``: False when the file has no 'tools' (all tools); ``has_frontmatter``: False for
+    a body-only file (all defaults). ``name`` is never empty.
+    """
 
-    name: str = Field(min_length=1)
-    file: str = Field(description="Path of the file it came from, as given to the parser")
-    stem: str = Field(description="File name without .agent.md / .chatmode.md")
+    name: str
+    file: str
+    stem: str
     description: str = ""
-    models: tuple[str, ...] = Field(default=(), description="Model names as written, in preference order")
+    models: tuple[str, ...] = ()
     target: str | None = None
     tools: tuple[str, ...] = ()
-    tools_given: bool = Field(default=False, description="False when the file has no 'tools' (all tools)")
+    tools_given: bool = False
     mcp_servers: tuple[McpServerSpec, ...] = ()
     argument_hint: str | None = None
     agents: tuple[str, ...] = ()
@@ -107,7 +128,26 @@ class AgentSpec(BaseModel):
     disable_model_invocation: bool = False
     handoffs: tuple[Handoff, ...] = ()
     instructions: str = ""
-    has_frontmatter: bool = Field(default=True, description="False for a body-only file (all defaults)")
+    has_frontmatter: bool = True
+
+    def __post_init__(self) -> None:
+        _require_text(self, "name")
+        _as_tuples(self, "models", "tools", "mcp_servers", "agents", "handoffs")
+
+
+def _require_text(spec: object, *names: str) -> None:
+    """Raise ValueError when one of ``names`` is empty (what ``min_length=1`` used to check)."""
+    for name in names:
+        if not getattr(spec, name):
+            raise ValueError(f"{type(spec).__name__}.{name} must not be empty")
+
+
+def _as_tuples(spec: object, *names: str) -> None:
+    """Store list values of the tuple fields ``names`` as tuples (equal and hashable like before)."""
+    for name in names:
+        value = getattr(spec, name)
+        if isinstance(value, list):
+            object.__setattr__(spec, name, tuple(value))
 
 
 def file_stem(path: str) -> str:
