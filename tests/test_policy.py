@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -306,7 +307,7 @@ def test_admins_follow_the_access_rules_but_are_not_blocked_by_limits_by_default
     assert POLICY.is_admin("U0ADMIN1")
     assert not POLICY.limits_apply_to("U0ADMIN1")
     assert POLICY.limits_apply_to("U0ALICE")
-    assert POLICY.model_copy(update={"limit_admins": True}).limits_apply_to("U0ADMIN1")
+    assert replace(POLICY, limit_admins=True).limits_apply_to("U0ADMIN1")
 
 
 # ------------------------------------------------------------------------------------- budget arithmetic

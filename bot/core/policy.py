@@ -23,6 +23,11 @@ reset times from a given ``now`` (:func:`day_window`, :func:`month_window`, :fun
 dollars from prices (:func:`cost_usd`) and the words a person reads when a limit stops them.
 Counting against the limits is the quota (:mod:`bot.core.governance`) in the ledger (:mod:`bot.core.quota`'s
 ``UsageLedger`` port and its adapters).
+
+The policy is plain frozen dataclasses; the file's content is validated by pydantic models in
+:mod:`bot.core.policy_schema`, imported only when a file has content to validate. A Lambda cold start
+reads the policy before its first answer, and importing pydantic costs about a tenth of a second: an
+absent, empty or all-comments file (the shipped one) never imports it.
 """
 
 from __future__ import annotations
@@ -31,49 +36,30 @@ import calendar
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from bot.core.agents import Problem, Severity
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
 _DATED_MODEL = re.compile(r"^(?P<base>.+)-\d{4}-\d{2}-\d{2}$")
 
 
-def _checker(pattern: re.Pattern[str], what: str, example: str) -> Callable[[str], str]:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"{value!r} is not a Slack {what} id (like {example})")
-        return value
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentRule:
+    """Who may use one agent, and where. ``None`` = no restriction on that axis; ``()`` = nobody.
 
-    return check
+    Ids are checked when the file is read (:mod:`bot.core.policy_schema`): ``channels`` are Slack
+    channel ids, ``users`` user ids, ``usergroups`` user-group ids.
+    """
 
-
-UserId = Annotated[str, AfterValidator(_checker(_USER_ID, "user", "U0123ABCD"))]
-ChannelId = Annotated[str, AfterValidator(_checker(_CHANNEL_ID, "channel", "C0123ABCD"))]
-UserGroupId = Annotated[str, AfterValidator(_checker(_GROUP_ID, "user group", "S0123ABCD"))]
-TokenLimit = Annotated[int, Field(strict=True, gt=0)]
-Dollars = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class AgentRule(_Strict):
-    """Who may use one agent, and where. ``None`` = no restriction on that axis; ``()`` = nobody."""
-
-    channels: tuple[ChannelId, ...] | None = None
-    users: tuple[UserId, ...] | None = None
-    usergroups: tuple[UserGroupId, ...] | None = None
+    channels: tuple[str, ...] | None = None
+    users: tuple[str, ...] | None = None
+    usergroups: tuple[str, ...] | None = None
 
     @property
     def restricts_people(self) -> bool:
@@ -81,37 +67,44 @@ class AgentRule(_Strict):
         return self.users is not None or self.usergroups is not None
 
 
-class Price(_Strict):
-    """A model's list price in dollars per million tokens."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Price:
+    """A model's list price in dollars per million tokens (finite, at least 0)."""
 
-    input_per_mtok: Dollars
-    output_per_mtok: Dollars
-
-
-class Budgets(_Strict):
-    """Token budgets per UTC day (``None`` = unlimited) and the prices used in usage reports."""
-
-    user_daily_tokens: TokenLimit | None = None
-    workspace_daily_tokens: TokenLimit | None = None
-    prices: dict[str, Price] = Field(default_factory=dict)
+    input_per_mtok: float
+    output_per_mtok: float
 
 
-class RateLimits(_Strict):
-    """Requests that call the model, per person per minute (``None`` = unlimited)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budgets:
+    """Token budgets per UTC day (``None`` = unlimited; else above 0) and the prices used in usage reports."""
 
-    user_per_minute: TokenLimit | None = None
+    user_daily_tokens: int | None = None
+    workspace_daily_tokens: int | None = None
+    prices: dict[str, Price] = field(default_factory=dict)
 
 
-class Policy(_Strict):
-    """The whole policy. ``Policy()`` restricts nothing (no file, or an empty one)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimits:
+    """Requests that call the model, per person per minute (``None`` = unlimited; else above 0)."""
 
-    admins: tuple[UserId, ...] = ()
-    limit_admins: bool = Field(default=False, strict=True)
-    agents: dict[str, AgentRule] = Field(default_factory=dict)
-    budgets: Budgets = Field(default_factory=Budgets)
-    rate_limits: RateLimits = Field(default_factory=RateLimits)
-    file: str | None = Field(default=None, description="Where it was read from (messages, logs)")
-    _agent_lines: dict[str, int] = PrivateAttr(default_factory=dict)
+    user_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """The whole policy. ``Policy()`` restricts nothing (no file, or an empty one).
+
+    ``admins`` are Slack user ids; ``file`` is where it was read from (messages, logs).
+    """
+
+    admins: tuple[str, ...] = ()
+    limit_admins: bool = False
+    agents: dict[str, AgentRule] = field(default_factory=dict)
+    budgets: Budgets = field(default_factory=Budgets)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+    file: str | None = None
+    _agent_lines: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def agent_lines(self) -> dict[str, int]:
@@ -182,7 +175,7 @@ class Policy(_Strict):
                 agents[name] = rule
             else:
                 agents[found] = rule
-        return self.model_copy(update={"agents": agents}), problems
+        return replace(self, agents=agents), problems
 
 
 # ------------------------------------------------------------------------------------------- parsing
@@ -246,13 +239,16 @@ def _validate(
         return None
     if isinstance(data.get("agents"), dict):  # `name:` with nothing under it restricts nothing
         data["agents"] = {str(k): ({} if v is None else v) for k, v in data["agents"].items()}
-    try:
-        policy = Policy.model_validate({**data, "file": path})
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            problem(_describe(loc, error), _line_of(loc, lines))
+    from bot.core.policy_schema import validate  # only here: pydantic, for a file with content
+
+    content, errors = validate(data)
+    for error in errors:
+        loc = tuple(error["loc"])
+        problem(_describe(loc, error), _line_of(loc, lines))
+    if content is None:
         return None
+    lines_of = {name: lines[("agents", name)] for name in content["agents"] if ("agents", name) in lines}
+    policy = _from_content(content, path, lines_of)
     for name, rule in policy.agents.items():
         for axis in ("channels", "users", "usergroups"):
             if getattr(rule, axis) == ():
@@ -261,10 +257,25 @@ def _validate(
                     lines.get(("agents", name, axis)),
                     "warning",
                 )
-    policy.agent_lines.update(
-        {name: lines[("agents", name)] for name in policy.agents if ("agents", name) in lines}
-    )
     return policy
+
+
+def _from_content(content: Mapping[str, Any], path: str, agent_lines: dict[str, int]) -> Policy:
+    """The policy of a validated file's content (:func:`bot.core.policy_schema.validate`)."""
+    budgets = content["budgets"]
+    return Policy(
+        admins=content["admins"],
+        limit_admins=content["limit_admins"],
+        agents={name: AgentRule(**rule) for name, rule in content["agents"].items()},
+        budgets=Budgets(
+            user_daily_tokens=budgets["user_daily_tokens"],
+            workspace_daily_tokens=budgets["workspace_daily_tokens"],
+            prices={name: Price(**price) for name, price in budgets["prices"].items()},
+        ),
+        rate_limits=RateLimits(**content["rate_limits"]),
+        file=path,
+        _agent_lines=agent_lines,
+    )
 
 
 def _node_lines(
