@@ -95,6 +95,31 @@ def test_a_text_file_a_pdf_and_an_image_reach_the_model(slackbot: Bot) -> None:
     assert any(isinstance(m["content"], list) for m in contents)
 
 
+def test_images_beyond_the_prompts_image_limit_are_told_by_name(
+    slackbot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two screenshots whose bytes exceed what one prompt carries: the model sees the first, and the
+    person is told by name which one it did not see and what to do; the message is still answered."""
+    first, second = diagram(400, 300), diagram(420, 300)
+    monkeypatch.setattr("bot.core.engine.images.MAX_PROMPT_IMAGE_BYTES", len(first) + len(second) - 1)
+    root = _review(slackbot)
+    files = [
+        slackbot.slack.share_file("before.png", first, mimetype="image/png"),
+        slackbot.slack.share_file("after.png", second, mimetype="image/png"),
+    ]
+    slackbot.openai.script(Stream(["Compared what I could see."]))
+    slackbot.message("compare these", thread_ts=root, files=files)
+    slackbot.lazy()
+    assert slackbot.answers(root)[-1].markdown() == "Compared what I could see."
+    text = _text_of(_last_user_content(slackbot))
+    assert "[image before.png, 400x300: attached below]" in text
+    assert "[image after.png, 420x300: not shown to you]" in text
+    told = _notices(slackbot, root)
+    assert "The agent did not see *after.png*" in told
+    assert "Share fewer or smaller images" in told
+    assert "before.png" not in told
+
+
 def test_an_image_for_a_model_that_cannot_see_is_told(
     slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

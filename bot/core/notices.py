@@ -114,13 +114,14 @@ class Notice:
         )
 
     @staticmethod
-    def images_left_out(count: int) -> Notice:
-        """Images that did not fit the prompt's limit (older ones are left out first)."""
-        noun = "image" if count == 1 else "images"
+    def images_left_out(names: Sequence[str], limit: int) -> Notice:
+        """Images of the person's message that did not fit the images' limit of one answer's prompt."""
+        listed = ", ".join(f"*{n}*" for n in names)
         return Notice(
             "images_left_out",
-            f"{count} older {noun} in this thread did not fit in the agent's context and were left out. "
-            "Share again the one that matters.",
+            f"The agent did not see {listed}: the images one answer can look at add up to "
+            f"{human_size(limit)} at most, newest first. Share fewer or smaller images "
+            "(a crop of the part that matters).",
         )
 
     @staticmethod

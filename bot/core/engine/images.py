@@ -27,13 +27,15 @@ class PromptImages:
         """The prompt's messages with their images fetched (newest first, within the byte cap).
 
         An image that cannot be fetched (or no longer fits) is left out and said not to be shown to
-        the model; the person is told why when it belongs to a message this answer covers.
+        the model; the person is told why (one notice naming those that did not fit) when it belongs
+        to a message this answer covers.
         """
         messages = list(prompt.messages)
         if not vision:
             return tuple(messages), ()
         notices: list[Notice] = []
-        bytes_left = MAX_PROMPT_IMAGE_BYTES
+        too_large: list[str] = []  # images of messages this answer covers that did not fit
+        limit = bytes_left = MAX_PROMPT_IMAGE_BYTES
         for index in range(len(messages) - 1, -1, -1):
             turn = prompt.sources[index] if index < len(prompt.sources) else None
             wanted = [a for a in turn.attachments if a.kind == "image"] if turn is not None else []
@@ -45,6 +47,8 @@ class PromptImages:
                 if image is None or len(image.data) > bytes_left:
                     if notice is not None and turn in pending:
                         notices.append(notice)
+                    if image is not None and turn in pending:
+                        too_large.append(attachment.name)
                     log.info("image_left_out", file_id=attachment.id, fetched=image is not None)
                     continue
                 bytes_left -= len(image.data)
@@ -53,6 +57,8 @@ class PromptImages:
             messages[index] = ChatMessage(
                 role=message.role, content=message.content, images=tuple(i for _, i in fetched)
             )
+        if too_large:
+            notices.append(Notice.images_left_out(too_large, limit))
         return tuple(messages), tuple(notices)
 
     def fetch_image(self, attachment: Attachment, deadline: float) -> tuple[ImageInput | None, Notice | None]:
