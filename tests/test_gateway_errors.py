@@ -107,8 +107,8 @@ def test_the_providers_answer_is_in_the_verbose_log_line(fake_openai: FakeOpenAI
 def test_fallback_through_a_gateway_end_to_end(
     slackbot: Bot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """An agent with `model: [gpt-5, gpt-4.1]` behind a gateway that says "invalid model" with a 400 is
-    answered by gpt-4.1 in the Slack thread."""
+    """An agent with `model: [gpt-5, gpt-4.1]` behind a gateway that says "invalid model" with a 400
+    is answered by gpt-4.1 in the Slack thread; the answer's footer names gpt-4.1, which answered."""
     agents = tmp_path / "agents"
     shutil.copytree(ROOT / "agents", agents)
     spec = agents / "backend-builder.agent.md"
@@ -125,3 +125,5 @@ def test_fallback_through_a_gateway_end_to_end(
     answers = slackbot.answers(slackbot.root().ts)
     assert answers[-1].markdown().startswith("answered by the fallback")
     assert [r.model for r in slackbot.openai.requests] == ["gpt-5", "gpt-4.1"]
+    footers = [b for b in answers[-1].blocks if b["type"] == "context" and "backend-builder" in str(b)]
+    assert [f["elements"][0]["text"] for f in footers] == ["*backend-builder* · gpt-4.1"]

@@ -352,7 +352,7 @@ class ModelLoop:
             yield notice
             text += notice
         usage = Usage(
-            model=job.model,
+            model=state.model or job.model,  # the footer and the price name the model that answered
             input_tokens=state.input_tokens,
             output_tokens=state.output_tokens,
             latency_ms=state.latency_ms,
@@ -411,6 +411,7 @@ def _count(state: LoopState, usage: Usage) -> None:
     state.latency_ms += usage.latency_ms
     if state.first_token_ms is None:
         state.first_token_ms = usage.first_token_ms
+    state.model = usage.model or state.model
 
 
 def _log_stored(writing: _Writing, usage: Usage, text: str) -> None:

@@ -76,6 +76,7 @@ class LoopState:
     latency_ms: int = 0
     first_token_ms: int | None = None
     rounds: int = 0
+    model: str | None = None  # the model that answered: a fallback when the requested one is missing
 
     @classmethod
     def resumed(cls, pending: PendingApproval) -> LoopState:
