@@ -88,7 +88,6 @@ class Handoffs:
             from_agent=ref.from_agent,
             to_agent=handoff.target,
             label=handoff.handoff.label,
-            prompt_turn=turn,
             model=model,
             retired=handed.retired,
         )

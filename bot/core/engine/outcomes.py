@@ -123,7 +123,6 @@ class HandoffOutcome:
     from_agent: str
     to_agent: str
     label: str
-    prompt_turn: Turn
     model: str | None
     retired: ShownAnswer | None = None  # where the clicked answer's buttons are shown: they go now
 

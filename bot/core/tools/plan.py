@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.core.agents import AgentSpec, McpServerSpec
@@ -79,7 +79,6 @@ class ToolPlan:
     builtins: frozenset[str] = frozenset()
     mcp: tuple[McpSelection, ...] = ()
     unavailable: tuple[Unavailable, ...] = ()
-    bare_names: frozenset[str] = field(default_factory=frozenset)
 
     @property
     def empty(self) -> bool:
@@ -253,7 +252,6 @@ class _Planner:
             builtins=frozenset(self.builtins),
             mcp=mcp,
             unavailable=tuple(self.unavailable),
-            bare_names=frozenset(self.bare),
         )
 
 

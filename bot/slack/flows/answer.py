@@ -191,6 +191,7 @@ class Answerer:
             slack_calls=stats.total,
             slack_posts=stats.posts,
             slack_updates=stats.updates,
+            slack_failed_calls=stats.failed_calls,
             streamed=stats.calls["chat.startStream"] > 0 and stats.fell_back is None,
             message_count=len(stats.message_ts),
             tool_calls=result.tool_calls,

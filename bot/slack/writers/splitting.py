@@ -7,8 +7,6 @@ the head and reopened in the rest, so both render as code.
 
 from __future__ import annotations
 
-from bot.slack.blocks import MESSAGE_MARKDOWN_BUDGET
-
 
 def _fence_opener(line: str) -> str | None:
     stripped = line.lstrip()
@@ -69,14 +67,3 @@ def last_part(text: str, room: int, shown: int = 0) -> tuple[str, str]:
     if len(text) - earliest < 8:
         return text, ""
     return cut_markdown(text, len(text) - 1, earliest=earliest)
-
-
-def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_BUDGET) -> list[str]:
-    """All pieces of ``text`` no longer than ``limit``, in order (at least one piece)."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        head, rest = cut_markdown(rest, limit)
-        pieces.append(head)
-    pieces.append(rest)
-    return pieces
