@@ -17,6 +17,7 @@ from bot.core.engine.outcomes import (
     Continued,
     EngineConfig,
     ForgetCheck,
+    Forgotten,
     HandoffOutcome,
     ReplyOutcome,
 )
@@ -234,8 +235,9 @@ class Engine:
         """May ``by_user`` have this conversation forgotten? Its starter or an admin."""
         return self._forgetting.permission(conversation_id, by_user=by_user, admin=admin)
 
-    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
-        """Delete the conversation (starter or admin only) and keep it from ever being reopened."""
+    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> Forgotten:
+        """Delete the conversation (starter or admin only) and keep it from ever being reopened; says
+        whether it was, and which canvas the bot had made for the thread."""
         return self._forgetting.forget(conversation_id, by_user=by_user, admin=admin)
 
     def is_forgotten(self, conversation_id: str) -> bool:

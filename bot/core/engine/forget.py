@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.conversation import Conversation
-from bot.core.engine.outcomes import ForgetCheck
+from bot.core.engine.outcomes import ForgetCheck, Forgotten
 from bot.core.ports import Conversations, ThreadRecords
 from bot.logging import get_logger
 
@@ -34,13 +34,14 @@ class Forgetting:
             return ForgetCheck.ALLOWED, conversation
         return ForgetCheck.NOT_ALLOWED, conversation
 
-    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> ForgetCheck:
+    def forget(self, conversation_id: str, *, by_user: str | None, admin: bool) -> Forgotten:
         """Delete the conversation (starter or admin only) and keep it from ever being reopened.
 
-        Returns what happened: ALLOWED means it is forgotten now, with nothing left that holds its words:
-        the conversation (turns, parked replies, a paused approval, what Slack shows, votes and
-        comments) and every participant's recent-threads entry. Checks the permission again (the
-        confirmation button may be clicked long after it was shown).
+        Returns what happened: ALLOWED means it is forgotten now, with nothing left that holds its
+        words: the conversation (turns, parked replies, a paused approval, what Slack shows, votes and
+        comments) and every participant's recent-threads entry; and the thread's canvas id, for the
+        caller to delete in Slack. Checks the permission again (the confirmation button may be
+        clicked long after it was shown).
         """
         check, conversation = self._check(conversation_id, by_user=by_user, admin=admin)
         if check is ForgetCheck.ALLOWED and conversation is not None:
@@ -54,7 +55,7 @@ class Forgetting:
             log.info(
                 "conversation_forgotten", conversation=conversation_id, by_admin=admin, people=len(people)
             )
-        return check
+        return Forgotten(check, conversation.meta.canvas_id if conversation is not None else None)
 
     def is_forgotten(self, conversation_id: str) -> bool:
         """True when the conversation was forgotten on request (nothing may rebuild it)."""

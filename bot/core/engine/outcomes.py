@@ -165,6 +165,15 @@ class ForgetCheck(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Forgotten:
+    """What :meth:`Engine.forget` did: ``check`` (ALLOWED: forgotten now), and the canvas the bot had
+    made for the thread (read before the conversation went), which Slack still shows."""
+
+    check: ForgetCheck
+    canvas_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Adopted:
     """What :meth:`Engine.adopt` did."""
 

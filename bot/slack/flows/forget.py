@@ -120,11 +120,10 @@ class ForgetFlow:
         from bot.core.engine import ForgetCheck
 
         admin = self._policy.is_admin(user)
-        known = self._engine.conversation(ref.conversation_id)  # before it is gone: the thread's canvas
-        canvas_id = known.meta.canvas_id if known is not None else None
-        check = self._engine.forget(ref.conversation_id, by_user=user, admin=admin)
-        if check is not ForgetCheck.ALLOWED:
-            return _forget_refusal(check)
+        forgotten = self._engine.forget(ref.conversation_id, by_user=user, admin=admin)
+        if forgotten.check is not ForgetCheck.ALLOWED:
+            return _forget_refusal(forgotten.check)
+        canvas_id = forgotten.canvas_id
         thread = ref.thread
         history = SlackHistory(self._client, bot_user_id=bot_user_id, clock=self._clock)
         read = history.read(thread.channel_id, thread.thread_ts, deadline=runtime.current().deadline)
