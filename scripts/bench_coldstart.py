@@ -176,6 +176,8 @@ class PackagedBench(Bench):
         super().__init__(args, slack, openai, aws)
         self.openai = openai
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+        if args.policy is not None:  # a policy with content is validated (pydantic) at the cold start
+            self.env["POLICY_FILE"] = str(args.policy.resolve())
         self.env.pop("PYTHONPYCACHEPREFIX", None)
         self.apps = {"bot": APPS["bot"], "lean": APPS["lean"]}
         self.figures.update({"bot-no-bytecode": Figures(), "lean-no-bytecode": Figures()})
@@ -253,6 +255,7 @@ def report(bench: PackagedBench, packages: dict[str, lambda_package.Package], wr
         f"  python {sys.version.split()[0]} -S (Lambda: {bench.lambda_runtime}), {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f}; fake model: first token after {bench.args.first_token_ms} ms"
     )
+    print(f"  policy: {bench.args.policy or 'the packaged agents/policy.yaml (all comments: no rules)'}")
     for package in packages.values():
         r = package.report
         print(
@@ -323,6 +326,11 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=60, help="warm acks per app")
     parser.add_argument("--answers", type=int, default=8, help="warm answers per app")
     parser.add_argument("--first-token-ms", type=int, default=300)
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        help="the bot's policy file (POLICY_FILE); default: the packaged agents/policy.yaml (all comments)",
+    )
     parser.set_defaults(app_root=str(ROOT))  # bench_speed's option; the packages say where the apps are
     args = parser.parse_args()
     started = time.monotonic()
