@@ -28,7 +28,15 @@ from tests.redis_server import (
     own_server,
 )
 
-pytest_plugins = ["tests.harness", "tests.support"]  # `slackbot` end to end; `clock` and the emulator
+pytest_plugins = [  # fixtures shared by several test modules
+    "tests.harness",  # `slackbot` end to end
+    "tests.support",  # `clock` and the emulator
+    "tests.tool_servers",  # `tools`: the tool-using agent and its real tool servers
+    "tests.agents_in_s3",  # `s3`, `s3_clock`: agent files from moto's S3
+    "tests.model_gateway",  # `gateway`: a model route's OpenAI-compatible server
+    "tests.held_queue",  # `queue`: the held-replies SQS queue
+    "tests.store_harness",  # `harness`: the store contract over both stores
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

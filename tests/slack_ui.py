@@ -158,3 +158,36 @@ def ack_json(ack: dict[str, Any]) -> dict[str, Any]:
     """The JSON body of an ack (help, modal errors, options)."""
     body = ack.get("body") or "{}"
     return dict(json.loads(body))
+
+
+def forget_confirm_button(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The *Forget* confirmation's confirm button among a message's blocks."""
+    return next(
+        e
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "forget_confirm"
+    )
+
+
+def click_forget_confirm(
+    bot: Bot, button: dict[str, Any], *, user: str, channel: str = CHANNEL
+) -> dict[str, Any]:
+    """Click the confirmation button shown to ``user`` (an ephemeral message, answered via response_url)."""
+    return bot.interaction(
+        {
+            "type": "block_actions",
+            "user": {"id": user, "username": "someone", "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": "1717243299.000100", "channel_id": channel,
+                          "is_ephemeral": True},
+            "trigger_id": f"trigger.{uuid.uuid4().hex}",
+            "team": {"id": TEAM, "domain": "example"},
+            "channel": {"id": channel, "name": "design"},
+            "response_url": bot.slack.response_url("forget"),
+            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "forget",
+                         "value": button["value"], "action_ts": f"{time.time():.6f}"}],
+        }
+    )  # fmt: skip

@@ -4,62 +4,23 @@ fake Slack and OpenAI servers, the real Redis, an injected clock for AGENTS_REFR
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from bot.core.ports import FixedClock
+from tests.agents_in_s3 import (
+    ADMIN,
+    BUCKET,
+    EDITED_LINE,
+    PREFIX,
+    SEED_FIRST_LINE,
+    SRE_LINE,
+    edit_in_s3,
+)
 from tests.fakes.openai_server import Stream
 from tests.harness import ROOT, USER, Bot
 from tests.slack_ui import event
-
-BUCKET, PREFIX = "team-agents", "prod/agents/"
-SEED_FIRST_LINE = "You are a ruthless backend and DevOps chief architect."
-EDITED_LINE = "You are the S3-edited backend architect: answer in haiku."
-ADMIN = "U0ADMIN1"
-POLICY = f"admins: [{ADMIN}]\n"
-SRE_LINE = "You review runbooks for on-call sanity."
-
-
-@pytest.fixture
-def s3(slackbot: Bot, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
-    """moto's S3 with the packaged agents under s3://team-agents/prod/agents/ (only there: AGENTS_DIR
-    points at an empty folder); Lambda calls pass through to the fake Lambda endpoint."""
-    with mock_aws(config={"core": {"passthrough": {"services": ["lambda"]}}}):  # type: ignore[typeddict-item]
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        for path in sorted((ROOT / "agents").iterdir()):
-            body = POLICY.encode() if path.name == "policy.yaml" else path.read_bytes()
-            client.put_object(Bucket=BUCKET, Key=PREFIX + path.name, Body=body)
-        client.put_object(Bucket=BUCKET, Key=PREFIX + "notes/README.txt", Body=b"not an agent file")
-        empty = tmp_path / "packaged-agents-not-used"
-        empty.mkdir()
-        monkeypatch.setenv("AGENTS_DIR", str(empty))
-        monkeypatch.setenv("AGENTS_SOURCE", f"s3://{BUCKET}/{PREFIX}")
-        monkeypatch.setenv("AGENTS_REFRESH_S", "60")
-        yield client
-
-
-@pytest.fixture
-def clock(slackbot: Bot) -> Iterator[FixedClock]:
-    """The clock the bot's container runs on (a fresh container)."""
-    from handlers import lambda_function
-
-    moved = FixedClock(wall=1_800_000_000.0, real_monotonic=True)  # Lambda's deadlines stay real
-    lambda_function.reset(clock=moved)
-    yield moved
-    lambda_function.reset()
-
-
-def _edit(client: Any, name: str, change: str, into: str) -> None:
-    key = PREFIX + name
-    text = client.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
-    assert change in text
-    client.put_object(Bucket=BUCKET, Key=key, Body=text.replace(change, into).encode())
 
 
 def _review(slackbot: Bot, text: str) -> str:
@@ -82,21 +43,21 @@ def _emf(output: str, name: str) -> list[dict[str, Any]]:
     return [line for line in lines if name in line]
 
 
-def test_agents_only_in_s3_answer(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
+def test_agents_only_in_s3_answer(slackbot: Bot, s3: Any, s3_clock: FixedClock) -> None:
     """With AGENTS_SOURCE set, the agents come from S3: /architect review is answered by them."""
     assert SEED_FIRST_LINE in _review(slackbot, "a queue")
 
 
 def test_an_edit_in_s3_is_used_after_the_refresh_interval(
-    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+    slackbot: Bot, s3: Any, s3_clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An agent file edited in S3 is used by the first request after AGENTS_REFRESH_S, in the same
     process, and not before; only the edited file is downloaded again."""
     assert SEED_FIRST_LINE in _review(slackbot, "one")
-    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
-    clock.advance(30)
+    edit_in_s3(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    s3_clock.advance(30)
     assert SEED_FIRST_LINE in _review(slackbot, "two")  # not due yet: the set in use answers
-    clock.advance(31)
+    s3_clock.advance(31)
     capsys.readouterr()
     assert EDITED_LINE in _review(slackbot, "three")
     refreshes = [
@@ -106,14 +67,14 @@ def test_an_edit_in_s3_is_used_after_the_refresh_interval(
 
 
 def test_a_broken_edit_is_refused_and_admins_see_why(
-    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+    slackbot: Bot, s3: Any, s3_clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A broken agent file in S3: the last good set keeps answering, AgentsRejected is emitted, and
     the policy's admin sees the errors on App Home; fixing it brings the new set in."""
     assert SEED_FIRST_LINE in _review(slackbot, "one")
-    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
-    _edit(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
-    clock.advance(61)
+    edit_in_s3(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    edit_in_s3(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
+    s3_clock.advance(61)
     capsys.readouterr()
     assert SEED_FIRST_LINE in _review(slackbot, "two")  # the whole set refused, edit included
     out = capsys.readouterr().out
@@ -125,23 +86,25 @@ def test_a_broken_edit_is_refused_and_admins_see_why(
     assert "Agent files refused" in home
     assert "director.agent.md" in home
 
-    clock.advance(61)  # the same broken set: not downloaded or counted again
+    s3_clock.advance(61)  # the same broken set: not downloaded or counted again
     capsys.readouterr()
     assert SEED_FIRST_LINE in _review(slackbot, "three")
     assert not _emf(capsys.readouterr().out, "AgentsRejected")
 
-    _edit(s3, "director.agent.md", "name: [director", "name: director")
-    clock.advance(61)
+    edit_in_s3(s3, "director.agent.md", "name: [director", "name: director")
+    s3_clock.advance(61)
     assert EDITED_LINE in _review(slackbot, "four")
     _open_home(slackbot, ADMIN, "1.3")
     assert "Agent files refused" not in json.dumps(slackbot.slack.workspace.home[ADMIN].view)
 
 
-def test_people_who_are_not_admins_never_see_the_refusal(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
+def test_people_who_are_not_admins_never_see_the_refusal(
+    slackbot: Bot, s3: Any, s3_clock: FixedClock
+) -> None:
     """The refusal is for the policy's admins only."""
     _review(slackbot, "one")
-    _edit(s3, "director.agent.md", "name: director", "name: [director")
-    clock.advance(61)
+    edit_in_s3(s3, "director.agent.md", "name: director", "name: [director")
+    s3_clock.advance(61)
     _review(slackbot, "two")
     _open_home(slackbot, USER, "1.4")
     assert "Agent files refused" not in json.dumps(slackbot.slack.workspace.home[USER].view)
@@ -160,7 +123,7 @@ def test_the_s3_endpoint_setting_is_honoured(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
-    slackbot: Bot, s3: Any, clock: FixedClock
+    slackbot: Bot, s3: Any, s3_clock: FixedClock
 ) -> None:
     """A new agent file synced to S3: once a request after AGENTS_REFRESH_S brought the set in,
     `/architect <its verb>` reaches it (the verbs and help are rebuilt, not only the answers)."""
@@ -170,7 +133,7 @@ def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
     slackbot.command("sre-reviewer check our paging runbook")
     slackbot.lazy()
     assert all(SRE_LINE not in str(r.messages[0]["content"]) for r in slackbot.openai.requests)  # not yet
-    clock.advance(61)
+    s3_clock.advance(61)
     _review(slackbot, "two")  # this request's lazy run brings the new set in
     slackbot.openai.script(Stream(["Runbook reviewed."]))
     slackbot.command("sre-reviewer check our paging runbook")
@@ -179,13 +142,15 @@ def test_an_agent_added_in_s3_is_reachable_by_its_verb_after_the_refresh(
     assert SRE_LINE in slackbot.openai.requests[-1].messages[0]["content"]
 
 
-def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any, clock: FixedClock) -> None:
+def test_a_policy_synced_to_s3_applies_after_the_refresh(
+    slackbot: Bot, s3: Any, s3_clock: FixedClock
+) -> None:
     """policy.yaml comes with the agent files: once a refresh brought it in, an agent kept to another
     channel no longer answers here (the access gate uses the new policy, not the one it started with)."""
     _review(slackbot, "one")
     policy = f"admins: [{ADMIN}]\nagents:\n  backend-builder:\n    channels: [C0OTHER]\n"
     s3.put_object(Bucket=BUCKET, Key=PREFIX + "policy.yaml", Body=policy.encode())
-    clock.advance(61)
+    s3_clock.advance(61)
     _review(slackbot, "two")  # this request's lazy run brings the new policy in
     asked = len(slackbot.openai.requests)
     slackbot.command("review three")
@@ -194,7 +159,7 @@ def test_a_policy_synced_to_s3_applies_after_the_refresh(slackbot: Bot, s3: Any,
 
 
 def test_a_new_container_serves_the_last_good_set_when_the_set_in_s3_is_broken(
-    slackbot: Bot, s3: Any, clock: FixedClock, capsys: pytest.CaptureFixture[str]
+    slackbot: Bot, s3: Any, s3_clock: FixedClock, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A broken edit synced to S3 is refused by a container that starts after it, too: the new
     container answers with the last good set (director there, so a plain mention still reaches the
@@ -202,10 +167,10 @@ def test_a_new_container_serves_the_last_good_set_when_the_set_in_s3_is_broken(
     from handlers import lambda_function
 
     assert SEED_FIRST_LINE in _review(slackbot, "one")  # this container accepted the set and kept it
-    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
-    _edit(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
+    edit_in_s3(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    edit_in_s3(s3, "director.agent.md", "name: director", "name: [director")  # invalid YAML frontmatter
     capsys.readouterr()
-    lambda_function.reset(clock=clock)  # a new container: its cold start reads the broken set
+    lambda_function.reset(clock=s3_clock)  # a new container: its cold start reads the broken set
     assert SEED_FIRST_LINE in _review(slackbot, "two")  # the last good set, not the broken edit
     out = capsys.readouterr().out
     assert _emf(out, "AgentsRejected")
@@ -228,8 +193,8 @@ def test_a_first_container_with_a_broken_set_and_none_kept_serves_the_packaged_a
     answers with the packaged agents, not with what is left of the broken set."""
     from handlers import lambda_function
 
-    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
-    _edit(s3, "director.agent.md", "name: director", "name: [director")
+    edit_in_s3(s3, "backend-builder.agent.md", SEED_FIRST_LINE, EDITED_LINE)
+    edit_in_s3(s3, "director.agent.md", "name: director", "name: [director")
     monkeypatch.setenv("AGENTS_DIR", str(ROOT / "agents"))
     lambda_function.reset()
     try:

@@ -19,9 +19,8 @@ import redis
 from bot.slack.blocks import CANVAS_SHORTCUT
 from tests.fakes.openai_server import Stream, calls
 from tests.harness import CHANNEL, OTHER_USER, TEAM, USER, running_engine
-from tests.slack_ui import shortcut
-from tests.test_governance import _click_confirm, _confirm_button
-from tests.test_slack_tools import Tools, tools  # noqa: F401 - the fixture
+from tests.slack_ui import click_forget_confirm, forget_confirm_button, shortcut
+from tests.tool_servers import Tools
 
 pytestmark = pytest.mark.usefixtures("tools")
 
@@ -49,7 +48,7 @@ def _every_value(client: redis.Redis) -> list[str]:
 
 
 def test_a_forgotten_thread_leaves_none_of_its_words_in_redis_nor_the_bots_work_in_slack(
-    tools: Tools,  # noqa: F811
+    tools: Tools,
     redis_client: redis.Redis,
 ) -> None:
     """Review, follow-up, a paused approval and a saved canvas, then *Forget this thread*: no key or
@@ -75,7 +74,7 @@ def test_a_forgotten_thread_leaves_none_of_its_words_in_redis_nor_the_bots_work_
 
     bot.mention("forget", thread_ts=root, user=USER)
     bot.lazy()
-    _click_confirm(bot, _confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
+    click_forget_confirm(bot, forget_confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
     bot.lazy()
 
     confirmation = bot.slack.responses[-1]["text"]
@@ -90,7 +89,7 @@ def test_a_forgotten_thread_leaves_none_of_its_words_in_redis_nor_the_bots_work_
 
 
 def test_the_recent_threads_on_app_home_no_longer_list_a_forgotten_thread(
-    tools: Tools,  # noqa: F811
+    tools: Tools,
 ) -> None:
     """After forget, the person's App Home lists no trace of the thread (its title was its first words)."""
     bot = tools.bot
@@ -100,7 +99,7 @@ def test_the_recent_threads_on_app_home_no_longer_list_a_forgotten_thread(
     assert any(title in t.title for t in running_engine().recent_threads(USER))
     bot.mention("forget", thread_ts=root, user=USER)
     bot.lazy()
-    _click_confirm(bot, _confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
+    click_forget_confirm(bot, forget_confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
     bot.lazy()
     recent = running_engine().recent_threads(USER)
     assert all(title not in t.title for t in recent)
@@ -109,7 +108,7 @@ def test_the_recent_threads_on_app_home_no_longer_list_a_forgotten_thread(
 
 
 def test_where_canvases_are_refused_the_design_file_is_deleted_with_the_thread(
-    tools: Tools,  # noqa: F811
+    tools: Tools,
 ) -> None:
     """The design saved as a Markdown file (no canvases on the plan) goes with the thread, and the
     confirmation says so."""
@@ -125,7 +124,7 @@ def test_where_canvases_are_refused_the_design_file_is_deleted_with_the_thread(
 
     bot.mention("forget", thread_ts=root, user=USER)
     bot.lazy()
-    _click_confirm(bot, _confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
+    click_forget_confirm(bot, forget_confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=USER)
     bot.lazy()
 
     assert file_id not in bot.slack.workspace.files

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from bot.core.ports import FixedClock
 from tests.fakes.openai_server import Stream
 from tests.harness import CHANNEL, TEAM, Bot
+from tests.slack_ui import click_forget_confirm, forget_confirm_button
 
 ADMIN, ALICE, BOB, EVE = "U0ADMIN1", "U0ALICE", "U0BOB", "U0EVE"
 DESIGN = "C0DESIGN"
@@ -384,36 +384,6 @@ def _start_thread(bot: Bot, user: str = ALICE) -> str:
     return root
 
 
-def _confirm_button(blocks: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(
-        e
-        for b in blocks
-        if b["type"] == "actions"
-        for e in b["elements"]
-        if e["action_id"] == "forget_confirm"
-    )
-
-
-def _click_confirm(bot: Bot, button: dict[str, Any], *, user: str, channel: str = CHANNEL) -> dict[str, Any]:
-    """Click the confirmation button shown to ``user`` (an ephemeral message, answered via response_url)."""
-    return bot.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": user, "username": "someone", "team_id": TEAM},
-            "api_app_id": "A1",
-            "token": "legacy-verification-token",
-            "container": {"type": "message", "message_ts": "1717243299.000100", "channel_id": channel,
-                          "is_ephemeral": True},
-            "trigger_id": f"trigger.{uuid.uuid4().hex}",
-            "team": {"id": TEAM, "domain": "example"},
-            "channel": {"id": channel, "name": "design"},
-            "response_url": bot.slack.response_url("forget"),
-            "actions": [{"type": "button", "action_id": button["action_id"], "block_id": "forget",
-                         "value": button["value"], "action_ts": f"{time.time():.6f}"}],
-        }
-    )  # fmt: skip
-
-
 def _assert_forgotten(bot: Bot, root: str) -> None:
     assert bot.answers(root) == []  # the bot's answers are gone from the thread
     assert not [m for m in bot.slack.top_level(CHANNEL) if m.ts == root]  # and its request message
@@ -454,7 +424,7 @@ def test_forget_from_the_message_shortcut(governed: PolicyBot, capsys: pytest.Ca
     prompt = bot.slack.ephemeral[-1]
     assert prompt["user"] == ALICE
     assert prompt["thread_ts"] == root
-    _click_confirm(bot, _confirm_button(prompt["blocks"]), user=ALICE)
+    click_forget_confirm(bot, forget_confirm_button(prompt["blocks"]), user=ALICE)
     bot.lazy()
     _assert_forgotten(bot, root)
     assert "ThreadsForgotten" in capsys.readouterr().out
@@ -469,7 +439,7 @@ def test_forget_by_mentioning_the_bot_in_the_thread(governed: PolicyBot) -> None
     prompt = bot.slack.ephemeral[-1]
     assert prompt["user"] == ALICE
     assert len(bot.openai.requests) == 2  # "forget" is not a question for the agent
-    _click_confirm(bot, _confirm_button(prompt["blocks"]), user=ALICE)
+    click_forget_confirm(bot, forget_confirm_button(prompt["blocks"]), user=ALICE)
     bot.lazy()
     _assert_forgotten(bot, root)
 
@@ -484,7 +454,7 @@ def test_forget_with_the_command_and_a_thread_link(governed: PolicyBot) -> None:
     bot.lazy()
     prompt = bot.slack.responses[-1]
     assert prompt["response_type"] == "ephemeral"
-    _click_confirm(bot, _confirm_button(prompt["blocks"]), user=ALICE)
+    click_forget_confirm(bot, forget_confirm_button(prompt["blocks"]), user=ALICE)
     bot.lazy()
     _assert_forgotten(bot, root)
 
@@ -499,17 +469,17 @@ def test_only_the_starter_or_an_admin_may_forget(governed: PolicyBot) -> None:
     assert not [b for b in bot.slack.ephemeral[-1].get("blocks") or [] if b["type"] == "actions"]
     bot.mention("forget", thread_ts=root, user=ALICE)
     bot.lazy()
-    button = _confirm_button(bot.slack.ephemeral[-1]["blocks"])
-    _click_confirm(bot, button, user=EVE)  # Alice's button, clicked by someone else (shared screen)
+    button = forget_confirm_button(bot.slack.ephemeral[-1]["blocks"])
+    click_forget_confirm(bot, button, user=EVE)  # Alice's button, clicked by someone else (shared screen)
     bot.lazy()
     assert bot.slack.responses[-1]["text"].startswith("Only the person who started this thread")
-    _click_confirm(bot, {**button, "value": '{"k":"forget","c":"../../etc"}'}, user=ALICE)
+    click_forget_confirm(bot, {**button, "value": '{"k":"forget","c":"../../etc"}'}, user=ALICE)
     bot.lazy()
     assert bot.slack.responses[-1]["text"].startswith("That button is not valid")
     assert len(bot.answers(root)) == 2
     bot.mention("forget", thread_ts=root, user=ADMIN)
     bot.lazy()
-    _click_confirm(bot, _confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=ADMIN)
+    click_forget_confirm(bot, forget_confirm_button(bot.slack.ephemeral[-1]["blocks"]), user=ADMIN)
     bot.lazy()
     assert bot.answers(root) == []
 

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from bot.core.ports import FixedClock
+from tests.agents_in_s3 import SEED_FIRST_LINE, edit_in_s3
 from tests.fakes.openai_server import FakeOpenAI, Stream, litellm_invalid_model
 from tests.harness import BOT_TOKEN, CHANNEL, OPENAI_KEY, SIGNING_SECRET, Bot
+from tests.held_queue import drain, sqs_event
+from tests.model_gateway import GATEWAY_KEY, agents_with_model, routes_json
 from tests.redis_server import OwnServer
-from tests.test_agents_s3 import SEED_FIRST_LINE, _edit, clock, s3  # noqa: F401 - fixtures
-from tests.test_model_routes import GATEWAY_KEY, _agents_with_model, _routes, gateway  # noqa: F401 - fixture
-from tests.test_outage_held import _drain, _sqs_event, queue  # noqa: F401 - the fixture
 
 DESIGN = "ZEBRA-design: a monolith named quokka on one VM"
 ANSWER = "PELICAN-answer: shard the quokka immediately"
@@ -75,16 +75,16 @@ def _assert_no_leak(
 
 def test_a_routed_model_and_a_gateways_error_log_no_key_or_text(
     slackbot: Bot,
-    gateway: FakeOpenAI,  # noqa: F811 - the fixture
+    gateway: FakeOpenAI,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """An agent answered through a model route, after the gateway refused its first model as LiteLLM
     does: the logs name the route and what the provider said, never the route's key or the texts."""
-    monkeypatch.setenv("AGENTS_DIR", str(_agents_with_model(tmp_path, "[Claude Sonnet 4.5, Claude Opus 4]")))
+    monkeypatch.setenv("AGENTS_DIR", str(agents_with_model(tmp_path, "[Claude Sonnet 4.5, Claude Opus 4]")))
     monkeypatch.setenv("GATEWAY_KEY", GATEWAY_KEY)
-    monkeypatch.setenv("MODEL_ROUTES", _routes(gateway))
+    monkeypatch.setenv("MODEL_ROUTES", routes_json(gateway))
     gateway.script(litellm_invalid_model("claude-sonnet-4.5"), Stream([ANSWER]))
     capsys.readouterr()
 
@@ -101,7 +101,7 @@ def test_a_routed_model_and_a_gateways_error_log_no_key_or_text(
 def test_a_reply_held_through_an_outage_logs_no_text(
     slackbot: Bot,
     own_redis: OwnServer,
-    queue: tuple[Any, str],  # noqa: F811 - the fixture
+    queue: tuple[Any, str],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -120,7 +120,7 @@ def test_a_reply_held_through_an_outage_logs_no_text(
     slackbot.openai.script(Stream([ANSWER]))
     capsys.readouterr()
 
-    slackbot.send(_sqs_event(_drain(sqs, url)))
+    slackbot.send(sqs_event(drain(sqs, url)))
 
     assert slackbot.answers(root)[-1].markdown().startswith("PELICAN")  # caught up and answered
     assert "OTTER" in "\n".join(slackbot.openai.requests[-1].texts())
@@ -132,8 +132,8 @@ def test_a_reply_held_through_an_outage_logs_no_text(
 
 def test_agent_files_from_s3_and_a_refused_set_log_no_instructions_or_text(
     slackbot: Bot,
-    s3: Any,  # noqa: F811 - the fixture
-    clock: FixedClock,  # noqa: F811 - the fixture
+    s3: Any,
+    s3_clock: FixedClock,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Agent files read from S3, then a broken edit refused: the refresh and refusal lines name files
@@ -142,9 +142,9 @@ def test_agent_files_from_s3_and_a_refused_set_log_no_instructions_or_text(
     slackbot.openai.script(Stream(["Answered."]))
     slackbot.command("review a cache")  # the container starts with the set as it was
     slackbot.lazy()
-    _edit(s3, "backend-builder.agent.md", SEED_FIRST_LINE, marker)
-    _edit(s3, "director.agent.md", "name: director", "name: [director")
-    clock.advance(61)
+    edit_in_s3(s3, "backend-builder.agent.md", SEED_FIRST_LINE, marker)
+    edit_in_s3(s3, "director.agent.md", "name: director", "name: [director")
+    s3_clock.advance(61)
     slackbot.openai.script(Stream([ANSWER]))
     capsys.readouterr()
 

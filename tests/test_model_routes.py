@@ -4,9 +4,7 @@ names (a second fake OpenAI-compatible server), with the route's key; everything
 from __future__ import annotations
 
 import json
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,32 +17,8 @@ from bot.core.model_routes import ModelRoutes, parse_routes
 from bot.core.ports import ChatMessage, ModelRequest, SystemClock, TextDelta
 from bot.errors import ConfigurationError, ModelNotFoundError
 from tests.fakes.openai_server import FakeOpenAI, Status, Stream, litellm_invalid_model
-from tests.harness import CHANNEL, ROOT, Bot
-
-GATEWAY_KEY = "sk-gateway-route-key-1234"
-ROUTE_MODEL = "anthropic/claude-sonnet-4.5"
-
-
-@pytest.fixture
-def gateway() -> Iterator[FakeOpenAI]:
-    """A second OpenAI-compatible server: the gateway a route points at."""
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-def _routes(gateway: FakeOpenAI, **extra: str) -> str:
-    return json.dumps({"claude-*": {"base_url": gateway.base_url, "api_key_env": "GATEWAY_KEY", **extra}})
-
-
-def _agents_with_model(tmp_path: Path, model: str) -> Path:
-    """The packaged agents, with backend-builder's model set to ``model``."""
-    agents = tmp_path / "agents"
-    shutil.copytree(ROOT / "agents", agents)
-    spec = agents / "backend-builder.agent.md"
-    head, _, body = spec.read_text(encoding="utf-8").partition("\n---")
-    lines = [line for line in head.splitlines() if not line.startswith("model:")]
-    spec.write_text("\n".join([*lines, f"model: {model}"]) + "\n---" + body, encoding="utf-8")
-    return agents
+from tests.harness import CHANNEL, Bot
+from tests.model_gateway import GATEWAY_KEY, ROUTE_MODEL, agents_with_model, routes_json
 
 
 def test_a_claude_agent_is_answered_through_its_route(
@@ -52,9 +26,9 @@ def test_a_claude_agent_is_answered_through_its_route(
 ) -> None:
     """`model: Claude Sonnet 4.5` with a `claude-*` route: the gateway answers, with the route's key
     and the route's model name; OpenAI (the default endpoint) is never asked."""
-    monkeypatch.setenv("AGENTS_DIR", str(_agents_with_model(tmp_path, "Claude Sonnet 4.5")))
+    monkeypatch.setenv("AGENTS_DIR", str(agents_with_model(tmp_path, "Claude Sonnet 4.5")))
     monkeypatch.setenv("GATEWAY_KEY", GATEWAY_KEY)
-    monkeypatch.setenv("MODEL_ROUTES", _routes(gateway, model=ROUTE_MODEL))
+    monkeypatch.setenv("MODEL_ROUTES", routes_json(gateway, model=ROUTE_MODEL))
     gateway.script(Stream(["Answered ", "by the gateway."]))
 
     slackbot.command("review two services sharing one database")
@@ -72,9 +46,9 @@ def test_without_a_model_the_route_sends_the_normalised_name(
     slackbot: Bot, gateway: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A route without `model` sends the agent's model as normalised (`claude-sonnet-4.5`)."""
-    monkeypatch.setenv("AGENTS_DIR", str(_agents_with_model(tmp_path, "Claude Sonnet 4.5 (copilot)")))
+    monkeypatch.setenv("AGENTS_DIR", str(agents_with_model(tmp_path, "Claude Sonnet 4.5 (copilot)")))
     monkeypatch.setenv("GATEWAY_KEY", GATEWAY_KEY)
-    monkeypatch.setenv("MODEL_ROUTES", _routes(gateway))
+    monkeypatch.setenv("MODEL_ROUTES", routes_json(gateway))
 
     slackbot.command("review a cron job")
     slackbot.lazy()
@@ -87,9 +61,9 @@ def test_a_failing_route_is_told_like_any_model_failure(
     slackbot: Bot, gateway: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A gateway that keeps failing (503) is retried, then the thread says the model is not answering."""
-    monkeypatch.setenv("AGENTS_DIR", str(_agents_with_model(tmp_path, "Claude Sonnet 4.5")))
+    monkeypatch.setenv("AGENTS_DIR", str(agents_with_model(tmp_path, "Claude Sonnet 4.5")))
     monkeypatch.setenv("GATEWAY_KEY", GATEWAY_KEY)
-    monkeypatch.setenv("MODEL_ROUTES", _routes(gateway))
+    monkeypatch.setenv("MODEL_ROUTES", routes_json(gateway))
     gateway.set_default(Status(503))
 
     slackbot.command("review a cache")
@@ -124,7 +98,7 @@ def test_a_missing_routed_model_falls_back_to_the_default_endpoint(
     """`model: [Claude Sonnet 4.5, gpt-4.1]`: the gateway says "invalid model" (LiteLLM's 400), so
     gpt-4.1 answers from the default endpoint; each endpoint is built once and kept."""
     monkeypatch.setenv("GATEWAY_KEY", GATEWAY_KEY)
-    routes, problems = parse_routes(_routes(gateway), "MODEL_ROUTES")
+    routes, problems = parse_routes(routes_json(gateway), "MODEL_ROUTES")
     assert problems == []
     with FakeOpenAI() as default:
         built: list[str | None] = []
@@ -163,7 +137,7 @@ def test_a_route_whose_key_variable_is_unset_is_a_configuration_error(
 ) -> None:
     """A route naming an unset key variable is refused with the variable's name, nothing is sent."""
     monkeypatch.delenv("GATEWAY_KEY", raising=False)
-    routes, _ = parse_routes(_routes(gateway), "MODEL_ROUTES")
+    routes, _ = parse_routes(routes_json(gateway), "MODEL_ROUTES")
     model = RoutedChatModel(_client(gateway.base_url, "k"), lambda: routes, _client)
     with pytest.raises(ConfigurationError, match="GATEWAY_KEY"):
         list(model.stream(_request("claude-sonnet-4"), deadline=time.monotonic() + 10))
@@ -201,7 +175,7 @@ def test_validate_and_app_home_show_the_real_model_and_endpoint(
     from bot.adapters.agent_files import load_registry
     from bot.slack.home_view import agent_lines
 
-    agents = _agents_with_model(tmp_path, "Claude Sonnet 4.5")
+    agents = agents_with_model(tmp_path, "Claude Sonnet 4.5")
     (agents / "model-routes.yaml").write_text(
         "claude-*:\n  base_url: https://gw.example/v1\n  api_key_env: GATEWAY_KEY\n"
         "  model: anthropic/claude\n",
@@ -256,7 +230,7 @@ def test_help_names_the_routed_model_and_its_endpoint(
     from bot.adapters.agent_files import load_registry
     from bot.slack.help import help_blocks
 
-    agents = _agents_with_model(tmp_path, "Claude Sonnet 4.5")
+    agents = agents_with_model(tmp_path, "Claude Sonnet 4.5")
     routes = json.dumps({"claude-*": {"base_url": "https://gw.example/v1", "model": "anthropic/claude"}})
     registry = load_registry(agents, agents / "routing.yaml", "gpt-4.1", model_routes=routes)
     _, blocks = help_blocks(registry)
@@ -280,7 +254,7 @@ def test_a_handoffs_routed_model_is_kept(gateway: FakeOpenAI) -> None:
     )
     helper = "---\nname: Helper\n---\nHelp."
     specs = [parse_agent(text, f"{n}.agent.md")[0] for n, text in (("lead", lead), ("helper", helper))]
-    routes, _ = parse_routes(_routes(gateway), "MODEL_ROUTES")
+    routes, _ = parse_routes(routes_json(gateway), "MODEL_ROUTES")
     for given, expected in ((routes, "claude-sonnet-4.5"), (ModelRoutes(), "gpt-4.1")):
         registry = Registry.build([s for s in specs if s], [], RoutingConfig(), "gpt-4.1", given)
         clock = FixedClock()

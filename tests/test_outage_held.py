@@ -10,60 +10,19 @@ event source delivers them, and the thread is caught up from Slack and answered 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from tests.fakes.openai_server import Stream
 from tests.harness import CHANNEL, OTHER_USER, TEAM, Bot
+from tests.held_queue import drain, sqs_event
 from tests.redis_server import OwnServer
 
 HOLDING = "holding on to your message"
 STILL_AWAY = "still away"
 RESEND = "send it again"
 RECOVERED = "My conversation storage is back: your message is kept and answered below."
-
-
-@pytest.fixture
-def queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
-    """A moto SQS queue the bot holds replies on (set before the bot's cold start)."""
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="us-east-1")
-        url = sqs.create_queue(QueueName="architect-bot-test-held-replies")["QueueUrl"]
-        monkeypatch.setenv("HELD_REPLIES_QUEUE_URL", url)
-        monkeypatch.setenv("HELD_REPLY_RETRY_S", "0")
-        yield sqs, url
-
-
-def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
-    """Every message waiting on the queue, removed from it (as the event source does)."""
-    out: list[dict[str, Any]] = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        out.extend(batch)
-    return out
-
-
-def _sqs_event(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """An SQS event source batch, as Lambda hands it to the function."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:architect-bot-test-held-replies",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
 
 
 def _storage_notices(slackbot: Bot, root: str) -> list[str]:
@@ -99,7 +58,7 @@ def test_two_replies_in_a_long_outage_are_answered_once_in_order_when_redis_is_b
     assert STILL_AWAY in notices[0]
     assert "no need to send it again" in notices[0]
     assert RESEND + " in a few minutes" not in notices[0]
-    held = _drain(sqs, url)
+    held = drain(sqs, url)
     assert len(held) == 2
     for message in held:  # ids only: the thread is the record, the queue never holds the text
         body = json.loads(message["Body"])
@@ -111,7 +70,7 @@ def test_two_replies_in_a_long_outage_are_answered_once_in_order_when_redis_is_b
     own_redis.resume()
     calls = len(slackbot.openai.requests)
     slackbot.openai.script(Stream(["Backend: a second bucket for bursts, one bucket per tenant."]))
-    result = slackbot.send(_sqs_event(held))
+    result = slackbot.send(sqs_event(held))
 
     assert result == {"batchItemFailures": []}
     assert len(slackbot.openai.requests) == calls + 1  # one answer for both replies
@@ -136,12 +95,12 @@ def test_a_held_reply_while_redis_is_still_away_is_held_again_one_attempt_later(
     own_redis.pause()
     slackbot.message("what about burst limits?", thread_ts=root, user=OTHER_USER)
     slackbot.lazy()
-    [held] = _drain(sqs, url)
+    [held] = drain(sqs, url)
     calls = len(slackbot.openai.requests)
 
-    assert slackbot.send(_sqs_event([held])) == {"batchItemFailures": []}
+    assert slackbot.send(sqs_event([held])) == {"batchItemFailures": []}
 
-    [again] = _drain(sqs, url)
+    [again] = drain(sqs, url)
     assert json.loads(again["Body"])["attempts"] == json.loads(held["Body"])["attempts"] + 1
     assert len(slackbot.openai.requests) == calls
     assert len(_storage_notices(slackbot, root)) == 1
@@ -159,11 +118,11 @@ def test_a_held_reply_past_its_last_attempt_is_given_up_and_the_thread_told(
     own_redis.pause()
     slackbot.message("what about burst limits?", thread_ts=root, user=OTHER_USER)
     slackbot.lazy()
-    held = _drain(sqs, url)
+    held = drain(sqs, url)
 
-    slackbot.send(_sqs_event(held))
+    slackbot.send(sqs_event(held))
 
-    assert _drain(sqs, url) == []
+    assert drain(sqs, url) == []
     [notice] = _storage_notices(slackbot, root)
     assert "gave up" in notice
     assert "still in this thread" in notice

@@ -7,9 +7,7 @@ import threading
 
 from bot.core.conversation import ConversationMeta, PendingApproval, Role, StoredCall, ToolStep, Turn
 from bot.core.ports import ConversationStore
-from tests.test_store_contract import CONV, Harness, harness
-
-__all__ = ["harness"]  # the fixture, used by name below
+from tests.store_harness import CONV, Harness
 
 
 def pending(approval_id: str = "ap1") -> PendingApproval:

@@ -8,9 +8,7 @@ import threading
 
 from bot.core.conversation import RecentThread, ShownAnswer
 from bot.core.ports import ConversationStore, HandedOff, HandoffStatus, VoteStatus
-from tests.test_store_contract import CONV, Harness, answer, harness, meta, prompt, record, user
-
-__all__ = ["harness"]  # the contract's fixture: each test runs on both stores
+from tests.store_harness import CONV, Harness, answer, meta, prompt, record, user
 
 
 def _with_answer(store: ConversationStore, answer_id: str = "a1", ts: str = "1700000002.000000") -> None:
