@@ -271,3 +271,34 @@ def test_only_the_registration_points_take_the_services_container() -> None:
                 if any("Services" in ast.unparse(a.annotation) for a in arguments if a.annotation):
                     takers.add(f"{relative}:{node.name}")
     assert takers == SERVICES_TAKERS
+
+
+def _test_module_imports(paths: list[Path]) -> list[str]:
+    """``importer -> imported`` for every import of a ``tests.test_*`` module by a file in ``paths``."""
+    import ast
+
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [f"{path.name} -> {name}" for name in names if name.startswith("tests.test_")]
+    return sorted(found)
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared fixtures and helpers live in support modules (tests/conftest.py registers them), so a test
+    module can be read, moved or deleted on its own."""
+    assert _test_module_imports(sorted((ROOT / "tests").rglob("*.py"))) == []
+
+
+def test_the_test_import_check_finds_one(tmp_path: Path) -> None:
+    """The check above can fail: a test module importing a helper from another one is found."""
+    borrowing = tmp_path / "test_borrowing.py"
+    borrowing.write_text("from tests.test_governance import helper\nimport tests.support\n")
+    assert _test_module_imports([borrowing]) == ["test_borrowing.py -> tests.test_governance"]
