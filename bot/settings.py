@@ -2,10 +2,11 @@
 
 Every setting is an environment variable of the same name in upper case (``REDIS_URL`` for
 ``redis_url``; the name's case does not matter); keyword arguments given to ``Settings(...)``
-override the environment, and ``dataclasses.replace(settings, ...)`` makes a changed copy. Each
-value is checked once, when the settings are made: its type (a number, ``true``/``false``, one of
-the listed words) and its bounds; every wrong value is named in one :class:`SettingsError`, and a
-secret's value is never shown. Secrets are :class:`Secret` so that printing or logging a
+override the environment, and ``dataclasses.replace(settings, ...)`` makes a changed copy. An
+empty value leaves an optional setting unset (``SLACK_BOT_TOKEN=`` is a missing token, not an
+empty one). Each value is checked once, when the settings are made: its type (a number,
+``true``/``false``, one of the listed words) and its bounds; every wrong value is named in one
+:class:`SettingsError`, and a secret's value is never shown. Secrets are :class:`Secret` so that printing or logging a
 ``Settings`` never shows them. On Lambda, secrets may instead be named by ``*_SSM_PARAMETER``
 variables or a Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`).
 
@@ -351,8 +352,8 @@ class _Field:
 
     def read(self, value: object) -> Any:
         """The value as this setting's type (raises ValueError with the reason)."""
-        if value is None:
-            if self.optional:
+        if value is None or (self.optional and isinstance(value, str) and not value.strip()):
+            if self.optional:  # an empty variable (`SLACK_BOT_TOKEN=`, a CI secret never set) is unset
                 return None
             raise ValueError("a value is required")
         if self.choices:

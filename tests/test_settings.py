@@ -134,3 +134,29 @@ def test_reading_the_settings_does_not_import_pydantic() -> None:
     code = "import sys, bot.settings as s; s.Settings(); print('pydantic' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_empty_variable_leaves_an_optional_setting_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``REDIS_URL=`` or a CI secret that was never set is no value at all, not an empty one."""
+    monkeypatch.setenv("REDIS_URL", "")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "  ")
+    monkeypatch.setenv("ROUTING_FILE", "")
+    settings = Settings()
+    assert (settings.redis_url, settings.slack_bot_token, settings.routing_file) == (None, None, None)
+    assert settings.missing("slack_bot_token") == ["SLACK_BOT_TOKEN"]
+
+
+def test_an_empty_signing_secret_stops_the_cold_start_naming_it(
+    slackbot: Bot, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A deploy whose signing secret came through empty fails its cold start saying which setting is
+    missing (rather than refusing every Slack request as forged)."""
+    from bot.bootstrap import MissingSettingsError
+
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "")
+    with pytest.raises(MissingSettingsError):
+        slackbot.command("help")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert [(e["event"], e["missing"]) for e in lines if e.get("level") == "error"] == [
+        ("start_failed", "SLACK_SIGNING_SECRET")
+    ]
