@@ -73,21 +73,27 @@ def test_only_the_engine_and_the_container_touch_the_conversation_store() -> Non
 
 def test_nothing_under_bot_imports_handlers() -> None:
     """Dependencies point inward: the entry points in handlers/ use bot/, never the other way round."""
+
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted(ROOT.glob("bot/**/*.py"))
+        for name in _imported_names(path)
+        if name.split(".")[0] == "handlers"
+    ]
+    assert offenders == []
+
+
+def _imported_names(path: Path) -> list[str]:
+    """The modules a file imports (``import a.b``, ``from a.b import c``: ``a.b``), anywhere in it."""
     import ast
 
-    offenders = []
-    for path in sorted(ROOT.glob("bot/**/*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] == "handlers"]
-    assert offenders == []
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(node.module or "")
+    return names
 
 
 # ------------------------------------------------------------------ import circles and sizes
@@ -275,20 +281,12 @@ def test_only_the_registration_points_take_the_services_container() -> None:
 
 def _test_module_imports(paths: list[Path]) -> list[str]:
     """``importer -> imported`` for every import of a ``tests.test_*`` module by a file in ``paths``."""
-    import ast
-
-    found = []
-    for path in paths:
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = (
-                [alias.name for alias in node.names]
-                if isinstance(node, ast.Import)
-                else [node.module or ""]
-                if isinstance(node, ast.ImportFrom)
-                else []
-            )
-            found += [f"{path.name} -> {name}" for name in names if name.startswith("tests.test_")]
-    return sorted(found)
+    return sorted(
+        f"{path.name} -> {name}"
+        for path in paths
+        for name in _imported_names(path)
+        if name.startswith("tests.test_")
+    )
 
 
 def test_no_test_module_imports_another() -> None:
