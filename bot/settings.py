@@ -6,9 +6,9 @@ override the environment, and ``dataclasses.replace(settings, ...)`` makes a cha
 empty value leaves an optional setting unset (``SLACK_BOT_TOKEN=`` is a missing token, not an
 empty one). Each value is checked once, when the settings are made: its type (a number,
 ``true``/``false``, one of the listed words) and its bounds; every wrong value is named in one
-:class:`SettingsError`, and a secret's value is never shown. Secrets are :class:`Secret` so that printing or logging a
-``Settings`` never shows them. On Lambda, secrets may instead be named by ``*_SSM_PARAMETER``
-variables or a Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`).
+:class:`SettingsError`, and a secret's value is never shown. Secrets are :class:`Secret` so that
+printing or logging a ``Settings`` never shows them. On Lambda, secrets may instead be named by
+``*_SSM_PARAMETER`` variables or a Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`).
 
 Plain standard library, not pydantic: these are flat scalars from the environment, read on every
 cold start before the first Slack ack, and importing pydantic and building a model of 80 fields
