@@ -57,7 +57,7 @@ def bootstrap(
     Raises :class:`~bot.settings.SettingsError` for a setting with a wrong value (after one log
     line naming each) and :class:`~bot.errors.ConfigurationError` for a secret that cannot be read.
     """
-    settings = settings or _environment_settings(json_logs, log_stream)
+    settings = settings or _environment_settings(json_logs, log_level, log_stream)
     if json_logs is None:
         json_logs = settings.log_format == "json" or (settings.log_format == "auto" and settings.on_lambda)
     configure_logging(json=json_logs, level=log_level or settings.log_level, stream=log_stream)
@@ -89,13 +89,16 @@ def bootstrap(
     return services
 
 
-def _environment_settings(json_logs: bool | None, log_stream: TextIO | None) -> Settings:
+def _environment_settings(
+    json_logs: bool | None, log_level: str | None, log_stream: TextIO | None
+) -> Settings:
     """The environment's settings; wrong values are logged (variable and reason, never a secret)."""
     try:
         return Settings()
     except SettingsError as error:
         on_lambda = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
-        configure_logging(json=on_lambda if json_logs is None else json_logs, level="INFO", stream=log_stream)
+        json = on_lambda if json_logs is None else json_logs
+        configure_logging(json=json, level=log_level or "INFO", stream=log_stream)
         log.error("start_failed", invalid="; ".join(error.problems))
         raise
 

@@ -11,7 +11,7 @@ printing or logging a ``Settings`` never shows them. On Lambda, secrets may inst
 ``*_SSM_PARAMETER`` variables or a Secrets Manager secret id (see :mod:`bot.adapters.aws_secrets`).
 
 Plain standard library, not pydantic: these are flat scalars from the environment, read on every
-cold start before the first Slack ack, and importing pydantic and building a model of 80 fields
+cold start before the first Slack ack, and importing pydantic and building a model of 77 fields
 cost about a fifth of that ack's CPU (``scripts/bench_coldstart.py``). pydantic stays where it
 earns its place, off the ack path (button values, conversations, a policy file's validation).
 

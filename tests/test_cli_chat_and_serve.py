@@ -72,6 +72,23 @@ def test_serve_without_settings_says_what_is_missing(monkeypatch: pytest.MonkeyP
     assert "SLACK_APP_TOKEN" in err
 
 
+@pytest.mark.parametrize("command", [["serve"], ["chat"], ["agents", "list"], ["run"]])
+def test_a_wrong_setting_is_named_by_every_command(
+    command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`MAX_TURNS=5` stops each command with one line naming the variable and the bound (exit 2), not
+    "unexpected error" nor a traceback, and the message says "invalid settings" once."""
+    _clear(monkeypatch)
+    monkeypatch.setenv("MAX_TURNS", "5")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert "invalid settings: MAX_TURNS: should be at least 10 (got '5')" in err
+    assert err.count("invalid settings") == 1
+    assert "Traceback" not in err
+    assert "unexpected error" not in err
+
+
 def _services(**settings: object) -> Services:
     registry = Registry.build([], [], RoutingConfig(), "gpt-4.1")
     return Services(Settings(**settings), registry)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from types import ModuleType
 
 from bot import __version__
 from bot.cli import agents, chat, playground, replay, serve
+from bot.settings import SettingsError
 
 _COMMANDS: list[ModuleType] = [agents, chat, serve, playground, replay]
 """Command-group modules, in help order. Each has ``register(subparsers) -> None``."""
@@ -43,6 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return func(args)
+    except SettingsError as error:  # a wrong environment variable: named with the reason, no traceback
+        print(f"architect-bot: {error}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # `architect-bot agents validate --json | head`: the reader left early
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit

@@ -29,7 +29,7 @@ from bot.core.registry import Registry
 from bot.core.text import plural, shortlist
 from bot.core.tools import ToolConfig, plan_tools
 from bot.errors import ConfigurationError
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.toolbox import tool_config
 
 HANDOFFS_SHOWN = 3
@@ -109,8 +109,8 @@ def _load(args: argparse.Namespace) -> Registry | None:
     except _UsageError as exc:
         print(f"architect-bot: {exc}", file=sys.stderr)
         return None
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
-        print(f"architect-bot: invalid settings: {exc}", file=sys.stderr)
+    except SettingsError as exc:  # "invalid settings: MAX_TURNS: should be at least 10 (got '5')"
+        print(f"architect-bot: {exc}", file=sys.stderr)
         return None
     folder: Path = folder_given or settings.agents_dir
     if not folder.is_dir():

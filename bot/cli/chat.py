@@ -96,6 +96,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from bot.bootstrap import MissingSettingsError, bootstrap
+    from bot.settings import SettingsError
 
     try:
         from bot.cli.terminal import make_terminal
@@ -111,6 +112,9 @@ def _run(args: argparse.Namespace) -> int:
         )
     except MissingSettingsError:
         print(NO_CREDENTIALS, file=sys.stderr)
+        return 2
+    except SettingsError as error:  # "invalid settings: MAX_TURNS: should be at least 10 (got '5')"
+        print(f"architect-bot chat: {error}", file=sys.stderr)
         return 2
     if args.redis:
         return _continue(args, services, make_terminal(sys.stdin, sys.stdout, history=not args.no_history))

@@ -74,14 +74,14 @@ def _run(args: argparse.Namespace) -> int:
 def _playground(args: argparse.Namespace) -> int:
     from bot.errors import ConfigurationError
     from bot.playground.app import Playground
-    from bot.settings import Settings
+    from bot.settings import Settings, SettingsError
 
     try:
         settings = Settings()
         if args.verbose:
             settings = replace(settings, metrics_output="stdout", log_level="DEBUG")
-    except ValueError as error:
-        print(f"architect-bot: invalid settings: {error}", file=sys.stderr)
+    except SettingsError as error:  # "invalid settings: PORT: should be a whole number (got 'x')"
+        print(f"architect-bot: {error}", file=sys.stderr)
         return 2
     port = args.port if args.port is not None else settings.port
     playground = Playground(host=args.host, port=port, settings=settings)

@@ -19,6 +19,7 @@ from slack_bolt import App, BoltRequest
 from bot.bootstrap import SLACK_REQUIRED, MissingSettingsError, bootstrap
 from bot.errors import ConfigurationError
 from bot.logging import get_logger
+from bot.settings import SettingsError
 from bot.slack.app import build_app
 from bot.slack.guard import MAX_BODY_BYTES, screen_http, too_large
 
@@ -121,6 +122,9 @@ def main() -> int:
         return 2
     except ConfigurationError as error:
         print(f"architect-bot: {error.detail}", file=sys.stderr)
+        return 2
+    except SettingsError as error:  # one line naming each wrong variable (logged too)
+        print(f"architect-bot: {error}", file=sys.stderr)
         return 2
     settings = services.settings
     services.warm()  # store, model and engine built now: the choice is logged, the first answer is fast
