@@ -176,7 +176,7 @@ class PackagedBench(Bench):
         super().__init__(args, slack, openai, aws)
         self.openai = openai
         self.env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if args.policy is not None:  # a policy with content is validated (pydantic) at the cold start
+        if args.policy is not None:  # a policy with content is checked at the cold start
             self.env["POLICY_FILE"] = str(args.policy.resolve())
         self.env.pop("PYTHONPYCACHEPREFIX", None)
         self.apps = {"bot": APPS["bot"], "lean": APPS["lean"]}

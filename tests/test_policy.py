@@ -170,6 +170,63 @@ def test_each_kind_of_mistake_is_explained(text: str, expected: tuple[int, str, 
     assert problems_of(text) == [expected]
 
 
+def test_a_price_that_is_not_a_finite_number_is_named() -> None:
+    """`.nan` or `.inf` as a price would make every cost report meaningless: each is named on its line."""
+    text = "budgets:\n  prices:\n    gpt-4.1: {input_per_mtok: .nan, output_per_mtok: .inf}\n"
+    assert problems_of(text) == [
+        (3, "error", "budgets.prices.gpt-4.1.input_per_mtok: Input should be a finite number (got nan)"),
+        (3, "error", "budgets.prices.gpt-4.1.output_per_mtok: Input should be a finite number (got inf)"),
+    ]
+
+
+def test_a_price_missing_one_of_its_two_figures_is_named() -> None:
+    """A model priced for input but not output is told which figure is missing, on the model's line."""
+    text = "budgets:\n  prices:\n    gpt-4.1: {input_per_mtok: 2.0}\n"
+    assert problems_of(text) == [(3, "error", "budgets.prices.gpt-4.1.output_per_mtok: Field required")]
+
+
+def test_prices_written_as_whole_numbers_or_quoted_are_dollars() -> None:
+    """`2` and `"8.5"` are read as the dollar amounts they look like (as before: no error to chase)."""
+    price = parsed('budgets: {prices: {gpt-4.1: {input_per_mtok: 2, output_per_mtok: "8.5"}}}\n').price_for(
+        "gpt-4.1"
+    )
+    assert price == Price(input_per_mtok=2.0, output_per_mtok=8.5)
+    assert isinstance(price.input_per_mtok, float)
+
+
+def test_limits_and_switches_take_only_their_own_kind_of_value() -> None:
+    """A limit written `200000.0` or quoted, or `limit_admins: 1`, is refused rather than guessed at:
+    the person sees which value is the wrong kind and what it should be."""
+    text = 'limit_admins: 1\nbudgets:\n  user_daily_tokens: 200000.0\n  workspace_daily_tokens: "5000000"\n'
+    assert problems_of(text) == [
+        (1, "error", "limit_admins: Input should be a valid boolean (got 1)"),
+        (3, "error", "budgets.user_daily_tokens: Input should be a valid integer (got 200000.0)"),
+        (4, "error", "budgets.workspace_daily_tokens: Input should be a valid integer (got '5000000')"),
+    ]
+
+
+def test_a_single_id_where_a_list_goes_is_not_taken_as_a_list() -> None:
+    """`users: U0ALICE` (brackets forgotten) is an error naming the value, not a silent one-person list."""
+    text = "admins: U0ADMIN1\nagents:\n  director:\n    users: U0ALICE\n"
+    assert problems_of(text) == [
+        (1, "error", "admins: Input should be a valid tuple (got 'U0ADMIN1')"),
+        (4, "error", "agents.director.users: Input should be a valid tuple (got 'U0ALICE')"),
+    ]
+
+
+def test_a_number_as_an_id_and_a_value_as_a_section_are_named() -> None:
+    """An id that YAML reads as a number, and a section given a value or a list instead of keys, are
+    each reported where they are: sections in the order the file's keys are documented."""
+    assert problems_of("admins: [12345, U0ADMIN1]\n") == [
+        (1, "error", "admins.0: Input should be a valid string (got 12345)")
+    ]
+    assert problems_of("budgets: 5\nagents: [director]\nrate_limits:\n") == [
+        (2, "error", "agents: Input should be a valid dictionary"),
+        (1, "error", "budgets: Input should be a valid dictionary or instance of Budgets (got 5)"),
+        (3, "error", "rate_limits: Input should be a valid dictionary or instance of RateLimits"),
+    ]
+
+
 def test_policy_file_that_is_not_text_is_an_error() -> None:
     """A binary file in place of the policy is reported, not read as "no restriction"."""
     assert [p.message for p in parse_policy(b"\xff\xfe\x00", "p.yaml")[1]] == [

@@ -24,10 +24,10 @@ dollars from prices (:func:`cost_usd`) and the words a person reads when a limit
 Counting against the limits is the quota (:mod:`bot.core.governance`) in the ledger (:mod:`bot.core.quota`'s
 ``UsageLedger`` port and its adapters).
 
-The policy is plain frozen dataclasses; the file's content is validated by pydantic models in
-:mod:`bot.core.policy_schema`, imported only when a file has content to validate. A Lambda cold start
-reads the policy before its first answer, and importing pydantic costs about a tenth of a second: an
-absent, empty or all-comments file (the shipped one) never imports it.
+The policy is plain frozen dataclasses, and the file's content is checked in plain Python
+(:mod:`bot.core.policy_check`, imported only when a file has content to check), not by pydantic: a
+Lambda cold start reads the policy before its first answer, and importing pydantic and building its
+models would cost that answer about 80 ms of CPU. The mistakes are worded as pydantic worded them.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ _DATED_MODEL = re.compile(r"^(?P<base>.+)-\d{4}-\d{2}-\d{2}$")
 class AgentRule:
     """Who may use one agent, and where. ``None`` = no restriction on that axis; ``()`` = nobody.
 
-    Ids are checked when the file is read (:mod:`bot.core.policy_schema`): ``channels`` are Slack
+    Ids are checked when the file is read (:mod:`bot.core.policy_check`): ``channels`` are Slack
     channel ids, ``users`` user ids, ``usergroups`` user-group ids.
     """
 
@@ -239,9 +239,9 @@ def _validate(
         return None
     if isinstance(data.get("agents"), dict):  # `name:` with nothing under it restricts nothing
         data["agents"] = {str(k): ({} if v is None else v) for k, v in data["agents"].items()}
-    from bot.core.policy_schema import validate  # only here: pydantic, for a file with content
+    from bot.core.policy_check import check  # only here: for a file with content
 
-    content, errors = validate(data)
+    content, errors = check(data)
     for error in errors:
         loc = tuple(error["loc"])
         problem(_describe(loc, error), _line_of(loc, lines))
@@ -261,7 +261,7 @@ def _validate(
 
 
 def _from_content(content: Mapping[str, Any], path: str, agent_lines: dict[str, int]) -> Policy:
-    """The policy of a validated file's content (:func:`bot.core.policy_schema.validate`)."""
+    """The policy of a checked file's content (:func:`bot.core.policy_check.check`)."""
     budgets = content["budgets"]
     return Policy(
         admins=content["admins"],
