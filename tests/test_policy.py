@@ -418,3 +418,13 @@ def test_refusals_say_the_limit_where_the_person_stands_and_when_it_resets() -> 
         "You have reached the limit of 6 requests per minute to the agents. "
         "Your message is saved; reply again after 12:01 UTC (in 45 s) and I'll answer it."
     )
+
+
+def test_a_policy_that_refers_to_itself_is_an_error_not_a_crash() -> None:
+    """A YAML anchor used inside itself is reported as a broken file (the bot refuses to start on it),
+    instead of crashing the parser that promises never to raise."""
+    policy, problems = parse_policy("admins: &x [U0ADMIN1, *x]\n", "p.yaml")
+    assert policy == Policy(file="p.yaml")
+    assert [(p.severity, p.message) for p in problems] == [
+        ("error", "policy file is not valid YAML (an anchor is used inside itself)")
+    ]

@@ -224,7 +224,11 @@ def _read_yaml(
         problem(f"policy file could not be read ({type(exc).__name__})")
         return None
     if node is not None:
-        _node_lines(node, (), lines, problem)
+        try:
+            _node_lines(node, (), lines, problem)
+        except RecursionError:  # `a: &x [*x]`: an alias inside itself; nothing a policy can mean
+            problem("policy file is not valid YAML (an anchor is used inside itself)")
+            return None
     if data is None or isinstance(data, dict):
         return data
     problem("policy file must be a mapping (admins, agents, budgets, rate_limits)", 1)
