@@ -79,20 +79,7 @@ def read_secret(
         cached = _single.get((secret_id, region))
         if cached is not None:
             return cached
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        try:
-            raw = (client or _client("secretsmanager", region)).get_secret_value(SecretId=secret_id)
-        except (ClientError, BotoCoreError) as exc:
-            raise _fail(
-                f"Cannot read the Secrets Manager secret {secret_id} ({_error_code(exc)}). Check that it "
-                "exists and that the function's role may secretsmanager:GetSecretValue it.",
-                source="secretsmanager",
-                name=secret_id,
-                setting=None,
-                error_code=_error_code(exc),
-            ) from None
-        value = raw.get("SecretString") or ""
+        value = _secret_string(client or _client("secretsmanager", region), secret_id)
         try:
             document = json.loads(value) if value.lstrip().startswith("{") else None
         except ValueError:
@@ -229,8 +216,9 @@ def _read_ssm(client: SSMClient, names: Mapping[str, str]) -> dict[str, str]:
     return resolved
 
 
-def _read_secrets_manager(client: SecretsManagerClient, secret_id: str, wanted: list[str]) -> dict[str, str]:
-    """Read the JSON secret ``secret_id`` and take the ``wanted`` settings from it."""
+def _secret_string(client: SecretsManagerClient, secret_id: str) -> str:
+    """The secret's ``SecretString`` ("" when it has none); :class:`ConfigurationError` naming the
+    secret and the AWS error code (never a value) when it cannot be read."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
@@ -244,7 +232,12 @@ def _read_secrets_manager(client: SecretsManagerClient, secret_id: str, wanted: 
             setting=None,
             error_code=_error_code(exc),
         ) from None
-    raw = response.get("SecretString")
+    return response.get("SecretString") or ""
+
+
+def _read_secrets_manager(client: SecretsManagerClient, secret_id: str, wanted: list[str]) -> dict[str, str]:
+    """Read the JSON secret ``secret_id`` and take the ``wanted`` settings from it."""
+    raw = _secret_string(client, secret_id)
     try:
         document = json.loads(raw) if raw else None
     except ValueError:
