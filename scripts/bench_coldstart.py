@@ -208,23 +208,14 @@ class PackagedBench(Bench):
     def warm(self) -> None:
         """One warm container per app: acks, then answers (first text, new model connections)."""
         with self.process("bot") as (bot, _), self.process("lean") as (lean, _):
-            processes = {"bot": bot, "lean": lean}
-            for process in processes.values():
-                for _ in range(2):  # the first request builds everything; the second runs warm
-                    self.answered(process)
-            for _ in range(self.args.warm):
-                for app, process in processes.items():
-                    invoked = process.ask(op="invoke", event=self.command(), lazy=False)
-                    self.figures[app].warm_ack.append(invoked["ack_ms"])
-                    self.figures[app].warm_ack_cpu.append(invoked["ack_cpu_ms"])
-                    self.aws.take()  # the lazy runs are not part of the ack
-            for _ in range(self.args.answers):
-                for app, process in processes.items():
-                    before = self.openai.connections
-                    invoked = self.answered(process)
-                    self.connections[app].append(self.openai.connections - before)
-                    at = self.first_text_at(invoked["t0"])
-                    self.figures[app].warm_first_text.append((at - invoked["t0"]) * 1000)
+            self.warm_samples({"bot": bot, "lean": lean})
+
+    def warm_answer(self, app: str, process: LambdaProcess) -> dict[str, Any]:
+        """bench_speed's warm answer, also counting the new connections the model's server saw."""
+        before = self.openai.connections
+        invoked = super().warm_answer(app, process)
+        self.connections[app].append(self.openai.connections - before)
+        return invoked
 
     def run(self) -> None:
         """All measurements, the two apps alternating."""

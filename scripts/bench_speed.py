@@ -211,24 +211,32 @@ class Bench:
     def warm(self) -> None:
         """One warm container per app, sampled in turn: acks, answers, Redis round trips of a reply."""
         with self.process("bot") as (bot, _), self.process("lean") as (lean, _):
-            processes = {"bot": bot, "lean": lean}
-            for process in processes.values():
-                for _ in range(2):  # the first request builds everything; the second runs warm
-                    self.answered(process)
-            for _ in range(self.args.warm):
-                for app, process in processes.items():
-                    invoked = process.ask(op="invoke", event=self.command(), lazy=False)
-                    self.figures[app].warm_ack.append(invoked["ack_ms"])
-                    self.figures[app].warm_ack_cpu.append(invoked["ack_cpu_ms"])
-                    self.aws.take()  # the lazy runs are not part of the ack
-            for _ in range(self.args.answers):
-                for app, process in processes.items():
-                    invoked = self.answered(process)
-                    at = self.first_text_at(invoked["t0"])
-                    self.figures[app].warm_first_text.append((at - invoked["t0"]) * 1000)
+            self.warm_samples({"bot": bot, "lean": lean})
             for _ in range(3):
                 self.figures["bot"].round_trips.append(self.thread_reply_round_trips(bot))
                 self.figures["bot"].handoff_round_trips.append(self.handoff_round_trips(bot))
+
+    def warm_samples(self, processes: dict[str, LambdaProcess]) -> None:
+        """Warm acks, then warm answers, the apps in turn (each warmed up by two answers first)."""
+        for process in processes.values():
+            for _ in range(2):  # the first request builds everything; the second runs warm
+                self.answered(process)
+        for _ in range(self.args.warm):
+            for app, process in processes.items():
+                invoked = process.ask(op="invoke", event=self.command(), lazy=False)
+                self.figures[app].warm_ack.append(invoked["ack_ms"])
+                self.figures[app].warm_ack_cpu.append(invoked["ack_cpu_ms"])
+                self.aws.take()  # the lazy runs are not part of the ack
+        for _ in range(self.args.answers):
+            for app, process in processes.items():
+                self.warm_answer(app, process)
+
+    def warm_answer(self, app: str, process: LambdaProcess) -> dict[str, Any]:
+        """One answered command on a warm container; records when its first text showed."""
+        invoked = self.answered(process)
+        at = self.first_text_at(invoked["t0"])
+        self.figures[app].warm_first_text.append((at - invoked["t0"]) * 1000)
+        return invoked
 
     def thread_reply_round_trips(self, process: LambdaProcess) -> int:
         """Round trips to Redis for one person's reply in the bot's thread, answered."""
