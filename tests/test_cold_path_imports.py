@@ -4,13 +4,14 @@ A cold start reads the agents folder and the policy (with content or not) before
 its first request.
 Importing pydantic (and building its models) costs about a tenth of a second of CPU there, which
 a person sees as a slower first answer after a quiet spell. Each check runs in a fresh interpreter,
-so what earlier tests imported does not count. ``bot.settings`` is left out on purpose: it is not
-this path's business.
+so what earlier tests imported does not count. The last test builds the whole cold start (settings,
+agents, policy, the Bolt app and its Lambda adapter) as the handler does before its first ack.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,32 @@ def test_a_policy_with_content_is_checked_without_pydantic(tmp_path: Path) -> No
     found = _read_in_fresh_interpreter(ROOT / "agents", policy_path)
     assert found["errors"] == ["rate_limits.user_per_minute: Input should be greater than 0 (got -5)"]
     assert found["pydantic"] is False
+
+
+COLD_START = """
+import os, sys
+os.environ.update(SLACK_SIGNING_SECRET="s", SLACK_BOT_TOKEN="xoxb-1", SLACK_BOT_USER_ID="UBOT",
+                  WARM_AFTER_ACK="false", LOG_LEVEL="ERROR", POLICY_FILE=sys.argv[1])
+from handlers import lambda_function
+container = lambda_function.cold_start()
+print(type(container.handler).__name__, "pydantic" in sys.modules)
+"""
+
+
+def test_the_whole_cold_start_imports_no_pydantic(tmp_path: Path) -> None:
+    """What the Lambda handler builds before its first ack (settings from the environment, the agents,
+    a policy with rules, the Bolt app) imports no pydantic: the first answer after a quiet spell does
+    not wait for it."""
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text("admins: [U0ADMIN1]\nbudgets: {user_daily_tokens: 200000}\n")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "AWS_", "REDIS"))}
+    result = subprocess.run(
+        [sys.executable, "-c", COLD_START, str(policy_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-2:] == ["SlackRequestHandler", "False"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,13 +125,6 @@ def test_a_wrong_setting_stops_the_cold_start_with_one_clear_line(
     assert [(e["event"], e["invalid"]) for e in errors] == [
         ("start_failed", "LOCK_TTL_S: should be greater than 0 (got '-1')")
     ]
-
-
-def test_reading_the_settings_does_not_import_pydantic() -> None:
-    """The settings are read on every cold start before the first ack: they import no validation library."""
-    code = "import sys, bot.settings as s; s.Settings(); print('pydantic' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False"
 
 
 def test_an_empty_variable_leaves_an_optional_setting_unset(monkeypatch: pytest.MonkeyPatch) -> None:
